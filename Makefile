@@ -1,0 +1,91 @@
+# evt - event sourcing from the shell
+VERSION  = 0.1.0
+PREFIX  ?= /usr/local
+BINDIR   = $(PREFIX)/bin
+MANDIR   = $(PREFIX)/share/man
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  = $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
+
+CC      ?= cc
+PKG_CONFIG ?= pkg-config
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+CPPFLAGS += -D_GNU_SOURCE -DEVT_VERSION='"$(VERSION)"' -Ilib -MMD -MP
+ifdef DEVELOPER
+CFLAGS  += -Werror
+endif
+ifdef SANITIZE
+CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+SQLITE_CFLAGS  := $(shell $(PKG_CONFIG) --cflags sqlite3 2>/dev/null)
+SQLITE_LIBS    := $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsqlite3)
+JANSSON_CFLAGS := $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
+JANSSON_LIBS   := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
+# jq 1.6 ships no pkg-config file
+JQ_LIBS        := $(shell $(PKG_CONFIG) --libs libjq 2>/dev/null || echo -ljq -lonig)
+LIBPQ_CFLAGS   := $(shell $(PKG_CONFIG) --cflags libpq 2>/dev/null)
+CPPFLAGS += $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) $(LIBPQ_CFLAGS)
+
+LIB_SRC := $(wildcard lib/*.c)
+LIB_OBJ := $(LIB_SRC:.c=.o)
+PROGS   := $(patsubst cmd/%.c,bin/%,$(wildcard cmd/*.c))
+
+# What each program links beyond libevt and SQLite (libpq is never linked:
+# the PostgreSQL backend loads it with dlopen when a postgres URL is given).
+LIBS_COMMON = $(SQLITE_LIBS) -ldl
+LIBS_evt-fold    = $(JANSSON_LIBS) $(JQ_LIBS)
+LIBS_evt-command = $(JANSSON_LIBS) $(JQ_LIBS)
+
+all: $(PROGS)
+
+lib/libevt.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+bin/%: cmd/%.o lib/libevt.a
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $< lib/libevt.a $(LIBS_$*) $(LIBS_COMMON)
+
+deps:
+	@sh tools/deps.sh $(DEPS_FOR)
+
+check: deps-check all
+	sh tests/run.sh
+
+deps-check:
+	@DEPS_FOR=check sh tools/deps.sh
+
+demo:
+	@DEPS_FOR=demo sh tools/deps.sh
+	@$(MAKE) -s all
+	@sh tools/demo.sh
+
+bench: all
+	sh bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)
+	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1
+	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7
+	install -m 644 completions/evt.bash $(DESTDIR)$(BASHCOMPDIR)/evt
+	for p in $(notdir $(PROGS)); do [ $$p = evt ] || ln -sf evt $(DESTDIR)$(BASHCOMPDIR)/$$p; done
+	install -m 644 completions/_evt $(DESTDIR)$(ZSHCOMPDIR)/_evt
+	install -m 644 completions/evt.fish $(DESTDIR)$(FISHCOMPDIR)/evt.fish
+
+uninstall:
+	for p in $(notdir $(PROGS)); do rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(BASHCOMPDIR)/$$p; done
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard man/*.1)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(wildcard man/*.7)))
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/evt $(DESTDIR)$(ZSHCOMPDIR)/_evt $(DESTDIR)$(FISHCOMPDIR)/evt.fish
+
+clean:
+	rm -rf bin lib/*.o lib/*.d lib/libevt.a cmd/*.o cmd/*.d bench/out
+
+.PHONY: all check deps deps-check demo bench install uninstall clean
+.SECONDARY: $(LIB_OBJ) $(patsubst bin/%,cmd/%.o,$(PROGS))
+
+-include $(LIB_OBJ:.o=.d) $(patsubst bin/%,cmd/%.d,$(PROGS))

@@ -1,0 +1,136 @@
+/* evt-append - append events to an aggregate, atomically */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "evt.h"
+
+static const char usage[] =
+	"usage: evt-append [-q] [-e VERSION] STREAM ID [EVENT ...]\n"
+	"       evt-append [-q] --records\n"
+	"\n"
+	"Append the EVENT arguments or, with none, one event per line of stdin\n"
+	"to the aggregate STREAM/ID, in one transaction, and print the stored\n"
+	"records.\n"
+	"\n"
+	"  -e, --expect VERSION      the aggregate's version before the append:\n"
+	"                            a number (0: no events), any (default) or exists\n"
+	"      --records             stdin holds records as evt-read prints them\n"
+	"  -q, --quiet               print nothing\n"
+	EVT_COMMON_USAGE;
+
+enum { OPT_RECORDS = EVT_OPT_LOCAL };
+
+static const struct option options[] = {
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "expect", required_argument, NULL, 'e' },
+	{ "records", no_argument, NULL, OPT_RECORDS },
+	EVT_COMMON_OPTIONS,
+	{ NULL, 0, NULL, 0 }
+};
+
+static int parse_expect(const char *s, struct evt_appender *ap)
+{
+	if (strcmp(s, "any") == 0)
+		ap->expect = EVT_EXPECT_ANY;
+	else if (strcmp(s, "exists") == 0)
+		ap->expect = EVT_EXPECT_EXISTS;
+	else if (evt_parse_i64(s, 0, INT64_MAX, &ap->expect_version) == 0)
+		ap->expect = EVT_EXPECT_VERSION;
+	else
+		return -1;
+	return 0;
+}
+
+static int append_args(struct evt_appender *ap, char **argv, int argc,
+		       struct evt_err *e)
+{
+	const char *stream = argv[0], *id = argv[1];
+	struct evt_buf ev = EVT_BUF_INIT;
+	int i, rc = 0;
+
+	for (i = 2; i < argc && !rc; i++) {
+		evt_buf_reset(&ev);
+		rc = evt_event_parse(argv[i], strlen(argv[i]), &ev, e);
+		if (rc) {
+			char msg[sizeof(e->msg)];
+
+			memcpy(msg, e->msg, sizeof(msg));
+			rc = evt_errf(e, rc, "argument %d: %s", i + 1, msg);
+			break;
+		}
+		rc = evt_appender_add(ap, stream, strlen(stream), id,
+				      strlen(id), 0, NULL, 0, ev.p, ev.len,
+				      NULL, e);
+	}
+	evt_buf_release(&ev);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct evt_store_opts so = { NULL, NULL, NULL, 1 };
+	struct evt_appender ap;
+	struct evt_lines in;
+	struct evt_out out;
+	struct evt_err e = { 0, "" };
+	const char *expect = NULL, *why;
+	int quiet = 0, records = 0, c, rc;
+
+	evt_prog = "evt-append";
+	signal(SIGPIPE, SIG_DFL);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":qe:d:h", options, NULL)) != -1) {
+		switch (c) {
+		case 'q':
+			quiet = 1;
+			break;
+		case 'e':
+			expect = optarg;
+			break;
+		case OPT_RECORDS:
+			records = 1;
+			break;
+		default:
+			if ((rc = evt_cli_common(c, argc, argv, &so, usage)) != -2)
+				return rc < 0 ? EVT_EUSAGE : rc;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (records && (argc || expect))
+		return evt_usage_error(argc ? "--records takes no arguments" :
+				       "--records cannot be used with --expect");
+	if (!records && argc < 2)
+		return evt_usage_error("expected STREAM and ID (see "
+				       "evt-append --help)");
+	if (!records && (why = evt_name_check(argv[0], strlen(argv[0]))))
+		return evt_usage_error("invalid stream '%s': %s", argv[0], why);
+	if (!records && (why = evt_name_check(argv[1], strlen(argv[1]))))
+		return evt_usage_error("invalid aggregate id '%s': %s", argv[1],
+				       why);
+	evt_appender_init(&ap, &so, quiet);
+	if (expect && parse_expect(expect, &ap) < 0) {
+		evt_appender_release(&ap);
+		return evt_usage_error("invalid --expect '%s': use a number, "
+				       "'any' or 'exists'", expect);
+	}
+	evt_out_init(&out, 1, EVT_OUT_BLOCK);
+	if (argc > 2) {
+		rc = append_args(&ap, argv, argc, &e);
+	} else {
+		evt_lines_init(&in, 0, "<stdin>");
+		rc = evt_append_lines(&ap, &in, records ? NULL : argv[0],
+				      records ? NULL : argv[1], &e);
+		evt_lines_release(&in);
+	}
+	if (!rc)
+		rc = evt_appender_commit(&ap, &out, &e);
+	evt_appender_release(&ap);
+	if (!rc)
+		rc = evt_out_close(&out, &e);
+	else
+		evt_buf_release(&out.b);
+	return rc ? evt_fail(&e) : 0;
+}

@@ -1,0 +1,164 @@
+/* evt-read - print stored events as NDJSON */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evt.h"
+
+static const char usage[] =
+	"usage: evt-read [-n LIMIT] [--after POSITION] [--type TYPE]... "
+	"[STREAM[,STREAM...] [ID]]\n"
+	"       evt-read --last [STREAM[,STREAM...] [ID]]\n"
+	"       evt-read --head [STREAM[,STREAM...] [ID]]\n"
+	"\n"
+	"Print stored events as NDJSON records: every event in position order,\n"
+	"the events of the STREAMs in position order, or the aggregate\n"
+	"STREAM/ID in version order.\n"
+	"\n"
+	"  -n, --limit LIMIT         print at most LIMIT records\n"
+	"      --after POSITION      only positions greater than POSITION\n"
+	"      --type TYPE           only events of TYPE (repeatable)\n"
+	"      --last                only the newest matching record\n"
+	"      --head                print the greatest matching position (0: none)\n"
+	EVT_COMMON_USAGE;
+
+enum { OPT_AFTER = EVT_OPT_LOCAL, OPT_TYPE, OPT_LAST, OPT_HEAD };
+
+static const struct option options[] = {
+	{ "limit", required_argument, NULL, 'n' },
+	{ "after", required_argument, NULL, OPT_AFTER },
+	{ "type", required_argument, NULL, OPT_TYPE },
+	{ "last", no_argument, NULL, OPT_LAST },
+	{ "head", no_argument, NULL, OPT_HEAD },
+	EVT_COMMON_OPTIONS,
+	{ NULL, 0, NULL, 0 }
+};
+
+static int print_record(void *ctx, const struct evt_record *r)
+{
+	struct evt_out *out = ctx;
+
+	evt_record_print(&out->b, r);
+	return evt_out_record(out) < 0 ? EVT_EFAIL : 0;
+}
+
+/* Split "a,b,c" in place into names; NULL or what is wrong. */
+static const char *split_streams(char *s, const char ***list, size_t *n)
+{
+	const char *why;
+	char *p;
+
+	*n = 0;
+	*list = evt_xmalloc((strlen(s) / 2 + 2) * sizeof(**list));
+	for (p = s;; p++) {
+		if (*p == ',' || *p == '\0') {
+			int end = *p == '\0';
+
+			*p = '\0';
+			if ((why = evt_name_check(s, strlen(s))))
+				return why;
+			(*list)[(*n)++] = s;
+			if (end)
+				return NULL;
+			s = p + 1;
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct evt_store_opts so = { NULL, NULL, NULL, 0 };
+	struct evt_query q;
+	struct evt_store *st = NULL;
+	struct evt_out out;
+	struct evt_err e = { 0, "" };
+	const char **types = NULL, **streams = NULL, *why;
+	int head = 0, c, rc;
+
+	evt_prog = "evt-read";
+	signal(SIGPIPE, SIG_DFL);
+	memset(&q, 0, sizeof(q));
+	q.limit = -1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":n:d:h", options, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			if (evt_parse_i64(optarg, 0, INT64_MAX, &q.limit) < 0)
+				return evt_usage_error("invalid limit '%s'",
+						       optarg);
+			break;
+		case OPT_AFTER:
+			if (evt_parse_i64(optarg, 0, INT64_MAX, &q.after) < 0)
+				return evt_usage_error("invalid position '%s'",
+						       optarg);
+			break;
+		case OPT_TYPE:
+			if (!*optarg)
+				return evt_usage_error("invalid type ''");
+			types = evt_xrealloc(types, (q.ntypes + 1) *
+						    sizeof(*types));
+			types[q.ntypes++] = optarg;
+			q.types = types;
+			break;
+		case OPT_LAST:
+			q.last = 1;
+			break;
+		case OPT_HEAD:
+			head = 1;
+			break;
+		default:
+			if ((rc = evt_cli_common(c, argc, argv, &so, usage)) != -2) {
+				free(types);
+				return rc < 0 ? EVT_EUSAGE : rc;
+			}
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	rc = 0;
+	if (head && q.last)
+		rc = evt_usage_error("--head and --last cannot be used together");
+	else if (argc > 2)
+		rc = evt_usage_error("too many arguments (see evt-read --help)");
+	else if (argc >= 1 && (why = split_streams(argv[0], &streams,
+						    &q.nstreams)))
+		rc = evt_usage_error("invalid stream '%s': %s", argv[0], why);
+	else if (argc == 2 && (why = evt_name_check(argv[1], strlen(argv[1]))))
+		rc = evt_usage_error("invalid aggregate id '%s': %s", argv[1],
+				     why);
+	if (rc) {
+		free(types);
+		free(streams);
+		return rc;
+	}
+	q.streams = streams;
+	q.id = argc == 2 ? argv[1] : NULL;
+	if (q.last)
+		q.limit = q.limit == 0 ? 0 : 1;
+	evt_out_init(&out, 1, EVT_OUT_AUTO);
+	rc = evt_store_open(&st, &so, &e);
+	if (!rc && head) {
+		int64_t pos;
+
+		rc = evt_store_head(st, &q, &pos, &e);
+		if (!rc) {
+			evt_buf_addi64(&out.b, pos);
+			evt_buf_addc(&out.b, '\n');
+		}
+	} else if (!rc) {
+		rc = evt_store_read(st, &q, print_record, &out, &e);
+	}
+	evt_store_close(st);
+	free(types);
+	free(streams);
+	if (rc == EVT_EFAIL && out.err)
+		rc = 0;		/* the write error is reported below */
+	if (rc) {
+		evt_buf_release(&out.b);
+		return evt_fail(&e);
+	}
+	if ((rc = evt_out_close(&out, &e)))
+		return evt_fail(&e);
+	return 0;
+}

@@ -1,0 +1,463 @@
+/* append.c - append events in one transaction, with optimistic concurrency */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "append.h"
+#include "json.h"
+
+#define SPOOL_MEM (4 * 1024 * 1024)
+
+/* The current version of each aggregate touched by this transaction. */
+struct vslot {
+	char *key;		/* stream NUL id, owned */
+	size_t klen;
+	uint64_t hash;
+	int64_t version;
+};
+
+struct vmap {
+	struct vslot *slot;
+	size_t cap, used;
+};
+
+static uint64_t hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (n--)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+static struct vslot *vmap_find(struct vmap *m, const char *key, size_t klen,
+			       uint64_t h)
+{
+	size_t i;
+
+	if (m->used * 2 >= m->cap) {
+		struct vmap n = { NULL, m->cap ? m->cap * 2 : 64, m->used };
+
+		n.slot = evt_xmalloc(n.cap * sizeof(*n.slot));
+		memset(n.slot, 0, n.cap * sizeof(*n.slot));
+		for (i = 0; i < m->cap; i++) {
+			size_t j;
+
+			if (!m->slot[i].key)
+				continue;
+			j = m->slot[i].hash & (n.cap - 1);
+			while (n.slot[j].key)
+				j = (j + 1) & (n.cap - 1);
+			n.slot[j] = m->slot[i];
+		}
+		free(m->slot);
+		*m = n;
+	}
+	i = h & (m->cap - 1);
+	while (m->slot[i].key &&
+	       !(m->slot[i].hash == h && m->slot[i].klen == klen &&
+		 memcmp(m->slot[i].key, key, klen) == 0))
+		i = (i + 1) & (m->cap - 1);
+	return &m->slot[i];
+}
+
+static void vmap_free(struct vmap *m)
+{
+	size_t i;
+
+	if (!m)
+		return;
+	for (i = 0; i < m->cap; i++)
+		free(m->slot[i].key);
+	free(m->slot);
+	free(m);
+}
+
+void evt_appender_init(struct evt_appender *ap, const struct evt_store_opts *so,
+		       int quiet)
+{
+	memset(ap, 0, sizeof(*ap));
+	ap->so = so;
+	ap->quiet = quiet;
+	ap->last_ms = -1;
+	ap->versions = evt_xmalloc(sizeof(struct vmap));
+	memset(ap->versions, 0, sizeof(struct vmap));
+}
+
+static int spool(struct evt_appender *ap, struct evt_err *e)
+{
+	if (ap->spool.len < SPOOL_MEM)
+		return 0;
+	if (!ap->spill && !(ap->spill = tmpfile()))
+		return evt_errf(e, EVT_EFAIL, "cannot create a temporary "
+				"file: %s", strerror(errno));
+	if (fwrite(ap->spool.p, 1, ap->spool.len, ap->spill) != ap->spool.len)
+		return evt_errf(e, EVT_EFAIL, "cannot write a temporary "
+				"file: %s", strerror(errno));
+	evt_buf_reset(&ap->spool);
+	return 0;
+}
+
+static int conflict(struct evt_err *e, const char *place, const char *stream,
+		    size_t slen, const char *id, size_t idlen, int64_t at,
+		    const char *expected)
+{
+	return evt_errf(e, EVT_ECONFLICT, "%s%sversion conflict: %.*s/%.*s "
+			"is at version %lld, expected %s",
+			place ? place : "", place ? ": " : "", (int)slen,
+			stream, (int)idlen, id, (long long)at, expected);
+}
+
+int evt_appender_add(struct evt_appender *ap, const char *stream, size_t slen,
+		     const char *id, size_t idlen, int64_t version,
+		     const char *ts, size_t tslen, const char *event,
+		     size_t elen, const char *place, struct evt_err *e)
+{
+	struct vmap *m = ap->versions;
+	struct evt_record r;
+	struct vslot *v;
+	char key[2 * EVT_NAME_MAX + 1];
+	size_t klen = slen + 1 + idlen;
+	uint64_t h;
+	int rc;
+
+	if (!ap->st) {
+		if ((rc = evt_store_open(&ap->st, ap->so, e)))
+			return rc;
+		if ((rc = evt_store_begin(ap->st, e)))
+			return rc;
+	}
+	memcpy(key, stream, slen);
+	key[slen] = '\0';
+	memcpy(key + slen + 1, id, idlen);
+	h = hash(key, klen);
+	v = vmap_find(m, key, klen, h);
+	if (!v->key) {
+		int64_t cur = 0;
+		char want[32];
+
+		if ((rc = evt_store_version(ap->st, stream, slen, id, idlen,
+					    &cur, e)))
+			return rc;
+		if (ap->expect == EVT_EXPECT_VERSION &&
+		    cur != ap->expect_version) {
+			snprintf(want, sizeof(want), "%lld",
+				 (long long)ap->expect_version);
+			return conflict(e, place, stream, slen, id, idlen, cur,
+					want);
+		}
+		if (ap->expect == EVT_EXPECT_EXISTS && cur == 0)
+			return conflict(e, place, stream, slen, id, idlen, cur,
+					"exists");
+		v->key = evt_xstrndup(key, klen);
+		v->klen = klen;
+		v->hash = h;
+		v->version = cur;
+		m->used++;
+	}
+	if (version && version != v->version + 1) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "%lld", (long long)version - 1);
+		return conflict(e, place, stream, slen, id, idlen, v->version,
+				want);
+	}
+	if (!ts) {
+		int64_t now = evt_now_ms();
+
+		if (now != ap->last_ms) {
+			evt_ts_format(now, ap->ts);
+			ap->last_ms = now;
+		}
+		ts = ap->ts;
+		tslen = EVT_TS_LEN;
+	}
+	r.position = 0;
+	r.stream = stream;
+	r.stream_len = slen;
+	r.id = id;
+	r.id_len = idlen;
+	r.version = v->version + 1;
+	r.ts = ts;
+	r.ts_len = tslen;
+	r.event = event;
+	r.event_len = elen;
+	if ((rc = evt_store_insert(ap->st, &r, e))) {
+		if (rc == EVT_ECONFLICT) {
+			char want[32];
+
+			snprintf(want, sizeof(want), "%lld",
+				 (long long)v->version);
+			return conflict(e, place, stream, slen, id, idlen,
+					v->version + 1, want);
+		}
+		return rc;
+	}
+	v->version++;
+	ap->count++;
+	if (!ap->quiet) {
+		evt_record_print(&ap->spool, &r);
+		if ((rc = spool(ap, e)))
+			return rc;
+	}
+	return 0;
+}
+
+static int copy_spill(struct evt_appender *ap, struct evt_out *out)
+{
+	char buf[65536];
+	size_t n;
+
+	if (fflush(ap->spill) || fseek(ap->spill, 0, SEEK_SET))
+		return -1;
+	while ((n = fread(buf, 1, sizeof(buf), ap->spill)) > 0) {
+		evt_buf_add(&out->b, buf, n);
+		if (evt_out_flush(out) < 0)
+			return 0;	/* evt_out_close reports it */
+	}
+	return ferror(ap->spill) ? -1 : 0;
+}
+
+int evt_appender_commit(struct evt_appender *ap, struct evt_out *out,
+			struct evt_err *e)
+{
+	int rc;
+
+	if (!ap->st)
+		return 0;
+	if ((rc = evt_store_commit(ap->st, e)))
+		return rc;
+	if (ap->quiet || !out)
+		return 0;
+	if (ap->spill && copy_spill(ap, out) < 0)
+		return evt_errf(e, EVT_EFAIL, "cannot read a temporary file: "
+				"%s", strerror(errno));
+	evt_buf_add(&out->b, ap->spool.p ? ap->spool.p : "", ap->spool.len);
+	evt_out_flush(out);
+	return 0;
+}
+
+void evt_appender_release(struct evt_appender *ap)
+{
+	if (ap->st) {
+		evt_store_rollback(ap->st);
+		evt_store_close(ap->st);
+	}
+	if (ap->spill)
+		fclose(ap->spill);
+	evt_buf_release(&ap->spool);
+	evt_buf_release(&ap->line);
+	vmap_free(ap->versions);
+	memset(ap, 0, sizeof(*ap));
+}
+
+int evt_event_parse(const char *s, size_t n, struct evt_buf *out,
+		    struct evt_err *e)
+{
+	struct evt_jfield f = { "type", EVT_J_NONE, 0, 0 };
+	size_t base = out->len, col;
+	const char *why;
+	enum evt_jkind k;
+
+	k = evt_json_compact(s, n, out, &f, 1, &why, &col);
+	if (k == EVT_J_NONE)
+		return evt_errf(e, EVT_EINPUT, "invalid JSON at column %zu: %s",
+				col, why);
+	if (k != EVT_J_OBJECT) {
+		out->len = base;
+		return evt_errf(e, EVT_EINPUT, "event is not a JSON object");
+	}
+	if (f.kind != EVT_J_STRING) {
+		out->len = base;
+		return evt_errf(e, EVT_EINPUT, "event has no string \"type\"");
+	}
+	if (f.len == 2) {
+		out->len = base;
+		return evt_errf(e, EVT_EINPUT, "event has an empty \"type\"");
+	}
+	return 0;
+}
+
+/* A string member as UTF-8, into b; NULL or what is wrong. */
+static const char *member_str(const char *tok, size_t len, struct evt_buf *b)
+{
+	if (memchr(tok, '\\', len)) {
+		if (evt_json_unquote(tok, len, b) < 0)
+			return "is not valid UTF-8";
+	} else {
+		evt_buf_reset(b);
+		evt_buf_add(b, tok + 1, len - 2);
+	}
+	return evt_name_check(b->p, b->len);
+}
+
+enum { F_STREAM, F_ID, F_EVENT, F_VERSION, F_TS, F_N };
+
+int evt_record_parse(struct evt_record_parser *p, const char *s, size_t n,
+		     struct evt_record_in *r, struct evt_err *e)
+{
+	struct evt_jfield f[F_N] = {
+		{ "stream", 0, 0, 0 }, { "aggregateId", 0, 0, 0 },
+		{ "event", 0, 0, 0 }, { "version", 0, 0, 0 },
+		{ "timestamp", 0, 0, 0 }
+	};
+	const char *why, *tok;
+	size_t col;
+	enum evt_jkind k;
+	int rc;
+
+	evt_buf_reset(&p->line);
+	k = evt_json_compact(s, n, &p->line, f, F_N, &why, &col);
+	if (k == EVT_J_NONE)
+		return evt_errf(e, EVT_EINPUT, "invalid JSON at column %zu: %s",
+				col, why);
+	if (k != EVT_J_OBJECT)
+		return evt_errf(e, EVT_EINPUT, "record is not a JSON object");
+	if (f[F_STREAM].kind != EVT_J_STRING)
+		return evt_errf(e, EVT_EINPUT, "record has no string \"stream\"");
+	if (f[F_ID].kind != EVT_J_STRING)
+		return evt_errf(e, EVT_EINPUT,
+				"record has no string \"aggregateId\"");
+	if (f[F_EVENT].kind != EVT_J_OBJECT)
+		return evt_errf(e, EVT_EINPUT, "record has no \"event\" object");
+	if ((why = member_str(p->line.p + f[F_STREAM].off, f[F_STREAM].len,
+			      &p->stream)))
+		return evt_errf(e, EVT_EINPUT, "stream %s", why);
+	if ((why = member_str(p->line.p + f[F_ID].off, f[F_ID].len, &p->id)))
+		return evt_errf(e, EVT_EINPUT, "aggregate id %s", why);
+	evt_buf_reset(&p->event);
+	if ((rc = evt_event_parse(p->line.p + f[F_EVENT].off, f[F_EVENT].len,
+				  &p->event, e)))
+		return rc;
+	r->version = 0;
+	if (f[F_VERSION].kind == EVT_J_NUMBER) {
+		char num[24];
+		size_t len = f[F_VERSION].len;
+
+		tok = p->line.p + f[F_VERSION].off;
+		if (len >= sizeof(num) || !memchr("123456789", tok[0], 9))
+			goto badversion;
+		memcpy(num, tok, len);
+		num[len] = '\0';
+		if (evt_parse_i64(num, 1, INT64_MAX, &r->version) < 0)
+			goto badversion;
+	} else if (f[F_VERSION].kind != EVT_J_NONE &&
+		   f[F_VERSION].kind != EVT_J_NULL) {
+		goto badversion;
+	}
+	r->ts = NULL;
+	r->ts_len = 0;
+	if (f[F_TS].kind == EVT_J_STRING) {
+		tok = p->line.p + f[F_TS].off;
+		if (evt_json_unquote(tok, f[F_TS].len, &p->ts) < 0 ||
+		    p->ts.len == 0)
+			return evt_errf(e, EVT_EINPUT,
+					"record \"timestamp\" is not a time");
+		r->ts = p->ts.p;
+		r->ts_len = p->ts.len;
+	} else if (f[F_TS].kind == EVT_J_NUMBER) {
+		char num[24];
+		int64_t ms;
+		size_t len = f[F_TS].len;
+
+		tok = p->line.p + f[F_TS].off;
+		if (len >= sizeof(num))
+			return evt_errf(e, EVT_EINPUT,
+					"record \"timestamp\" is not a time");
+		memcpy(num, tok, len);
+		num[len] = '\0';
+		if (evt_parse_i64(num, 0, 253402300799999LL, &ms) < 0)
+			return evt_errf(e, EVT_EINPUT,
+					"record \"timestamp\" is not a time");
+		evt_ts_format(ms, p->tsfmt);
+		r->ts = p->tsfmt;
+		r->ts_len = EVT_TS_LEN;
+	} else if (f[F_TS].kind != EVT_J_NONE && f[F_TS].kind != EVT_J_NULL) {
+		return evt_errf(e, EVT_EINPUT,
+				"record \"timestamp\" is not a time");
+	}
+	r->stream = p->stream.p;
+	r->stream_len = p->stream.len;
+	r->id = p->id.p;
+	r->id_len = p->id.len;
+	r->event = p->event.p;
+	r->event_len = p->event.len;
+	return 0;
+badversion:
+	return evt_errf(e, EVT_EINPUT,
+			"record \"version\" is not a positive integer");
+}
+
+void evt_record_parser_release(struct evt_record_parser *p)
+{
+	evt_buf_release(&p->line);
+	evt_buf_release(&p->stream);
+	evt_buf_release(&p->id);
+	evt_buf_release(&p->event);
+	evt_buf_release(&p->ts);
+}
+
+static int blank(const char *s, size_t n)
+{
+	while (n && (*s == ' ' || *s == '\t' || *s == '\r')) {
+		s++;
+		n--;
+	}
+	return n == 0;
+}
+
+/* Put "NAME:LINE: " in front of e's message. */
+static int at_line(struct evt_err *e, const struct evt_lines *in, int rc)
+{
+	char msg[sizeof(e->msg)];
+
+	memcpy(msg, e->msg, sizeof(msg));
+	return evt_errf(e, rc, "%s:%zu: %s", in->name, in->lineno, msg);
+}
+
+int evt_append_lines(struct evt_appender *ap, struct evt_lines *in,
+		     const char *stream, const char *id, struct evt_err *e)
+{
+	struct evt_record_parser rp;
+	struct evt_record_in r;
+	struct evt_buf ev = EVT_BUF_INIT;
+	char place[64];
+	const char *line;
+	size_t n, slen = stream ? strlen(stream) : 0;
+	size_t idlen = id ? strlen(id) : 0;
+	int got, rc = 0;
+
+	memset(&rp, 0, sizeof(rp));
+	while ((got = evt_lines_next(in, &line, &n)) > 0) {
+		if (blank(line, n))
+			continue;
+		snprintf(place, sizeof(place), "%s:%zu", in->name, in->lineno);
+		if (stream) {
+			evt_buf_reset(&ev);
+			if ((rc = evt_event_parse(line, n, &ev, e))) {
+				rc = at_line(e, in, rc);
+				break;
+			}
+			rc = evt_appender_add(ap, stream, slen, id, idlen, 0,
+					      NULL, 0, ev.p, ev.len, NULL, e);
+		} else {
+			if ((rc = evt_record_parse(&rp, line, n, &r, e))) {
+				rc = at_line(e, in, rc);
+				break;
+			}
+			rc = evt_appender_add(ap, r.stream, r.stream_len, r.id,
+					      r.id_len, r.version, r.ts,
+					      r.ts_len, r.event, r.event_len,
+					      place, e);
+		}
+		if (rc)
+			break;
+	}
+	if (got < 0)
+		rc = evt_errf(e, EVT_EFAIL, "cannot read %s: %s", in->name,
+			      strerror(errno));
+	evt_buf_release(&ev);
+	evt_record_parser_release(&rp);
+	return rc;
+}

@@ -1,0 +1,72 @@
+/* append.h - append events in one transaction, with optimistic concurrency */
+#ifndef EVT_APPEND_H
+#define EVT_APPEND_H
+
+#include <stdio.h>
+#include "out.h"
+#include "store.h"
+
+enum evt_expect { EVT_EXPECT_ANY, EVT_EXPECT_EXISTS, EVT_EXPECT_VERSION };
+
+/* An append in progress: the store is opened and the transaction begun
+ * with the first event, so an append of nothing touches nothing.  Stored
+ * records wait in a spool (memory, then a temporary file) and are printed
+ * only once the commit succeeded. */
+struct evt_appender {
+	const struct evt_store_opts *so;
+	struct evt_store *st;		/* owned; opened by the first add */
+	int quiet;
+	enum evt_expect expect;		/* checked at each aggregate's first */
+	int64_t expect_version;		/* event, in single-aggregate use */
+	struct evt_buf line;		/* the record being printed */
+	struct evt_buf spool;
+	FILE *spill;
+	int64_t last_ms;		/* the timestamp cache */
+	char ts[EVT_TS_LEN + 1];
+	void *versions;			/* (stream, id) -> current version */
+	size_t count;
+};
+
+void evt_appender_init(struct evt_appender *ap, const struct evt_store_opts *so,
+		       int quiet);
+/* Append one event (compact JSON text of an object with a string "type").
+ * version: 0 for the next one, else the version the record must get.
+ * ts: NULL for now.  place: the input place for messages, or NULL. */
+int evt_appender_add(struct evt_appender *ap, const char *stream, size_t slen,
+		     const char *id, size_t idlen, int64_t version,
+		     const char *ts, size_t tslen, const char *event,
+		     size_t elen, const char *place, struct evt_err *e);
+/* Commit and print what was stored to out.  Nothing added: nothing done. */
+int evt_appender_commit(struct evt_appender *ap, struct evt_out *out,
+			struct evt_err *e);
+/* Roll back (if not committed) and free everything. */
+void evt_appender_release(struct evt_appender *ap);
+
+/* Check one event line and append its compact form to out.  Returns 0, or
+ * EVT_EINPUT with the reason (place not included) in e. */
+int evt_event_parse(const char *s, size_t n, struct evt_buf *out,
+		    struct evt_err *e);
+
+/* A record line (as evt-read prints them) parsed for --records: the
+ * strings point into the caller's buffers. */
+struct evt_record_in {
+	const char *stream, *id, *event, *ts;
+	size_t stream_len, id_len, event_len, ts_len;
+	int64_t version;		/* 0: not given */
+};
+struct evt_record_parser {
+	struct evt_buf line, stream, id, event, ts;
+	char tsfmt[EVT_TS_LEN + 1];
+};
+int evt_record_parse(struct evt_record_parser *p, const char *s, size_t n,
+		     struct evt_record_in *r, struct evt_err *e);
+void evt_record_parser_release(struct evt_record_parser *p);
+
+
+
+#include "ndjson.h"
+/* Append every line of in: events of stream/id, or records when stream is
+ * NULL.  Blank lines are skipped.  Messages name "<stdin>:LINE". */
+int evt_append_lines(struct evt_appender *ap, struct evt_lines *in,
+		     const char *stream, const char *id, struct evt_err *e);
+#endif

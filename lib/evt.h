@@ -1,0 +1,14 @@
+/* evt.h - libevt, the library every evt program links */
+#ifndef EVT_H
+#define EVT_H
+
+#include "util.h"
+#include "json.h"
+#include "ndjson.h"
+#include "out.h"
+#include "record.h"
+#include "store.h"
+#include "append.h"
+#include "cli.h"
+
+#endif

@@ -1,0 +1,153 @@
+/* record.c - the stored event record and its NDJSON line */
+#include <string.h>
+
+#include "json.h"
+#include "record.h"
+
+/* Is s[0..n) printable inside quotes as it is? */
+static int plain(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *e = p + n;
+
+	for (; p < e; p++)
+		if (*p < 0x20 || *p == '"' || *p == '\\')
+			return 0;
+	return 1;
+}
+
+static void put_str(struct evt_buf *b, const char *s, size_t n)
+{
+	if (plain(s, n)) {
+		b->p[b->len++] = '"';
+		memcpy(b->p + b->len, s, n);
+		b->len += n;
+		b->p[b->len++] = '"';
+		return;
+	}
+	evt_json_quote(b, s, n);
+	evt_buf_grow(b, 64);
+}
+
+static void put_lit(struct evt_buf *b, const char *s, size_t n)
+{
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+void evt_record_print(struct evt_buf *b, const struct evt_record *r)
+{
+	/* Room for the fixed parts; put_str grows for escaped strings. */
+	evt_buf_grow(b, r->stream_len + r->id_len + r->ts_len +
+			     r->event_len + 160);
+	put_lit(b, "{\"position\":", 12);
+	evt_buf_addi64(b, r->position);
+	put_lit(b, ",\"stream\":", 10);
+	put_str(b, r->stream, r->stream_len);
+	put_lit(b, ",\"aggregateId\":", 15);
+	put_str(b, r->id, r->id_len);
+	put_lit(b, ",\"version\":", 11);
+	evt_buf_addi64(b, r->version);
+	put_lit(b, ",\"timestamp\":", 13);
+	if (r->ts)
+		put_str(b, r->ts, r->ts_len);
+	else
+		put_lit(b, "null", 4);
+	put_lit(b, ",\"event\":", 9);
+	evt_buf_grow(b, r->event_len + 3);
+	if (r->event_len)
+		put_lit(b, r->event, r->event_len);
+	else
+		put_lit(b, "null", 4);
+	put_lit(b, "}\n", 2);
+	b->p[b->len] = '\0';
+}
+
+/* Days since 1970-01-01 to a civil date (proleptic Gregorian). */
+static void civil(int64_t z, int *y, unsigned *m, unsigned *d)
+{
+	int64_t era, yy;
+	unsigned doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	yy = (int64_t)yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int)(yy + (*m <= 2));
+}
+
+static void put2(char *p, unsigned v)
+{
+	p[0] = (char)('0' + v / 10 % 10);
+	p[1] = (char)('0' + v % 10);
+}
+
+void evt_ts_format(int64_t ms, char *out)
+{
+	int64_t days, s;
+	unsigned rem, mo, d;
+	int y;
+
+	days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+	s = ms - days * 86400000;	/* 0 .. 86399999 */
+	civil(days, &y, &mo, &d);
+	if (y < 0 || y > 9999)
+		y = y < 0 ? 0 : 9999;
+	put2(out, (unsigned)y / 100);
+	put2(out + 2, (unsigned)y % 100);
+	out[4] = '-';
+	put2(out + 5, mo);
+	out[7] = '-';
+	put2(out + 8, d);
+	out[10] = 'T';
+	rem = (unsigned)(s / 1000);
+	put2(out + 11, rem / 3600);
+	out[13] = ':';
+	put2(out + 14, rem / 60 % 60);
+	out[16] = ':';
+	put2(out + 17, rem % 60);
+	out[19] = '.';
+	rem = (unsigned)(s % 1000);
+	out[20] = (char)('0' + rem / 100);
+	put2(out + 21, rem % 100);
+	out[23] = 'Z';
+	out[24] = '\0';
+}
+
+const char *evt_ts_normalize(const char *s, size_t n, char *tmp, size_t *len)
+{
+	size_t i = (n && s[0] == '-') ? 1 : 0;
+	int64_t v = 0;
+
+	if (i == n || n - i > 15) {
+		*len = n;
+		return s;
+	}
+	for (; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9') {
+			*len = n;
+			return s;
+		}
+		v = v * 10 + (s[i] - '0');
+	}
+	evt_ts_format(s[0] == '-' ? -v : v, tmp);
+	*len = EVT_TS_LEN;
+	return tmp;
+}
+
+const char *evt_name_check(const char *s, size_t n)
+{
+	if (n == 0)
+		return "is empty";
+	if (n > EVT_NAME_MAX)
+		return "is longer than 255 bytes";
+	if (!evt_utf8_valid(s, n))
+		return "is not valid UTF-8";
+	if (memchr(s, '\0', n))
+		return "contains a NUL byte";
+	return NULL;
+}

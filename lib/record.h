@@ -1,0 +1,42 @@
+/* record.h - the stored event record and its NDJSON line */
+#ifndef EVT_RECORD_H
+#define EVT_RECORD_H
+
+#include <stdint.h>
+#include "util.h"
+
+/* A record as it is printed.  The strings are borrowed, not owned: they
+ * point into a database row or an input line and live as long as it. */
+struct evt_record {
+	int64_t position;
+	const char *stream;
+	size_t stream_len;
+	const char *id;
+	size_t id_len;
+	int64_t version;
+	const char *ts;		/* ISO-8601 text; NULL prints null */
+	size_t ts_len;
+	const char *event;	/* compact JSON text of the event object */
+	size_t event_len;
+};
+
+#define EVT_NAME_MAX 255
+#define EVT_TS_LEN 24		/* 2026-11-26T11:39:47.123Z */
+
+/* Append r as one compact JSON line with its "\n". */
+void evt_record_print(struct evt_buf *b, const struct evt_record *r);
+
+/* Milliseconds since the epoch as ISO-8601 UTC; out gets EVT_TS_LEN + 1. */
+void evt_ts_format(int64_t ms, char *out);
+
+/* A timestamp as a store may hold it, normalized to ISO-8601: text made only
+ * of digits (with an optional '-') is taken as milliseconds (evtstore's
+ * SQLite providers write those); other text is kept.  Returns the text to
+ * print, which may be tmp. */
+const char *evt_ts_normalize(const char *s, size_t n, char *tmp, size_t *len);
+
+/* Check a stream name or aggregate id: 1..255 bytes of UTF-8.  Returns NULL
+ * or what is wrong with it. */
+const char *evt_name_check(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,242 @@
+/* store.c - the backend-neutral half of the store */
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "store_impl.h"
+
+const char *evt_table_name_check(const char *name, int dotted)
+{
+	const char *p = name;
+	size_t part = 0;
+	int parts = 1;
+
+	if (!*p)
+		return "is empty";
+	for (; *p; p++) {
+		if (*p == '.' && dotted && parts == 1 && part) {
+			parts++;
+			part = 0;
+			continue;
+		}
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		      *p == '_' || (part && *p >= '0' && *p <= '9')))
+			return dotted ? "must match [A-Za-z_][A-Za-z0-9_]* "
+					"(optionally schema.name)" :
+					"must match [A-Za-z_][A-Za-z0-9_]*";
+		if (++part > 63)
+			return "has a part longer than 63 bytes";
+	}
+	if (!part)
+		return "must match [A-Za-z_][A-Za-z0-9_]*";
+	return NULL;
+}
+
+static const char *env_or(const char *v, const char *env, const char *def)
+{
+	const char *s;
+
+	if (v)
+		return v;
+	s = getenv(env);
+	return s && *s ? s : def;
+}
+
+static int is_pg(const char *url)
+{
+	return strncmp(url, "postgres://", 11) == 0 ||
+	       strncmp(url, "postgresql://", 13) == 0;
+}
+
+int evt_store_open(struct evt_store **stp, const struct evt_store_opts *o,
+		   struct evt_err *e)
+{
+	const char *url = env_or(o->url, "EVT_DB", "events.db");
+	const char *ev = env_or(o->events_table, "EVT_EVENTS_TABLE", "events");
+	const char *bm = env_or(o->bookmarks_table, "EVT_BOOKMARKS_TABLE",
+				"bookmarks");
+	const char *why;
+	struct evt_store *st;
+	int pg = is_pg(url), r;
+
+	*stp = NULL;
+	if ((why = evt_table_name_check(ev, pg)))
+		return evt_errf(e, EVT_EUSAGE, "invalid events table '%s': %s",
+				ev, why);
+	if ((why = evt_table_name_check(bm, pg)))
+		return evt_errf(e, EVT_EUSAGE,
+				"invalid bookmarks table '%s': %s", bm, why);
+	if (pg)
+		return evt_errf(e, EVT_EFAIL,
+				"cannot open '%s': this build has no "
+				"PostgreSQL backend", url);
+	st = evt_xmalloc(sizeof(*st));
+	memset(st, 0, sizeof(*st));
+	st->be = &evt_sqlite_backend;
+	st->url = evt_xstrdup(url);
+	st->path = evt_xstrdup(strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url);
+	st->events = evt_xstrdup(ev);
+	st->bookmarks = evt_xstrdup(bm);
+	st->write = o->write;
+	if ((r = st->be->open(st, e))) {
+		evt_store_close(st);
+		return r;
+	}
+	*stp = st;
+	return 0;
+}
+
+void evt_store_close(struct evt_store *st)
+{
+	if (!st)
+		return;
+	if (st->impl)
+		st->be->close(st);
+	free(st->url);
+	free(st->path);
+	free(st->events);
+	free(st->bookmarks);
+	free(st);
+}
+
+const char *evt_store_url(const struct evt_store *st)
+{
+	return st->url;
+}
+
+int evt_store_begin(struct evt_store *st, struct evt_err *e)
+{
+	return st->be->begin(st, e);
+}
+
+int evt_store_version(struct evt_store *st, const char *stream, size_t slen,
+		      const char *id, size_t idlen, int64_t *version,
+		      struct evt_err *e)
+{
+	return st->be->version(st, stream, slen, id, idlen, version, e);
+}
+
+int evt_store_insert(struct evt_store *st, struct evt_record *r,
+		     struct evt_err *e)
+{
+	return st->be->insert(st, r, e);
+}
+
+int evt_store_commit(struct evt_store *st, struct evt_err *e)
+{
+	return st->be->commit(st, e);
+}
+
+void evt_store_rollback(struct evt_store *st)
+{
+	st->be->rollback(st);
+}
+
+/* Type filtering and the limit that goes with it, around the callback. */
+struct typed {
+	const struct evt_query *q;
+	evt_record_fn fn;
+	void *ctx;
+	int64_t left;
+	struct evt_buf scratch, type;
+	int64_t matched;
+};
+
+static int type_matches(struct typed *t, const struct evt_record *r)
+{
+	struct evt_jfield f = { "type", EVT_J_NONE, 0, 0 };
+	const char *why;
+	size_t col, i;
+	const char *ty;
+	size_t tl;
+
+	evt_buf_reset(&t->scratch);
+	if (evt_json_compact(r->event, r->event_len, &t->scratch, &f, 1, &why,
+			     &col) != EVT_J_OBJECT || f.kind != EVT_J_STRING)
+		return 0;
+	ty = t->scratch.p + f.off + 1;
+	tl = f.len - 2;
+	if (memchr(ty, '\\', tl)) {
+		if (evt_json_unquote(t->scratch.p + f.off, f.len, &t->type) < 0)
+			return 0;
+		ty = t->type.p;
+		tl = t->type.len;
+	}
+	for (i = 0; i < t->q->ntypes; i++)
+		if (strlen(t->q->types[i]) == tl &&
+		    memcmp(t->q->types[i], ty, tl) == 0)
+			return 1;
+	return 0;
+}
+
+static int typed_row(void *ctx, const struct evt_record *r)
+{
+	struct typed *t = ctx;
+	int rc;
+
+	if (!type_matches(t, r))
+		return 0;
+	t->matched = r->position;
+	if (t->fn && (rc = t->fn(t->ctx, r)))
+		return rc;
+	if (t->left > 0 && --t->left == 0)
+		return -1;	/* enough: stop quietly */
+	return 0;
+}
+
+static int read_typed(struct evt_store *st, const struct evt_query *q,
+		      evt_record_fn fn, void *ctx, struct evt_err *e)
+{
+	struct evt_query bq = *q;
+	struct typed t;
+	int rc;
+
+	if (q->limit == 0)
+		return 0;
+	memset(&t, 0, sizeof(t));
+	t.q = q;
+	t.fn = fn;
+	t.ctx = ctx;
+	t.left = q->limit;
+	bq.types = NULL;
+	bq.ntypes = 0;
+	bq.limit = -1;
+	rc = st->be->read(st, &bq, typed_row, &t, e);
+	evt_buf_release(&t.scratch);
+	evt_buf_release(&t.type);
+	return rc == -1 ? 0 : rc;
+}
+
+int evt_store_read(struct evt_store *st, const struct evt_query *q,
+		   evt_record_fn fn, void *ctx, struct evt_err *e)
+{
+	int rc;
+
+	if (q->types)
+		return read_typed(st, q, fn, ctx, e);
+	if (q->limit == 0)
+		return 0;
+	rc = st->be->read(st, q, fn, ctx, e);
+	return rc == -1 ? 0 : rc;
+}
+
+static int head_row(void *ctx, const struct evt_record *r)
+{
+	*(int64_t *)ctx = r->position;
+	return -1;
+}
+
+int evt_store_head(struct evt_store *st, const struct evt_query *q,
+		   int64_t *head, struct evt_err *e)
+{
+	struct evt_query bq = *q;
+	int rc;
+
+	*head = 0;
+	if (!q->types)
+		return st->be->head(st, q, head, e);
+	bq.last = 1;
+	bq.limit = 1;
+	rc = read_typed(st, &bq, head_row, head, e);
+	return rc == -1 ? 0 : rc;
+}

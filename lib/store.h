@@ -1,0 +1,70 @@
+/* store.h - the event store: one interface, a backend per kind of database
+ *
+ * evt_store_open picks the backend from the URL: postgres:// and
+ * postgresql:// are PostgreSQL (libpq is loaded at run time, only then);
+ * sqlite:PATH and anything else is a SQLite file.  Every call returns 0 or
+ * an exit code with its message in the struct evt_err.
+ */
+#ifndef EVT_STORE_H
+#define EVT_STORE_H
+
+#include <stdint.h>
+#include "record.h"
+#include "util.h"
+
+struct evt_store;
+
+struct evt_store_opts {
+	const char *url;		/* NULL: $EVT_DB, else events.db */
+	const char *events_table;	/* NULL: $EVT_EVENTS_TABLE, else events */
+	const char *bookmarks_table;	/* NULL: $EVT_BOOKMARKS_TABLE, ... */
+	int write;			/* creates the schema when missing */
+};
+
+/* What to read.  streams == NULL means every stream; id == NULL every
+ * aggregate.  One stream and an id read in version order, everything else
+ * in position order; last reverses it. */
+struct evt_query {
+	const char *const *streams;
+	size_t nstreams;
+	const char *id;
+	int64_t after;			/* positions greater than this */
+	int64_t limit;			/* < 0: no limit */
+	const char *const *types;	/* NULL: every type */
+	size_t ntypes;
+	int last;			/* newest first */
+};
+
+/* Called per record; a non-zero return stops the read and is returned. */
+typedef int (*evt_record_fn)(void *ctx, const struct evt_record *r);
+
+/* An evtstore schema name check: [A-Za-z_][A-Za-z0-9_]*, at most 63 bytes
+ * a part, "schema.name" allowed when dotted is set.  NULL or a message. */
+const char *evt_table_name_check(const char *name, int dotted);
+
+int evt_store_open(struct evt_store **stp, const struct evt_store_opts *o,
+		   struct evt_err *e);
+void evt_store_close(struct evt_store *st);
+/* The URL or path as the user gave it, for messages. */
+const char *evt_store_url(const struct evt_store *st);
+
+/* A write transaction: begin, then version/insert, then commit or
+ * rollback.  On SQLite begin takes the write lock (BEGIN IMMEDIATE). */
+int evt_store_begin(struct evt_store *st, struct evt_err *e);
+int evt_store_version(struct evt_store *st, const char *stream, size_t slen,
+		      const char *id, size_t idlen, int64_t *version,
+		      struct evt_err *e);
+/* Insert r (version, timestamp set; position ignored); sets r->position.
+ * A duplicate (stream, id, version) is EVT_ECONFLICT. */
+int evt_store_insert(struct evt_store *st, struct evt_record *r,
+		     struct evt_err *e);
+int evt_store_commit(struct evt_store *st, struct evt_err *e);
+void evt_store_rollback(struct evt_store *st);
+
+int evt_store_read(struct evt_store *st, const struct evt_query *q,
+		   evt_record_fn fn, void *ctx, struct evt_err *e);
+/* The greatest position matching q (streams, id, types), or 0. */
+int evt_store_head(struct evt_store *st, const struct evt_query *q,
+		   int64_t *head, struct evt_err *e);
+
+#endif

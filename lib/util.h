@@ -1,0 +1,74 @@
+/* util.h - growable text buffer, errors and exit codes, number parsing */
+#ifndef EVT_UTIL_H
+#define EVT_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+/* Exit codes: SPEC.md section 5.  Library calls return one of these. */
+enum {
+	EVT_OK = 0,
+	EVT_EFAIL = 1,		/* store, system or I/O failure */
+	EVT_EUSAGE = 2,		/* usage: bad option or argument */
+	EVT_ECONFLICT = 3,	/* version conflict */
+	EVT_EINPUT = 4,		/* invalid input */
+	EVT_EPROG = 5,		/* an external program failed */
+	EVT_EBUSY = 6		/* handler NAME held by another process */
+};
+
+/* The message that goes with a non-zero return; the caller prints it. */
+struct evt_err {
+	int code;
+	char msg[1024];
+};
+
+int evt_errf(struct evt_err *e, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* A growable byte buffer, always NUL-terminated when p != NULL. */
+struct evt_buf {
+	char *p;
+	size_t len, cap;
+};
+
+#define EVT_BUF_INIT { NULL, 0, 0 }
+
+void evt_buf_grow(struct evt_buf *b, size_t extra);
+void evt_buf_add(struct evt_buf *b, const void *s, size_t n);
+void evt_buf_addstr(struct evt_buf *b, const char *s);
+void evt_buf_addf(struct evt_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void evt_buf_addi64(struct evt_buf *b, int64_t v);
+void evt_buf_release(struct evt_buf *b);
+
+static inline void evt_buf_addc(struct evt_buf *b, char c)
+{
+	if (b->len + 2 > b->cap)
+		evt_buf_grow(b, 1);
+	b->p[b->len++] = c;
+	b->p[b->len] = '\0';
+}
+
+static inline void evt_buf_reset(struct evt_buf *b)
+{
+	b->len = 0;
+	if (b->p)
+		b->p[0] = '\0';
+}
+
+/* Allocation that cannot fail: out of memory aborts with a message. */
+void *evt_xmalloc(size_t n);
+void *evt_xrealloc(void *p, size_t n);
+char *evt_xstrdup(const char *s);
+char *evt_xstrndup(const char *s, size_t n);
+
+/* Whole-string decimal integer in [min, max]; 0 on success, -1 if not. */
+int evt_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* Milliseconds since the epoch, from CLOCK_REALTIME. */
+int64_t evt_now_ms(void);
+/* Monotonic milliseconds. */
+int64_t evt_mono_ms(void);
+
+#endif
