@@ -25,7 +25,7 @@ SQLITE_LIBS    := $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsql
 JANSSON_CFLAGS := $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
 JANSSON_LIBS   := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
 # jq 1.6 ships no pkg-config file
-JQ_LIBS        := $(shell $(PKG_CONFIG) --libs libjq 2>/dev/null || echo -ljq -lonig)
+JQ_LIBS        := $(shell $(PKG_CONFIG) --libs libjq 2>/dev/null || echo -ljq)
 LIBPQ_CFLAGS   := $(shell $(PKG_CONFIG) --cflags libpq 2>/dev/null)
 CPPFLAGS += $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) $(LIBPQ_CFLAGS)
 
@@ -48,21 +48,24 @@ bin/%: cmd/%.o lib/libevt.a
 	@mkdir -p bin
 	$(CC) $(LDFLAGS) -o $@ $< lib/libevt.a $(LIBS_$*) $(LIBS_COMMON)
 
+# check, demo and bench first install what they need (tools/deps.sh), then
+# build in a sub-make that sees the installed pkg-config files.
 deps:
-	@sh tools/deps.sh $(DEPS_FOR)
+	@sh tools/deps.sh build
 
-check: deps-check all
+check:
+	@sh tools/deps.sh check
+	@$(MAKE) -s all
 	sh tests/run.sh
 
-deps-check:
-	@DEPS_FOR=check sh tools/deps.sh
-
 demo:
-	@DEPS_FOR=demo sh tools/deps.sh
+	@sh tools/deps.sh demo
 	@$(MAKE) -s all
 	@sh tools/demo.sh
 
-bench: all
+bench:
+	@sh tools/deps.sh bench
+	@$(MAKE) -s all
 	sh bench/run.sh
 
 install: all
@@ -85,7 +88,7 @@ uninstall:
 clean:
 	rm -rf bin lib/*.o lib/*.d lib/libevt.a cmd/*.o cmd/*.d bench/out
 
-.PHONY: all check deps deps-check demo bench install uninstall clean
+.PHONY: all check deps demo bench install uninstall clean
 .SECONDARY: $(LIB_OBJ) $(patsubst bin/%,cmd/%.o,$(PROGS))
 
 -include $(LIB_OBJ:.o=.d) $(patsubst bin/%,cmd/%.d,$(PROGS))

@@ -1,0 +1,75 @@
+#!/bin/sh
+# Install what evt needs on Debian, or say what to install.
+# Usage: tools/deps.sh build|demo|check|bench
+# As root, missing packages are installed with apt-get; otherwise the one
+# apt-get line that would install them is printed and the exit status is 1.
+set -u
+what=${1:-${DEPS_FOR:-build}}
+
+# check: a file or command that tells the package is there; then the package
+need_build='
+/usr/bin/cc:gcc
+/usr/bin/make:make
+/usr/bin/pkg-config:pkg-config
+/usr/include/sqlite3.h:libsqlite3-dev
+/usr/include/jansson.h:libjansson-dev
+/usr/include/jq.h:libjq-dev
+/usr/include/postgresql/libpq-fe.h:libpq-dev
+'
+need_check='
+/usr/bin/bats:bats
+/usr/bin/sqlite3:sqlite3
+/usr/bin/timeout:coreutils
+/usr/bin/node:nodejs
+/usr/bin/npm:npm
+/usr/lib/postgresql:postgresql
+/usr/bin/python3:python3
+'
+need_bench='
+/usr/bin/time:time
+/usr/bin/node:nodejs
+/usr/bin/npm:npm
+'
+list=$need_build
+case $what in
+check) list="$list$need_check" ;;
+bench) list="$list$need_bench" ;;
+build|demo) ;;
+*) echo "tools/deps.sh: unknown target '$what'" >&2; exit 2 ;;
+esac
+
+missing=
+for pair in $list; do
+	file=${pair%%:*}
+	pkg=${pair#*:}
+	[ -e "$file" ] && continue
+	case " $missing " in *" $pkg "*) continue ;; esac
+	missing="$missing $pkg"
+done
+missing=${missing# }
+
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "evt: missing packages; install them with:" >&2
+		echo "  sudo apt-get install -y $missing" >&2
+		exit 1
+	fi
+	echo "evt: installing $missing" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >/dev/null &&
+	apt-get install -y -qq $missing >/dev/null || exit 1
+fi
+
+# The pinned evtstore install for the compatibility tests and benchmarks.
+case $what in
+check|bench)
+	dir=$(dirname "$0")/../tests/interop
+	if [ -f "$dir/package-lock.json" ] &&
+	   [ ! -d "$dir/node_modules/evtstore" ]; then
+		echo "evt: installing the pinned evtstore (npm ci)" >&2
+		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) ||
+			exit 1
+	fi
+	;;
+esac
+exit 0
