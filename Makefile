@@ -78,9 +78,10 @@ install: all
 	for p in $(notdir $(PROGS)); do [ $$p = evt ] || ln -sf evt $(DESTDIR)$(BASHCOMPDIR)/$$p; done
 	install -m 644 completions/_evt $(DESTDIR)$(ZSHCOMPDIR)/_evt
 	install -m 644 completions/evt.fish $(DESTDIR)$(FISHCOMPDIR)/evt.fish
+	for p in $(notdir $(PROGS)); do [ $$p = evt ] || ln -sf evt.fish $(DESTDIR)$(FISHCOMPDIR)/$$p.fish; done
 
 uninstall:
-	for p in $(notdir $(PROGS)); do rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(BASHCOMPDIR)/$$p; done
+	for p in $(notdir $(PROGS)); do rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(BASHCOMPDIR)/$$p $(DESTDIR)$(FISHCOMPDIR)/$$p.fish; done
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard man/*.1)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(wildcard man/*.7)))
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/evt $(DESTDIR)$(ZSHCOMPDIR)/_evt $(DESTDIR)$(FISHCOMPDIR)/evt.fish

@@ -1,0 +1,131 @@
+# bash completion for evt and the evt-* programs
+
+_evt_verbs='append read fold tail handle command'
+
+_evt_common='-d --db --events-table --bookmarks-table -h --help --version'
+
+# The options of evt-$1, and those of them that take a value.
+_evt_options()
+{
+	case $1 in
+	append)
+		_evt_opts='-q --quiet -e --expect --records'
+		_evt_args='-e --expect' ;;
+	read)
+		_evt_opts='-n --limit --after --type --last --head'
+		_evt_args='-n --limit --after --type' ;;
+	fold)
+		_evt_opts='--jq --jq-file --exec --init --persist --all --scan'
+		_evt_args='--jq --jq-file --exec --init --persist' ;;
+	tail)
+		_evt_opts='--after -n --type --count'
+		_evt_args='--after -n --type --count' ;;
+	handle)
+		_evt_opts='--on --status --reset --tail --always-tail --follow
+			--batch --retries --retry-delay --timeout
+			--continue-on-error --wait'
+		_evt_args='--on --batch --retries --retry-delay --timeout' ;;
+	command)
+		_evt_opts='--jq --jq-file --exec --init --persist --retries'
+		_evt_args='--jq --jq-file --exec --init --persist --retries' ;;
+	*)
+		return 1 ;;
+	esac
+	_evt_opts="$_evt_opts $_evt_common"
+	_evt_args="$_evt_args -d --db --events-table --bookmarks-table"
+}
+
+_evt_files()
+{
+	if declare -F _filedir >/dev/null; then
+		_filedir
+	else
+		compopt -o filenames 2>/dev/null
+		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+	fi
+}
+
+# Complete words[first..cword] as the arguments of evt-$verb.
+_evt_program()
+{
+	local verb=$1 first=$2 cur=${COMP_WORDS[COMP_CWORD]} prev='' opt='' pre=''
+	local _evt_opts _evt_args i w
+
+	_evt_options "$verb" || return 0
+	(( COMP_CWORD > first )) && prev=${COMP_WORDS[COMP_CWORD-1]}
+
+	# --opt=value, whether or not '=' breaks words
+	if [[ $cur == --*=* ]]; then
+		opt=${cur%%=*} pre=$opt= cur=${cur#*=}
+	elif [[ $cur == = && $prev == --* ]]; then
+		opt=$prev cur=
+	elif [[ $prev == = ]] && (( COMP_CWORD - 2 >= first )); then
+		opt=${COMP_WORDS[COMP_CWORD-2]}
+	fi
+
+	# after --: a program and its arguments (evt-handle, evt-command)
+	for (( i = first; i < COMP_CWORD; i++ )); do
+		w=${COMP_WORDS[i]}
+		[[ $w == -- ]] || continue
+		if [[ $verb != handle && $verb != command ]]; then
+			return 0
+		elif (( i + 1 == COMP_CWORD )); then
+			mapfile -t COMPREPLY < <(compgen -c -- "$cur")
+		elif declare -F _command_offset >/dev/null; then
+			_command_offset $((i + 1))
+		else
+			_evt_files
+		fi
+		return 0
+	done
+
+	# the value of an option
+	if [[ -z $opt && $prev == -* ]] && [[ " $_evt_args " == *" $prev "* ]]; then
+		opt=$prev
+	fi
+	if [[ -n $opt ]]; then
+		case $opt in
+		-d|--db|--jq-file)
+			_evt_files ;;
+		-e|--expect)
+			mapfile -t COMPREPLY < <(compgen -W 'any exists' -- "$cur") ;;
+		--exec)
+			mapfile -t COMPREPLY < <(compgen -c -- "$cur") ;;
+		*)
+			COMPREPLY=() ;;
+		esac
+		[[ -n $pre ]] && COMPREPLY=("${COMPREPLY[@]/#/$pre}")
+		return 0
+	fi
+
+	if [[ $cur == -* ]]; then
+		mapfile -t COMPREPLY < <(compgen -W "$_evt_opts" -- "$cur")
+	fi
+	return 0
+}
+
+_evt()
+{
+	local cmd=${COMP_WORDS[0]##*/} i w
+
+	if [[ $cmd == evt-* ]]; then
+		_evt_program "${cmd#evt-}" 1
+		return
+	fi
+	# evt VERB ...: the first word that is not an option is the verb
+	for (( i = 1; i < COMP_CWORD; i++ )); do
+		w=${COMP_WORDS[i]}
+		if [[ $w != -* ]]; then
+			_evt_program "$w" $((i + 1))
+			return
+		fi
+	done
+	w=${COMP_WORDS[COMP_CWORD]}
+	if [[ $w == -* ]]; then
+		mapfile -t COMPREPLY < <(compgen -W '-h --help --version' -- "$w")
+	else
+		mapfile -t COMPREPLY < <(compgen -W "$_evt_verbs" -- "$w")
+	fi
+}
+
+complete -F _evt evt evt-append evt-read evt-fold evt-tail evt-handle evt-command

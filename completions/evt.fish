@@ -1,0 +1,101 @@
+# fish completion for evt and the evt-* programs
+
+# true when the command line has no verb yet: `evt <TAB>`
+function __evt_needs_verb
+    for t in (commandline -opc)[2..-1]
+        string match -q -- '-*' $t; or return 1
+    end
+    return 0
+end
+
+# `evt VERB ARG...`: complete as `evt-VERB ARG...`
+function __evt_complete_verb
+    set -l tokens (commandline -opc)[2..-1]
+    while set -q tokens[1]; and string match -q -- '-*' $tokens[1]
+        set -e tokens[1]
+    end
+    set tokens[1] evt-$tokens[1]
+    set -l line (string join ' ' -- (string escape -- $tokens) (commandline -ct))
+    complete --do-complete="$line"
+end
+
+# true after `--`, where evt-handle and evt-command take a program
+function __evt_after_dashdash
+    contains -- -- (commandline -opc)[2..-1]
+end
+
+function __evt_complete_program
+    set -l tokens (commandline -opc)
+    set -l i (contains -i -- -- $tokens)
+    set -e tokens[1..$i]
+    set -l line (string join ' ' -- (string escape -- $tokens) (commandline -ct))
+    complete --do-complete="$line"
+end
+
+complete -c evt -f
+complete -c evt -n __evt_needs_verb -s h -l help -d 'list the verbs'
+complete -c evt -n __evt_needs_verb -l version -d 'print the version'
+complete -c evt -n __evt_needs_verb -a append -d 'append events to an aggregate'
+complete -c evt -n __evt_needs_verb -a read -d 'print stored events as NDJSON'
+complete -c evt -n __evt_needs_verb -a fold -d 'fold an aggregate\'s events into its current state'
+complete -c evt -n __evt_needs_verb -a tail -d 'follow the store, printing new events as they commit'
+complete -c evt -n __evt_needs_verb -a handle -d 'run a program per event, with a durable bookmark'
+complete -c evt -n __evt_needs_verb -a command -d 'load an aggregate, run a command handler, append what it decides'
+complete -c evt -n 'not __evt_needs_verb' -a '(__evt_complete_verb)'
+
+set -l opt -n 'not __evt_after_dashdash'
+
+for p in evt-append evt-read evt-fold evt-tail evt-handle evt-command
+    # streams, ids and JSON are not file names
+    complete -c $p -f
+    complete -c $p $opt -s d -l db -r -F -d 'the store: postgres:// URL or SQLite file'
+    complete -c $p $opt -l events-table -x -d 'the events table'
+    complete -c $p $opt -l bookmarks-table -x -d 'the bookmarks table'
+    complete -c $p $opt -s h -l help -d 'print usage'
+    complete -c $p $opt -l version -d 'print the version'
+end
+
+for p in evt-fold evt-command
+    complete -c $p $opt -l jq -x -d 'reduce with a jq program'
+    complete -c $p $opt -l jq-file -r -F -d 'reduce with the jq program in a file'
+    complete -c $p $opt -l exec -x -a '(__fish_complete_command)' -d 'reduce with a command run by /bin/sh -c'
+    complete -c $p $opt -l init -x -d 'the initial state, a JSON object'
+    complete -c $p $opt -l persist -x -d 'keep the folded aggregate as a snapshot under a key'
+end
+
+for p in evt-handle evt-command
+    complete -c $p -n __evt_after_dashdash -a '(__evt_complete_program)'
+end
+
+complete -c evt-append -s q -l quiet -d 'print no records'
+complete -c evt-append -s e -l expect -x -a 'any exists' -d 'the version the aggregate must be at'
+complete -c evt-append -l records -d 'read records, not events, from stdin'
+
+complete -c evt-read -s n -l limit -x -d 'print at most LIMIT records'
+complete -c evt-read -l after -x -d 'only positions greater than POSITION'
+complete -c evt-read -l type -x -d 'only events of TYPE'
+complete -c evt-read -l last -d 'only the newest matching record'
+complete -c evt-read -l head -d 'print the greatest matching position'
+
+complete -c evt-fold -l all -d 'every aggregate of the stream'
+complete -c evt-fold -l scan -d 'print the aggregate after every event'
+
+complete -c evt-tail -l after -x -d 'first print the history after POSITION'
+complete -c evt-tail -s n -x -d 'first print the last N records'
+complete -c evt-tail -l type -x -d 'only events of TYPE'
+complete -c evt-tail -l count -x -d 'exit after N records'
+
+complete -c evt-handle $opt -l on -x -d 'run COMMAND for events of TYPE: [STREAM:]TYPE=COMMAND'
+complete -c evt-handle $opt -l status -d 'print the bookmarks and their lag'
+complete -c evt-handle $opt -l reset -d 'set the bookmark of NAME, to replay'
+complete -c evt-handle $opt -l tail -d 'start a new bookmark at the end of the streams'
+complete -c evt-handle $opt -l always-tail -d 'start at the end of the streams on every start'
+complete -c evt-handle $opt -l follow -d 'keep waiting for new events'
+complete -c evt-handle $opt -l batch -x -d 'give the program up to N records per run'
+complete -c evt-handle $opt -l retries -x -d 'retry a failed event N times'
+complete -c evt-handle $opt -l retry-delay -x -d 'the first delay between retries, in milliseconds'
+complete -c evt-handle $opt -l timeout -x -d 'stop a handler after SECONDS'
+complete -c evt-handle $opt -l continue-on-error -d 'park failed events and go on'
+complete -c evt-handle $opt -l wait -d 'wait while another process holds NAME'
+
+complete -c evt-command $opt -l retries -x -d 'retry after a version conflict up to N times'
