@@ -43,29 +43,6 @@ static int print_record(void *ctx, const struct evt_record *r)
 	return evt_out_record(out) < 0 ? EVT_EFAIL : 0;
 }
 
-/* Split "a,b,c" in place into names; NULL or what is wrong. */
-static const char *split_streams(char *s, const char ***list, size_t *n)
-{
-	const char *why;
-	char *p;
-
-	*n = 0;
-	*list = evt_xmalloc((strlen(s) / 2 + 2) * sizeof(**list));
-	for (p = s;; p++) {
-		if (*p == ',' || *p == '\0') {
-			int end = *p == '\0';
-
-			*p = '\0';
-			if ((why = evt_name_check(s, strlen(s))))
-				return why;
-			(*list)[(*n)++] = s;
-			if (end)
-				return NULL;
-			s = p + 1;
-		}
-	}
-}
-
 int main(int argc, char **argv)
 {
 	struct evt_store_opts so = { NULL, NULL, NULL, 0 };
@@ -73,7 +50,9 @@ int main(int argc, char **argv)
 	struct evt_store *st = NULL;
 	struct evt_out out;
 	struct evt_err e = { 0, "" };
-	const char **types = NULL, **streams = NULL, *why;
+	const char **types = NULL, *why, *bad = NULL;
+	char **streams = NULL;
+	size_t i;
 	int head = 0, c, rc;
 
 	evt_prog = "evt-read";
@@ -121,18 +100,15 @@ int main(int argc, char **argv)
 		rc = evt_usage_error("--head and --last cannot be used together");
 	else if (argc > 2)
 		rc = evt_usage_error("too many arguments (see evt-read --help)");
-	else if (argc >= 1 && (why = split_streams(argv[0], &streams,
-						    &q.nstreams)))
-		rc = evt_usage_error("invalid stream '%s': %s", argv[0], why);
+	else if (argc >= 1 && (why = evt_split_streams(argv[0], &streams,
+							&q.nstreams, &bad)))
+		rc = evt_usage_error("invalid stream '%s': %s", bad, why);
 	else if (argc == 2 && (why = evt_name_check(argv[1], strlen(argv[1]))))
 		rc = evt_usage_error("invalid aggregate id '%s': %s", argv[1],
 				     why);
-	if (rc) {
-		free(types);
-		free(streams);
-		return rc;
-	}
-	q.streams = streams;
+	q.streams = (const char *const *)streams;
+	if (rc)
+		goto done;
 	q.id = argc == 2 ? argv[1] : NULL;
 	if (q.last)
 		q.limit = q.limit == 0 ? 0 : 1;
@@ -150,15 +126,18 @@ int main(int argc, char **argv)
 		rc = evt_store_read(st, &q, print_record, &out, &e);
 	}
 	evt_store_close(st);
-	free(types);
-	free(streams);
 	if (rc == EVT_EFAIL && out.err)
 		rc = 0;		/* the write error is reported below */
 	if (rc) {
 		evt_buf_release(&out.b);
-		return evt_fail(&e);
+		rc = evt_fail(&e);
+	} else if ((rc = evt_out_close(&out, &e))) {
+		rc = evt_fail(&e);
 	}
-	if ((rc = evt_out_close(&out, &e)))
-		return evt_fail(&e);
-	return 0;
+done:
+	for (i = 0; i < q.nstreams; i++)
+		free(streams[i]);
+	free(streams);
+	free(types);
+	return rc;
 }

@@ -48,11 +48,11 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		fputs(usage, stdout);
-		return fflush(stdout) ? EVT_EFAIL : 0;
+		return evt_flush_stdout();
 	}
 	if (strcmp(argv[1], "--version") == 0) {
 		printf("evt (evt) %s\n", EVT_VERSION);
-		return fflush(stdout) ? EVT_EFAIL : 0;
+		return evt_flush_stdout();
 	}
 	if (argv[1][0] == '-')
 		return evt_usage_error("unknown option '%s'", argv[1]);

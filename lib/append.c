@@ -351,7 +351,7 @@ int evt_record_parse(struct evt_record_parser *p, const char *s, size_t n,
 	if (f[F_TS].kind == EVT_J_STRING) {
 		tok = p->line.p + f[F_TS].off;
 		if (evt_json_unquote(tok, f[F_TS].len, &p->ts) < 0 ||
-		    p->ts.len == 0)
+		    !evt_ts_valid(p->ts.p, p->ts.len))
 			return evt_errf(e, EVT_EINPUT,
 					"record \"timestamp\" is not a time");
 		r->ts = p->ts.p;

@@ -1,4 +1,5 @@
 /* cli.c - what every program's main shares: options, messages, exit */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,6 +40,14 @@ int evt_usage_error(const char *fmt, ...)
 	return EVT_EUSAGE;
 }
 
+/* The length of "--name" in "--name=value". */
+static int optlen(const char *opt)
+{
+	const char *eq = strchr(opt, '=');
+
+	return eq ? (int)(eq - opt) : (int)strlen(opt);
+}
+
 int evt_cli_common(int c, int argc, char **argv, struct evt_store_opts *so,
 		   const char *usage)
 {
@@ -56,24 +65,55 @@ int evt_cli_common(int c, int argc, char **argv, struct evt_store_opts *so,
 		return -2;
 	case 'h':
 		fputs(usage, stdout);
-		return fflush(stdout) ? EVT_EFAIL : 0;
+		return evt_flush_stdout();
 	case EVT_OPT_VERSION:
 		printf("%s (evt) %s\n", evt_prog, EVT_VERSION);
-		return fflush(stdout) ? EVT_EFAIL : 0;
+		return evt_flush_stdout();
 	case ':':
-		if (optopt && optopt < 0x100)
-			return evt_usage_error("option '-%c' needs a value",
-					       optopt);
-		return evt_usage_error("option '%s' needs a value", opt);
+		if (strncmp(opt, "--", 2) == 0)
+			return evt_usage_error("option '%.*s' needs a value",
+					       optlen(opt), opt);
+		return evt_usage_error("option '-%c' needs a value", optopt);
 	case '?':
-		if (optopt && optopt < 0x100)
+		if (strncmp(opt, "--", 2) == 0 && optopt)
+			return evt_usage_error("option '%.*s' takes no value",
+					       optlen(opt), opt);
+		if (strncmp(opt, "--", 2) == 0)
+			return evt_usage_error("unknown option '%.*s'",
+					       optlen(opt), opt);
+		if (optopt)
 			return evt_usage_error("unknown option '-%c'", optopt);
-		if (strncmp(opt, "--", 2) == 0) {
-			const char *eq = strchr(opt, '=');
-			int n = eq ? (int)(eq - opt) : (int)strlen(opt);
-			return evt_usage_error("unknown option '%.*s'", n, opt);
-		}
 		return evt_usage_error("unknown option '%s'", opt);
 	}
 	return -1;
+}
+
+int evt_flush_stdout(void)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return 0;
+	evt_warn("write error: %s", strerror(errno));
+	return EVT_EFAIL;
+}
+
+const char *evt_split_streams(const char *arg, char ***list, size_t *n,
+			      const char **bad)
+{
+	const char *s = arg, *p, *why;
+
+	for (p = arg;; p++) {
+		if (*p == ',' || *p == '\0') {
+			char *name = evt_xstrndup(s, (size_t)(p - s));
+
+			*list = evt_xrealloc(*list, (*n + 1) * sizeof(**list));
+			(*list)[(*n)++] = name;
+			if ((why = evt_name_check(name, strlen(name)))) {
+				*bad = name;
+				return why;
+			}
+			if (!*p)
+				return NULL;
+			s = p + 1;
+		}
+	}
 }

@@ -39,6 +39,13 @@ extern const char *evt_prog;
 int evt_cli_common(int c, int argc, char **argv, struct evt_store_opts *so,
 		   const char *usage);
 
+/* fflush(stdout), and "write error: ..." with EVT_EFAIL if it failed. */
+int evt_flush_stdout(void);
+/* Split "a,b,c" into stream names (the strings are copied, owned by the
+ * list: free each and the list).  Returns NULL, or what is wrong with
+ * *bad, the part at fault (owned by the list too). */
+const char *evt_split_streams(const char *arg, char ***list, size_t *n,
+			      const char **bad);
 /* "PROG: message" on stderr. */
 void evt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print e->msg and return e->code. */

@@ -10,5 +10,10 @@
 #include "store.h"
 #include "append.h"
 #include "cli.h"
+#include "agg.h"
+#include "reduce.h"
+#include "fold.h"
+#include "follow.h"
+#include "proc.h"
 
 #endif

@@ -151,3 +151,54 @@ const char *evt_name_check(const char *s, size_t n)
 		return "contains a NUL byte";
 	return NULL;
 }
+
+static int digits(const char *s, size_t n, size_t *i, size_t k)
+{
+	size_t j;
+
+	for (j = 0; j < k; j++)
+		if (*i + j >= n || s[*i + j] < '0' || s[*i + j] > '9')
+			return 0;
+	*i += k;
+	return 1;
+}
+
+/* YYYY-MM-DD[(T| )HH:MM[:SS[.fff...]][Z|(+|-)HH[:]MM]] */
+int evt_ts_valid(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	if (!digits(s, n, &i, 4) || i >= n || s[i++] != '-' ||
+	    !digits(s, n, &i, 2) || i >= n || s[i++] != '-' ||
+	    !digits(s, n, &i, 2))
+		return 0;
+	if (i == n)
+		return 1;
+	if ((s[i] != 'T' && s[i] != ' ') || (i++, !digits(s, n, &i, 2)) ||
+	    i >= n || s[i++] != ':' || !digits(s, n, &i, 2))
+		return 0;
+	if (i < n && s[i] == ':') {
+		i++;
+		if (!digits(s, n, &i, 2))
+			return 0;
+		if (i < n && s[i] == '.') {
+			i++;
+			if (!digits(s, n, &i, 1))
+				return 0;
+			while (i < n && s[i] >= '0' && s[i] <= '9')
+				i++;
+		}
+	}
+	if (i == n)
+		return 1;
+	if (s[i] == 'Z')
+		return i + 1 == n;
+	if (s[i] != '+' && s[i] != '-')
+		return 0;
+	i++;
+	if (!digits(s, n, &i, 2))
+		return 0;
+	if (i < n && s[i] == ':')
+		i++;
+	return digits(s, n, &i, 2) && i == n;
+}

@@ -35,6 +35,10 @@ void evt_ts_format(int64_t ms, char *out);
  * print, which may be tmp. */
 const char *evt_ts_normalize(const char *s, size_t n, char *tmp, size_t *len);
 
+/* Is s[0..n) an ISO-8601 date-time (date, optional time, fraction and
+ * zone)? */
+int evt_ts_valid(const char *s, size_t n);
+
 /* Check a stream name or aggregate id: 1..255 bytes of UTF-8.  Returns NULL
  * or what is wrong with it. */
 const char *evt_name_check(const char *s, size_t n);

@@ -240,3 +240,81 @@ int evt_store_head(struct evt_store *st, const struct evt_query *q,
 	rc = read_typed(st, &bq, head_row, head, e);
 	return rc == -1 ? 0 : rc;
 }
+
+int evt_store_snapshot_get(struct evt_store *st, const char *stream,
+			   const char *id, const char *key,
+			   struct evt_buf *state, int64_t *version,
+			   int64_t *position, int *found, struct evt_err *e)
+{
+	*found = 0;
+	*version = *position = 0;
+	return st->be->snapshot_get(st, stream, id, key, state, version,
+				    position, found, e);
+}
+
+int evt_store_snapshot_put(struct evt_store *st, const char *stream,
+			   const char *id, const char *key,
+			   const char *state, size_t len, int64_t version,
+			   int64_t position, struct evt_err *e)
+{
+	return st->be->snapshot_put(st, stream, id, key, state, len, version,
+				    position, e);
+}
+
+int evt_store_bookmark_get(struct evt_store *st, const char *name,
+			   int64_t *pos, int *found, struct evt_err *e)
+{
+	*pos = 0;
+	*found = 0;
+	return st->be->bookmark_get(st, name, pos, found, e);
+}
+
+int evt_store_bookmark_set(struct evt_store *st, const char *name,
+			   int64_t pos, struct evt_err *e)
+{
+	return st->be->bookmark_set(st, name, pos, e);
+}
+
+int evt_store_bookmarks(struct evt_store *st, evt_bookmark_fn fn, void *ctx,
+			struct evt_err *e)
+{
+	int rc = st->be->bookmarks(st, fn, ctx, e);
+
+	return rc == -1 ? 0 : rc;
+}
+
+int evt_store_park(struct evt_store *st, const char *handler,
+		   int64_t position, int status, struct evt_err *e)
+{
+	return st->be->park(st, handler, position, status, e);
+}
+
+int evt_store_parked_count(struct evt_store *st, const char *handler,
+			   int64_t *n, struct evt_err *e)
+{
+	*n = 0;
+	return st->be->parked_count(st, handler, n, e);
+}
+
+int evt_store_lock(struct evt_store *st, const char *name, int wait,
+		   struct evt_err *e)
+{
+	return st->be->lock(st, name, wait, e);
+}
+
+void evt_store_unlock(struct evt_store *st, const char *name)
+{
+	st->be->unlock(st, name);
+}
+
+int evt_store_lock_held(struct evt_store *st, const char *name, int *held,
+			struct evt_err *e)
+{
+	*held = 0;
+	return st->be->lock_held(st, name, held, e);
+}
+
+int evt_store_wait(struct evt_store *st, int timeout_ms, struct evt_err *e)
+{
+	return st->be->wait(st, timeout_ms, e);
+}

@@ -67,4 +67,49 @@ int evt_store_read(struct evt_store *st, const struct evt_query *q,
 int evt_store_head(struct evt_store *st, const struct evt_query *q,
 		   int64_t *head, struct evt_err *e);
 
+/* Aggregate persistence: one snapshot per (stream, aggregate) in
+ * <events>_snapshots, tagged with the caller's KEY, holding the state text,
+ * the version folded and the position of that version's event.  get:
+ * *found is 0 when there is none or it has another key. */
+int evt_store_snapshot_get(struct evt_store *st, const char *stream,
+			   const char *id, const char *key,
+			   struct evt_buf *state, int64_t *version,
+			   int64_t *position, int *found, struct evt_err *e);
+/* Write (or replace) the snapshot; creates the table when missing. */
+int evt_store_snapshot_put(struct evt_store *st, const char *stream,
+			   const char *id, const char *key,
+			   const char *state, size_t len, int64_t version,
+			   int64_t position, struct evt_err *e);
+
+/* Handler bookmarks (evtstore's bookmarks table). */
+int evt_store_bookmark_get(struct evt_store *st, const char *name,
+			   int64_t *pos, int *found, struct evt_err *e);
+/* Set and commit (durably) the bookmark. */
+int evt_store_bookmark_set(struct evt_store *st, const char *name,
+			   int64_t pos, struct evt_err *e);
+/* Every bookmark (names == NULL) or those named, in name order. */
+typedef int (*evt_bookmark_fn)(void *ctx, const char *name, int64_t pos);
+int evt_store_bookmarks(struct evt_store *st, evt_bookmark_fn fn, void *ctx,
+			struct evt_err *e);
+
+/* Parked events of handlers (<events>_parked). */
+int evt_store_park(struct evt_store *st, const char *handler,
+		   int64_t position, int status, struct evt_err *e);
+int evt_store_parked_count(struct evt_store *st, const char *handler,
+			   int64_t *n, struct evt_err *e);
+
+/* One process per handler NAME.  lock: 0 when taken, EVT_EBUSY when
+ * another process holds it (wait: block until it is free).  The lock dies
+ * with the process.  held: is it held by some process now? */
+int evt_store_lock(struct evt_store *st, const char *name, int wait,
+		   struct evt_err *e);
+void evt_store_unlock(struct evt_store *st, const char *name);
+int evt_store_lock_held(struct evt_store *st, const char *name, int *held,
+			struct evt_err *e);
+
+/* The wake-up: block until something may have been committed, timeout_ms
+ * passed (-1: no limit), or a signal arrived.  Spurious returns are
+ * allowed; a reader always re-reads from its last position. */
+int evt_store_wait(struct evt_store *st, int timeout_ms, struct evt_err *e);
+
 #endif

@@ -21,6 +21,30 @@ struct evt_backend {
 		    evt_record_fn fn, void *ctx, struct evt_err *e);
 	int (*head)(struct evt_store *st, const struct evt_query *q,
 		    int64_t *head, struct evt_err *e);
+	int (*snapshot_get)(struct evt_store *st, const char *stream,
+			    const char *id, const char *key,
+			    struct evt_buf *state, int64_t *version,
+			    int64_t *position, int *found, struct evt_err *e);
+	int (*snapshot_put)(struct evt_store *st, const char *stream,
+			    const char *id, const char *key,
+			    const char *state, size_t len, int64_t version,
+			    int64_t position, struct evt_err *e);
+	int (*bookmark_get)(struct evt_store *st, const char *name,
+			    int64_t *pos, int *found, struct evt_err *e);
+	int (*bookmark_set)(struct evt_store *st, const char *name,
+			    int64_t pos, struct evt_err *e);
+	int (*bookmarks)(struct evt_store *st, evt_bookmark_fn fn, void *ctx,
+			 struct evt_err *e);
+	int (*park)(struct evt_store *st, const char *handler,
+		    int64_t position, int status, struct evt_err *e);
+	int (*parked_count)(struct evt_store *st, const char *handler,
+			    int64_t *n, struct evt_err *e);
+	int (*lock)(struct evt_store *st, const char *name, int wait,
+		    struct evt_err *e);
+	void (*unlock)(struct evt_store *st, const char *name);
+	int (*lock_held)(struct evt_store *st, const char *name, int *held,
+			 struct evt_err *e);
+	int (*wait)(struct evt_store *st, int timeout_ms, struct evt_err *e);
 };
 
 struct evt_store {

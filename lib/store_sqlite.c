@@ -3,17 +3,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "store_impl.h"
 
+enum { S_SNAP_GET, S_SNAP_PUT, S_BM_GET, S_BM_SET, S_BM_ALL, S_PARK,
+       S_PARKED, S_N };
+
 struct sq {
 	sqlite3 *db;
 	sqlite3_stmt *begin, *commit, *rollback, *version, *insert;
+	sqlite3_stmt *stmt[S_N];	/* prepared on first use */
 	int tables;		/* the events table exists */
 	int in_tx;
+	int lockfd;		/* <path>-evtlock, for handler locks */
+	int ifd;		/* inotify, for evt_store_wait */
+	char *dir_name;		/* what the inotify watch reports */
+	char *base, *wal;	/* the names that matter in that directory */
 };
 
 #define SQ(st) ((struct sq *)(st)->impl)
@@ -122,6 +135,7 @@ static int sq_open(struct evt_store *st, struct evt_err *e)
 	int n = 0, rc;
 
 	memset(q, 0, sizeof(*q));
+	q->lockfd = q->ifd = -1;
 	st->impl = q;
 	if ((env = getenv("EVT_SYNC")) && *env) {
 		if (strcmp(env, "normal") == 0)
@@ -177,6 +191,7 @@ static int sq_open(struct evt_store *st, struct evt_err *e)
 static void sq_close(struct evt_store *st)
 {
 	struct sq *q = SQ(st);
+	int n;
 
 	if (q->in_tx)
 		sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
@@ -185,7 +200,16 @@ static void sq_close(struct evt_store *st)
 	sqlite3_finalize(q->rollback);
 	sqlite3_finalize(q->version);
 	sqlite3_finalize(q->insert);
+	for (n = 0; n < S_N; n++)
+		sqlite3_finalize(q->stmt[n]);
 	sqlite3_close(q->db);
+	if (q->lockfd >= 0)
+		close(q->lockfd);
+	if (q->ifd >= 0)
+		close(q->ifd);
+	free(q->dir_name);
+	free(q->base);
+	free(q->wal);
 	free(q);
 	st->impl = NULL;
 }
@@ -408,7 +432,429 @@ static int sq_head(struct evt_store *st, const struct evt_query *q,
 	return 0;
 }
 
+/* A statement of evt's own tables, prepared once.  Returns NULL with
+ * *missing set when its table does not exist (yet). */
+static sqlite3_stmt *own_stmt(struct evt_store *st, int which, int *missing,
+			      struct evt_err *e, int *rc)
+{
+	struct sq *q = SQ(st);
+	struct evt_buf sql = EVT_BUF_INIT;
+	const char *t = st->events, *b = st->bookmarks;
+
+	*missing = 0;
+	*rc = 0;
+	if (q->stmt[which])
+		return q->stmt[which];
+	switch (which) {
+	case S_SNAP_GET:
+		evt_buf_addf(&sql, "SELECT key, version, position, state FROM "
+			     "\"%s_snapshots\" WHERE stream = ?1 AND "
+			     "aggregate_id = ?2", t);
+		break;
+	case S_SNAP_PUT:
+		evt_buf_addf(&sql, "INSERT INTO \"%s_snapshots\" (stream, "
+			     "aggregate_id, key, version, position, state) "
+			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT "
+			     "(stream, aggregate_id) DO UPDATE SET "
+			     "key = excluded.key, version = excluded.version, "
+			     "position = excluded.position, "
+			     "state = excluded.state", t);
+		break;
+	case S_BM_GET:
+		evt_buf_addf(&sql, "SELECT position FROM \"%s\" WHERE "
+			     "bookmark = ?1", b);
+		break;
+	case S_BM_SET:
+		evt_buf_addf(&sql, "INSERT INTO \"%s\" (bookmark, position) "
+			     "VALUES (?1, ?2) ON CONFLICT (bookmark) DO UPDATE "
+			     "SET position = excluded.position", b);
+		break;
+	case S_BM_ALL:
+		evt_buf_addf(&sql, "SELECT bookmark, position FROM \"%s\" "
+			     "ORDER BY bookmark", b);
+		break;
+	case S_PARK:
+		evt_buf_addf(&sql, "INSERT OR REPLACE INTO \"%s_parked\" "
+			     "(handler, position, status, time) "
+			     "VALUES (?1, ?2, ?3, ?4)", t);
+		break;
+	case S_PARKED:
+		evt_buf_addf(&sql, "SELECT count(*) FROM \"%s_parked\" "
+			     "WHERE handler = ?1", t);
+		break;
+	}
+	if (sqlite3_prepare_v3(q->db, sql.p, -1, SQLITE_PREPARE_PERSISTENT,
+			       &q->stmt[which], NULL) != SQLITE_OK) {
+		const char *m = sqlite3_errmsg(q->db);
+
+		q->stmt[which] = NULL;
+		if (strncmp(m, "no such table", 13) == 0)
+			*missing = 1;
+		else
+			*rc = fail(st, e, "read");
+	}
+	evt_buf_release(&sql);
+	return q->stmt[which];
+}
+
+static int create_own(struct evt_store *st, const char *what,
+		      struct evt_err *e)
+{
+	struct evt_buf sql = EVT_BUF_INIT;
+	int rc;
+
+	if (strcmp(what, "snapshots") == 0)
+		evt_buf_addf(&sql, "CREATE TABLE IF NOT EXISTS "
+			     "\"%s_snapshots\" (stream VARCHAR(255) NOT NULL, "
+			     "aggregate_id VARCHAR(255) NOT NULL, key TEXT NOT "
+			     "NULL, version INTEGER NOT NULL, position INTEGER "
+			     "NOT NULL, state TEXT NOT NULL, PRIMARY KEY "
+			     "(stream, aggregate_id))", st->events);
+	else
+		evt_buf_addf(&sql, "CREATE TABLE IF NOT EXISTS \"%s_parked\" "
+			     "(handler VARCHAR(255) NOT NULL, position INTEGER "
+			     "NOT NULL, status INTEGER, time DATETIME, "
+			     "PRIMARY KEY (handler, position))", st->events);
+	rc = exec(st, sql.p, "write to", e);
+	evt_buf_release(&sql);
+	return rc;
+}
+
+static int sq_snapshot_get(struct evt_store *st, const char *stream,
+			   const char *id, const char *key,
+			   struct evt_buf *state, int64_t *version,
+			   int64_t *position, int *found, struct evt_err *e)
+{
+	int missing, rc;
+	sqlite3_stmt *s = own_stmt(st, S_SNAP_GET, &missing, e, &rc);
+
+	if (!s)
+		return rc;
+	sqlite3_bind_text(s, 1, stream, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(s, 0);
+
+		if (k && strcmp(k, key) == 0) {
+			*found = 1;
+			*version = sqlite3_column_int64(s, 1);
+			*position = sqlite3_column_int64(s, 2);
+			evt_buf_reset(state);
+			evt_buf_add(state, sqlite3_column_text(s, 3),
+				    (size_t)sqlite3_column_bytes(s, 3));
+		}
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail(st, e, "read");
+	return 0;
+}
+
+static int sq_snapshot_put(struct evt_store *st, const char *stream,
+			   const char *id, const char *key,
+			   const char *state, size_t len, int64_t version,
+			   int64_t position, struct evt_err *e)
+{
+	int missing, rc;
+	sqlite3_stmt *s = own_stmt(st, S_SNAP_PUT, &missing, e, &rc);
+
+	if (!s && missing) {
+		if ((rc = create_own(st, "snapshots", e)))
+			return rc;
+		s = own_stmt(st, S_SNAP_PUT, &missing, e, &rc);
+	}
+	if (!s)
+		return rc ? rc : fail(st, e, "write to");
+	sqlite3_bind_text(s, 1, stream, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, version);
+	sqlite3_bind_int64(s, 5, position);
+	sqlite3_bind_text64(s, 6, state, len, SQLITE_STATIC, SQLITE_UTF8);
+	return run(st, s, "write to", e);
+}
+
+static int sq_bookmark_get(struct evt_store *st, const char *name,
+			   int64_t *pos, int *found, struct evt_err *e)
+{
+	int missing, rc;
+	sqlite3_stmt *s = own_stmt(st, S_BM_GET, &missing, e, &rc);
+
+	if (!s)
+		return rc;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*found = 1;
+		*pos = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail(st, e, "read");
+	return 0;
+}
+
+static int sq_bookmark_set(struct evt_store *st, const char *name,
+			   int64_t pos, struct evt_err *e)
+{
+	int missing, rc;
+	sqlite3_stmt *s = own_stmt(st, S_BM_SET, &missing, e, &rc);
+
+	if (!s)
+		return rc ? rc : fail(st, e, "write to");
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, pos);
+	return run(st, s, "write to", e);
+}
+
+static int sq_bookmarks(struct evt_store *st, evt_bookmark_fn fn, void *ctx,
+			struct evt_err *e)
+{
+	int missing, rc, ret = 0;
+	sqlite3_stmt *s = own_stmt(st, S_BM_ALL, &missing, e, &rc);
+
+	if (!s)
+		return rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(s, 0);
+
+		if ((ret = fn(ctx, name ? name : "",
+			      sqlite3_column_int64(s, 1))))
+			break;
+	}
+	sqlite3_reset(s);
+	if (!ret && rc != SQLITE_DONE)
+		return fail(st, e, "read");
+	return ret;
+}
+
+static int sq_park(struct evt_store *st, const char *handler,
+		   int64_t position, int status, struct evt_err *e)
+{
+	char ts[EVT_TS_LEN + 1];
+	int missing, rc;
+	sqlite3_stmt *s = own_stmt(st, S_PARK, &missing, e, &rc);
+
+	if (!s && missing) {
+		if ((rc = create_own(st, "parked", e)))
+			return rc;
+		s = own_stmt(st, S_PARK, &missing, e, &rc);
+	}
+	if (!s)
+		return rc ? rc : fail(st, e, "write to");
+	evt_ts_format(evt_now_ms(), ts);
+	sqlite3_bind_text(s, 1, handler, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, position);
+	sqlite3_bind_int(s, 3, status);
+	sqlite3_bind_text(s, 4, ts, -1, SQLITE_TRANSIENT);
+	return run(st, s, "write to", e);
+}
+
+static int sq_parked_count(struct evt_store *st, const char *handler,
+			   int64_t *n, struct evt_err *e)
+{
+	int missing, rc;
+	sqlite3_stmt *s = own_stmt(st, S_PARKED, &missing, e, &rc);
+
+	if (!s)
+		return rc;
+	sqlite3_bind_text(s, 1, handler, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return fail(st, e, "read");
+	return 0;
+}
+
+/* Handler locks: one byte per (bookmarks table, NAME) of <path>-evtlock,
+ * locked with an open-file-description lock, which dies with the process. */
+static int lock_file(struct evt_store *st, struct evt_err *e)
+{
+	struct sq *q = SQ(st);
+	struct evt_buf path = EVT_BUF_INIT;
+
+	if (q->lockfd >= 0)
+		return 0;
+	evt_buf_addf(&path, "%s-evtlock", st->path);
+	q->lockfd = open(path.p, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	if (q->lockfd < 0) {
+		int err = errno;
+
+		evt_errf(e, EVT_EFAIL, "cannot open '%s': %s", path.p,
+			 strerror(err));
+		evt_buf_release(&path);
+		return EVT_EFAIL;
+	}
+	evt_buf_release(&path);
+	return 0;
+}
+
+static off_t lock_byte(struct evt_store *st, const char *name)
+{
+	uint64_t h = 1469598103934665603ULL;
+	const char *p;
+
+	for (p = st->bookmarks; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = (h ^ 0xff) * 1099511628211ULL;
+	for (p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return (off_t)(h & 0x3fffffffffffffffULL);
+}
+
+static int sq_lock(struct evt_store *st, const char *name, int wait,
+		   struct evt_err *e)
+{
+	struct flock fl;
+	int rc;
+
+	if ((rc = lock_file(st, e)))
+		return rc;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = lock_byte(st, name);
+	fl.l_len = 1;
+	while (fcntl(SQ(st)->lockfd, wait ? F_OFD_SETLKW : F_OFD_SETLK,
+		     &fl) < 0) {
+		if (errno == EINTR && wait)
+			return evt_errf(e, EVT_EBUSY, "%s: interrupted while "
+					"waiting for the lock", name);
+		if (errno == EAGAIN || errno == EACCES)
+			return evt_errf(e, EVT_EBUSY, "%s: already running",
+					name);
+		return evt_errf(e, EVT_EFAIL, "cannot lock '%s-evtlock': %s",
+				st->path, strerror(errno));
+	}
+	return 0;
+}
+
+static void sq_unlock(struct evt_store *st, const char *name)
+{
+	struct flock fl;
+
+	if (SQ(st)->lockfd < 0)
+		return;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_UNLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = lock_byte(st, name);
+	fl.l_len = 1;
+	fcntl(SQ(st)->lockfd, F_OFD_SETLK, &fl);
+}
+
+static int sq_lock_held(struct evt_store *st, const char *name, int *held,
+			struct evt_err *e)
+{
+	struct flock fl;
+
+	*held = 0;
+	if (lock_file(st, e))
+		return 0;	/* nobody can hold a lock we cannot open */
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = lock_byte(st, name);
+	fl.l_len = 1;
+	if (fcntl(SQ(st)->lockfd, F_OFD_GETLK, &fl) < 0)
+		return evt_errf(e, EVT_EFAIL, "cannot read lock '%s-evtlock': "
+				"%s", st->path, strerror(errno));
+	*held = fl.l_type != F_UNLCK;
+	return 0;
+}
+
+/* The wake-up: inotify on the store's directory, for writes to the
+ * database file and its WAL (a watch on the directory survives the WAL
+ * being deleted and made anew). */
+static int watch(struct evt_store *st, struct evt_err *e)
+{
+	struct sq *q = SQ(st);
+	const char *slash = strrchr(st->path, '/');
+	char *dir;
+
+	if (q->ifd >= 0)
+		return 0;
+	q->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (q->ifd < 0)
+		return evt_errf(e, EVT_EFAIL, "cannot watch '%s': %s",
+				st->path, strerror(errno));
+	dir = slash ? evt_xstrndup(st->path, (size_t)(slash - st->path)) :
+		      evt_xstrdup(".");
+	if (!*dir) {
+		free(dir);
+		dir = evt_xstrdup("/");
+	}
+	q->base = evt_xstrdup(slash ? slash + 1 : st->path);
+	q->wal = evt_xmalloc(strlen(q->base) + 5);
+	sprintf(q->wal, "%s-wal", q->base);
+	if (inotify_add_watch(q->ifd, dir, IN_MODIFY | IN_CREATE |
+					   IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+		int err = errno;
+
+		free(dir);
+		return evt_errf(e, EVT_EFAIL, "cannot watch '%s': %s",
+				st->path, strerror(err));
+	}
+	q->dir_name = dir;
+	return 0;
+}
+
+static int sq_wait(struct evt_store *st, int timeout_ms, struct evt_err *e)
+{
+	struct sq *q = SQ(st);
+	int64_t end = timeout_ms < 0 ? -1 : evt_mono_ms() + timeout_ms;
+	int rc;
+
+	if ((rc = watch(st, e)))
+		return rc;
+	for (;;) {
+		char buf[4096] __attribute__((aligned(8)));
+		struct pollfd p = { q->ifd, POLLIN, 0 };
+		int left = end < 0 ? -1 : (int)(end - evt_mono_ms());
+		struct timespec ts;
+		sigset_t mask;
+		int hit = 0;
+		ssize_t n;
+
+		if (end >= 0 && left <= 0)
+			return 0;
+		if (left >= 0) {
+			ts.tv_sec = left / 1000;
+			ts.tv_nsec = (long)(left % 1000) * 1000000;
+		}
+		/* SIGINT and SIGTERM, which a follower blocks, get through
+		 * while it sleeps here (and only here). */
+		sigprocmask(SIG_BLOCK, NULL, &mask);
+		sigdelset(&mask, SIGINT);
+		sigdelset(&mask, SIGTERM);
+		if (ppoll(&p, 1, left >= 0 ? &ts : NULL, &mask) < 0)
+			return 0;	/* a signal: the caller decides */
+		while ((n = read(q->ifd, buf, sizeof(buf))) > 0) {
+			char *b = buf;
+
+			while (b < buf + n) {
+				struct inotify_event *ev = (void *)b;
+
+				if (ev->len && (strcmp(ev->name, q->wal) == 0 ||
+						strcmp(ev->name, q->base) == 0))
+					hit = 1;
+				if (ev->mask & IN_Q_OVERFLOW)
+					hit = 1;
+				b += sizeof(*ev) + ev->len;
+			}
+		}
+		if (hit)
+			return 0;
+	}
+}
+
 const struct evt_backend evt_sqlite_backend = {
 	"sqlite", sq_open, sq_close, sq_begin, sq_version, sq_insert,
-	sq_commit, sq_rollback, sq_read, sq_head
+	sq_commit, sq_rollback, sq_read, sq_head,
+	sq_snapshot_get, sq_snapshot_put, sq_bookmark_get, sq_bookmark_set,
+	sq_bookmarks, sq_park, sq_parked_count, sq_lock, sq_unlock,
+	sq_lock_held, sq_wait
 };

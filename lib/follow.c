@@ -1,0 +1,89 @@
+/* follow.c - follow the store: deliver each new record once, in order */
+#include <string.h>
+
+#include "follow.h"
+
+#define SAFETY_MS 1000
+
+static volatile sig_atomic_t *stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (stop_flag)
+		*stop_flag = 1;
+}
+
+void evt_follow_signals(volatile sig_atomic_t *flag)
+{
+	struct sigaction sa;
+	sigset_t set;
+
+	stop_flag = flag;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+struct pass {
+	struct evt_query *q;
+	evt_record_fn fn;
+	void *ctx;
+	size_t got;
+	int stopped;
+};
+
+static int deliver(void *ctx, const struct evt_record *r)
+{
+	struct pass *p = ctx;
+	int rc = p->fn(p->ctx, r);
+
+	if (rc && rc != -1)
+		return rc;
+	p->q->after = r->position;
+	p->got++;
+	if (rc == -1)
+		p->stopped = 1;
+	return rc;
+}
+
+int evt_follow(struct evt_store *st, struct evt_query *q, evt_record_fn fn,
+	       void *ctx, volatile sig_atomic_t *stop, struct evt_err *e)
+{
+	struct pass p = { q, fn, ctx, 0, 0 };
+	int recheck = -1;	/* the next short re-check, in ms; -1: none */
+	int rc;
+
+	for (;;) {
+		int timeout;
+		int64_t deadline;
+
+		p.got = 0;
+		if ((rc = evt_store_read(st, q, deliver, &p, e)))
+			return rc;
+		if (p.stopped || *stop)
+			return 0;
+		if (p.got) {
+			recheck = 1;
+			continue;
+		}
+		timeout = recheck > 0 ? recheck : SAFETY_MS;
+		deadline = evt_mono_ms() + timeout;
+		if ((rc = evt_store_wait(st, timeout, e)))
+			return rc;
+		if (*stop)
+			return 0;
+		if (evt_mono_ms() < deadline)
+			recheck = 1;		/* woken: look, then again soon */
+		else if (recheck > 0 && recheck < 64)
+			recheck *= 2;
+		else
+			recheck = -1;
+	}
+}

@@ -1,0 +1,21 @@
+/* follow.h - follow the store: deliver each new record once, in order */
+#ifndef EVT_FOLLOW_H
+#define EVT_FOLLOW_H
+
+#include <signal.h>
+#include "store.h"
+
+/* Reads what is after q.after, hands each record to fn (q.after moves past
+ * it once fn returned 0), then waits for the store's wake-up and reads
+ * again, until fn returns non-zero (-1: stop quietly) or *stop is set.
+ * A wake-up that finds nothing is checked again after 1, 2, 4 ... 64 ms (a
+ * commit may become visible just after its write woke us); with no
+ * wake-up at all the store is read once a second as a safety net. */
+int evt_follow(struct evt_store *st, struct evt_query *q, evt_record_fn fn,
+	       void *ctx, volatile sig_atomic_t *stop, struct evt_err *e);
+
+/* Block SIGINT and SIGTERM and make them set *flag; they are let through
+ * only while evt_follow sleeps, so a record in hand is always finished. */
+void evt_follow_signals(volatile sig_atomic_t *flag);
+
+#endif

@@ -1,0 +1,252 @@
+/* proc.c - child processes: the one module that spawns */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proc.h"
+
+extern char **environ;
+
+void evt_proc_ignore_sigpipe(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* environ with the "NAME=VALUE" entries of add replacing or added. */
+static char **make_env(char *const *add)
+{
+	size_t n = 0, k = 0, i, j;
+	char **env;
+
+	while (environ[n])
+		n++;
+	while (add && add[k])
+		k++;
+	env = evt_xmalloc((n + k + 1) * sizeof(*env));
+	j = 0;
+	for (i = 0; i < n; i++) {
+		const char *eq = strchr(environ[i], '=');
+		size_t len = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
+		size_t a;
+
+		for (a = 0; a < k; a++)
+			if (strncmp(add[a], environ[i], len) == 0 &&
+			    add[a][len] == '=')
+				break;
+		if (a == k)
+			env[j++] = environ[i];
+	}
+	for (i = 0; i < k; i++)
+		env[j++] = add[i];
+	env[j] = NULL;
+	return env;
+}
+
+int evt_spawn(const struct evt_spawn *sp, struct evt_child *c,
+	      struct evt_err *e)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, dfl;
+	int inp[2] = { -1, -1 }, outp[2] = { -1, -1 };
+	char **env = NULL;
+	int rc;
+
+	c->pid = -1;
+	c->in = c->out = -1;
+	c->name = sp->argv[0];
+	if (sp->pipe_in && pipe2(inp, O_CLOEXEC) < 0)
+		return evt_errf(e, EVT_EFAIL, "cannot make a pipe: %s",
+				strerror(errno));
+	if (sp->pipe_out && pipe2(outp, O_CLOEXEC) < 0) {
+		rc = errno;
+		if (inp[0] >= 0) {
+			close(inp[0]);
+			close(inp[1]);
+		}
+		return evt_errf(e, EVT_EFAIL, "cannot make a pipe: %s",
+				strerror(rc));
+	}
+	posix_spawn_file_actions_init(&fa);
+	if (inp[0] >= 0)
+		posix_spawn_file_actions_adddup2(&fa, inp[0], 0);
+	if (outp[1] >= 0)
+		posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
+	/* The child starts with no signals blocked and default SIGPIPE,
+	 * SIGINT and SIGTERM, whatever evt does with them. */
+	posix_spawnattr_init(&at);
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGCHLD);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &dfl);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
+				      POSIX_SPAWN_SETSIGDEF);
+	if (sp->env_add)
+		env = make_env(sp->env_add);
+	rc = posix_spawnp(&c->pid, sp->argv[0], &fa, &at, sp->argv,
+			  env ? env : environ);
+	free(env);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (inp[0] >= 0)
+		close(inp[0]);
+	if (outp[1] >= 0)
+		close(outp[1]);
+	if (rc) {
+		if (inp[1] >= 0)
+			close(inp[1]);
+		if (outp[0] >= 0)
+			close(outp[0]);
+		c->pid = -1;
+		return evt_errf(e, EVT_EPROG, "cannot run '%s': %s",
+				sp->argv[0],
+				rc == ENOENT ? "not found" : strerror(rc));
+	}
+	c->in = inp[1];
+	c->out = outp[0];
+	return 0;
+}
+
+int evt_child_write(struct evt_child *c, const char *buf, size_t n,
+		    struct evt_err *e)
+{
+	while (n > 0) {
+		ssize_t w = write(c->in, buf, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EPIPE)
+				return 0;
+			return evt_errf(e, EVT_EFAIL, "cannot write to '%s': %s",
+					c->name, strerror(errno));
+		}
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+void evt_child_close_in(struct evt_child *c)
+{
+	if (c->in >= 0) {
+		close(c->in);
+		c->in = -1;
+	}
+}
+
+/* Sleep until the child ends or ms pass; 1 if it ended (status set), 0 if
+ * not, -1 on error.  A pidfd wakes at once; without one (old kernels) the
+ * child is polled with growing delays. */
+static int reap_within(pid_t pid, int ms, int *status)
+{
+	int64_t end = evt_mono_ms() + ms;
+	int delay = 1;
+#ifdef SYS_pidfd_open
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (fd >= 0) {
+		for (;;) {
+			struct pollfd p = { fd, POLLIN, 0 };
+			int64_t left = end - evt_mono_ms();
+			pid_t r = waitpid(pid, status, WNOHANG);
+
+			if (r == pid || (r < 0 && errno != EINTR) || left <= 0) {
+				close(fd);
+				return r == pid ? 1 : r < 0 ? -1 : 0;
+			}
+			poll(&p, 1, (int)left);
+		}
+	}
+#endif
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+		struct timespec ts;
+		int64_t left;
+
+		if (r == pid)
+			return 1;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		left = end - evt_mono_ms();
+		if (left <= 0)
+			return 0;
+		if (delay > left)
+			delay = (int)left;
+		ts.tv_sec = delay / 1000;
+		ts.tv_nsec = (long)(delay % 1000) * 1000000;
+		nanosleep(&ts, NULL);
+		if (delay < 50)
+			delay *= 2;
+	}
+}
+
+int evt_child_wait(struct evt_child *c, int timeout_ms, int kill_ms,
+		   int *status, int *timed_out, struct evt_err *e)
+{
+	int r;
+
+	*timed_out = 0;
+	evt_child_close_in(c);
+	if (c->pid < 0)
+		return evt_errf(e, EVT_EFAIL, "no child to wait for");
+	if (timeout_ms >= 0) {
+		r = reap_within(c->pid, timeout_ms, status);
+		if (r == 0) {
+			*timed_out = 1;
+			kill(c->pid, SIGTERM);
+			r = reap_within(c->pid, kill_ms, status);
+			if (r == 0) {
+				kill(c->pid, SIGKILL);
+				r = -2;
+			}
+		}
+		if (r == 1)
+			goto done;
+		if (r == -1)
+			goto fail;
+	}
+	while (waitpid(c->pid, status, 0) < 0)
+		if (errno != EINTR)
+			goto fail;
+done:
+	c->pid = -1;
+	if (c->out >= 0) {
+		close(c->out);
+		c->out = -1;
+	}
+	return 0;
+fail:
+	return evt_errf(e, EVT_EFAIL, "cannot wait for '%s': %s", c->name,
+			strerror(errno));
+}
+
+const char *evt_status_str(int status, int timed_out, int timeout_ms,
+			   char *buf, size_t size)
+{
+	if (timed_out)
+		snprintf(buf, size, "timed out after %g s",
+			 timeout_ms / 1000.0);
+	else if (WIFEXITED(status))
+		snprintf(buf, size, "exited with status %d",
+			 WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, size, "was killed by signal %d (%s)",
+			 WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, size, "ended with status %d", status);
+	return buf;
+}

@@ -1,0 +1,59 @@
+/* proc.h - child processes: the one module that spawns
+ *
+ * Programs are started with posix_spawn (or fork+exec with only
+ * async-signal-safe calls in the child), from an argv array: event data
+ * never becomes part of a command line.  A COMMAND string given by the user
+ * runs as argv {"/bin/sh", "-c", COMMAND}.  Every descriptor evt opens is
+ * O_CLOEXEC, so a child inherits only 0, 1 and 2.
+ */
+#ifndef EVT_PROC_H
+#define EVT_PROC_H
+
+#include <sys/types.h>
+#include "util.h"
+
+struct evt_child {
+	pid_t pid;
+	int in;		/* write end of the child's stdin pipe, or -1 */
+	int out;	/* read end of the child's stdout pipe, or -1 */
+	const char *name;	/* for messages: argv[0] or the COMMAND */
+};
+
+struct evt_spawn {
+	char *const *argv;	/* argv[0] is looked up in PATH when it has
+				   no '/' */
+	char *const *env_add;	/* "NAME=VALUE" entries set in the child's
+				   environment on top of ours, or NULL */
+	int pipe_in;		/* give the child a pipe as stdin (else it
+				   inherits ours) */
+	int pipe_out;		/* give it a pipe as stdout (else it
+				   inherits ours) */
+};
+
+/* Start a child.  A program that is not found or not executable is
+ * EVT_EPROG with "cannot run 'x': not found" / "...: Permission denied". */
+int evt_spawn(const struct evt_spawn *sp, struct evt_child *c,
+	      struct evt_err *e);
+
+/* Write all of buf to the child's stdin; EPIPE (the child stopped reading)
+ * is not an error here: the exit status tells.  SIGPIPE must be ignored by
+ * the caller while feeding a child (evt_proc_ignore_sigpipe). */
+int evt_child_write(struct evt_child *c, const char *buf, size_t n,
+		    struct evt_err *e);
+void evt_child_close_in(struct evt_child *c);
+
+/* Wait for the child to end.  timeout_ms < 0: no limit; when it passes the
+ * child gets SIGTERM, then SIGKILL after kill_ms more.  *status is the
+ * waitpid status; *timed_out says whether the timeout struck.  Retries on
+ * EINTR. */
+int evt_child_wait(struct evt_child *c, int timeout_ms, int kill_ms,
+		   int *status, int *timed_out, struct evt_err *e);
+
+/* "exited with status 3", "was killed by signal 9 (Killed)", or
+ * "timed out after 5 s" into buf; returns buf. */
+const char *evt_status_str(int status, int timed_out, int timeout_ms,
+			   char *buf, size_t size);
+
+void evt_proc_ignore_sigpipe(void);
+
+#endif

@@ -1,0 +1,161 @@
+/* reduce_exec.c - the exec reducer: one co-process for the whole fold
+ *
+ * COMMAND runs once, by /bin/sh -c, at the first event.  Per event it reads
+ * one line, {"event":..,"aggregate":..,"meta":..}, and answers one line:
+ * the patch, an object or null.  evt writes a line, then reads the answer,
+ * so neither side can block the other.  At the end its stdin is closed and
+ * it must exit 0 without printing more.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "ndjson.h"
+#include "proc.h"
+#include "reduce.h"
+
+struct execr {
+	struct evt_reducer base;
+	char *command;
+	struct evt_child c;
+	int started;
+	struct evt_lines out;
+	struct evt_buf line, answer;
+};
+
+static int spawn(struct execr *x, struct evt_err *e)
+{
+	char *argv[] = { "/bin/sh", "-c", x->command, NULL };
+	struct evt_spawn sp = { argv, NULL, 1, 1 };
+	int rc;
+
+	if ((rc = evt_spawn(&sp, &x->c, e)))
+		return rc;
+	x->c.name = x->command;
+	x->started = 1;
+	evt_lines_init(&x->out, x->c.out, x->command);
+	return 0;
+}
+
+/* The co-process stopped answering: how it ended. */
+static int ended(struct execr *x, const char *place, struct evt_err *e)
+{
+	char how[128];
+	int status, timed_out, rc;
+
+	if ((rc = evt_child_wait(&x->c, -1, 0, &status, &timed_out, e)))
+		return rc;
+	x->started = 0;
+	evt_status_str(status, 0, 0, how, sizeof(how));
+	return evt_errf(e, EVT_EPROG, "%s: reducer '%s' %s%s", place,
+			x->command, how, status == 0 ? " before answering" : "");
+}
+
+static int exec_apply(struct evt_reducer *r, struct evt_agg *a,
+		      const struct evt_record *ev, const char *place,
+		      struct evt_err *e)
+{
+	struct execr *x = (struct execr *)r;
+	void (*old)(int);
+	const char *s, *why;
+	size_t n, col;
+	int got, rc;
+
+	if (!x->started && (rc = spawn(x, e)))
+		return rc;
+	evt_buf_reset(&x->line);
+	evt_buf_addstr(&x->line, "{\"event\":");
+	evt_buf_add(&x->line, ev->event, ev->event_len);
+	evt_buf_addstr(&x->line, ",\"aggregate\":");
+	evt_agg_print(a, &x->line);
+	evt_buf_addstr(&x->line, ",\"meta\":");
+	evt_meta_print(&x->line, ev);
+	evt_buf_add(&x->line, "}\n", 2);
+	old = signal(SIGPIPE, SIG_IGN);
+	rc = evt_child_write(&x->c, x->line.p, x->line.len, e);
+	signal(SIGPIPE, old);
+	if (rc)
+		return rc;
+	got = evt_lines_next(&x->out, &s, &n);
+	if (got < 0)
+		return evt_errf(e, EVT_EFAIL, "cannot read from '%s': %s",
+				x->command, strerror(errno));
+	if (got == 0)
+		return ended(x, place, e);
+	evt_buf_reset(&x->answer);
+	if (evt_json_compact(s, n, &x->answer, NULL, 0, &why, &col) ==
+	    EVT_J_NONE)
+		return evt_errf(e, EVT_EINPUT, "%s: reducer '%s' answered "
+				"%s", place, x->command, n ? "invalid JSON" :
+				"an empty line");
+	return evt_reducer_patch(a, x->answer.p, x->answer.len, "reducer",
+				 place, &r->tmp, e);
+}
+
+static int exec_finish(struct evt_reducer *r, struct evt_err *e)
+{
+	struct execr *x = (struct execr *)r;
+	const char *s;
+	char how[128];
+	size_t n;
+	int got, status, timed_out, rc, extra = 0;
+
+	if (!x->started)
+		return 0;
+	evt_child_close_in(&x->c);
+	while ((got = evt_lines_next(&x->out, &s, &n)) > 0)
+		extra = 1;
+	if ((rc = evt_child_wait(&x->c, -1, 0, &status, &timed_out, e)))
+		return rc;
+	x->started = 0;
+	if (status != 0)
+		return evt_errf(e, EVT_EPROG, "reducer '%s' %s", x->command,
+				evt_status_str(status, 0, 0, how,
+					       sizeof(how)));
+	if (extra)
+		return evt_errf(e, EVT_EINPUT, "reducer '%s' answered more "
+				"lines than it was given", x->command);
+	return 0;
+}
+
+static void exec_free(struct evt_reducer *r)
+{
+	struct execr *x = (struct execr *)r;
+
+	if (x->started) {
+		struct evt_err e;
+		int status, timed_out;
+
+		/* A fold that failed: end the co-process, without waiting
+		 * long for one that neither reads nor exits. */
+		evt_child_close_in(&x->c);
+		close(x->c.out);
+		x->c.out = -1;
+		evt_child_wait(&x->c, 1000, 1000, &status, &timed_out, &e);
+	}
+	evt_lines_release(&x->out);
+	evt_buf_release(&x->line);
+	evt_buf_release(&x->answer);
+	free(x->command);
+	free(x);
+}
+
+static const struct evt_reducer_ops exec_ops = {
+	exec_apply, NULL, exec_finish, exec_free
+};
+
+struct evt_reducer *evt_reducer_exec(const char *command)
+{
+	struct execr *x = evt_xmalloc(sizeof(*x));
+
+	memset(x, 0, sizeof(*x));
+	x->base.ops = &exec_ops;
+	evt_reducer_name(&x->base, "exec", command);
+	x->command = evt_xstrdup(command);
+	x->c.pid = -1;
+	x->c.in = x->c.out = -1;
+	return &x->base;
+}

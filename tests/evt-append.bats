@@ -1,0 +1,734 @@
+#!/usr/bin/env bats
+# evt-append: append events to an aggregate, atomically.
+
+load test_helper
+
+# A record as evt-append and evt-read print it, with the timestamp as TS.
+rec() {
+	printf '{"position":%s,"stream":"%s","aggregateId":"%s","version":%s,"timestamp":"TS","event":%s}' "$@"
+}
+
+# --- events from arguments and stdin --------------------------------------
+
+@test "appends EVENT arguments and prints the stored records" {
+	run -0 --separate-stderr evt-append users u1 '{"type":"created","name":"ann"}' '{"type":"renamed","name":"bo"}'
+	[ "$stderr" = "" ]
+	same "$(no_ts)" "$(rec 1 users u1 1 '{"type":"created","name":"ann"}')
+$(rec 2 users u1 2 '{"type":"renamed","name":"bo"}')"
+	[[ "$(line 1)" =~ \"timestamp\":\"$TS_RE\", ]]
+	appended=$output
+	run -0 --separate-stderr evt-read
+	same "$output" "$appended"
+}
+
+@test "reads one event per line of stdin when no EVENT is given" {
+	printf '{"type":"a"}\n{"type":"b"}\n{"type":"c"}\n' >in
+	run -0 --separate-stderr evt-append users u1 <in
+	[ "$stderr" = "" ]
+	same "$(no_ts)" "$(rec 1 users u1 1 '{"type":"a"}')
+$(rec 2 users u1 2 '{"type":"b"}')
+$(rec 3 users u1 3 '{"type":"c"}')"
+}
+
+@test "stdin is not read when EVENT arguments are given" {
+	printf '{"type":"from-stdin"}\n' >in
+	run -0 --separate-stderr evt-append users u1 '{"type":"from-args"}' <in
+	run -0 --separate-stderr evt-read
+	same "$(no_ts)" "$(rec 1 users u1 1 '{"type":"from-args"}')"
+}
+
+@test "versions continue from the aggregate's version; positions are global" {
+	evt-append -q users u1 '{"type":"a"}' '{"type":"b"}'
+	evt-append -q posts p1 '{"type":"c"}'
+	run -0 --separate-stderr evt-append users u1 '{"type":"d"}' '{"type":"e"}'
+	same "$(no_ts)" "$(rec 4 users u1 3 '{"type":"d"}')
+$(rec 5 users u1 4 '{"type":"e"}')"
+	run -0 --separate-stderr evt-append users u2 '{"type":"f"}'
+	same "$(no_ts)" "$(rec 6 users u2 1 '{"type":"f"}')"
+}
+
+@test "CRLF line ends, blank lines and a last line without a newline" {
+	printf '{"type":"a"}\r\n\r\n\n   \n\t\n{"type":"b","s":"x"}\r\n\n{"type":"c"}' >in
+	run -0 --separate-stderr evt-append users u1 <in
+	run -0 --separate-stderr evt-read
+	same "$(no_ts)" "$(rec 1 users u1 1 '{"type":"a"}')
+$(rec 2 users u1 2 '{"type":"b","s":"x"}')
+$(rec 3 users u1 3 '{"type":"c"}')"
+}
+
+# --- the payload, verbatim -------------------------------------------------
+
+@test "numbers, escapes, key order and duplicate keys come back verbatim" {
+	ev='{"type":"t","a":0.1,"b":1e400,"c":12345678901234567890,"d":"\u00e9","z":1,"m":2,"z":3,"e":-0.5E-3,"f":"tab\there \"q\" \\ \/","g":[true,false,null,{},[]]}'
+	run -0 --separate-stderr evt-append users u1 "$ev"
+	same "$(no_ts)" "$(rec 1 users u1 1 "$ev")"
+	printf '%s\n' "$ev" >in
+	run -0 --separate-stderr evt-append users u1 <in
+	run -0 --separate-stderr evt-read
+	same "$(no_ts)" "$(rec 1 users u1 1 "$ev")
+$(rec 2 users u1 2 "$ev")"
+}
+
+@test "insignificant white space is removed, white space in strings kept" {
+	printf '{ "type" :\t"t" , "s" : " a  b\\t" ,\r "n" : [ 1 , 2.50 , { "k" : null } ] }\n' >in
+	run -0 --separate-stderr evt-append users u1 <in
+	run -0 --separate-stderr evt-append users u1 ' {
+	"type": "u" }  '
+	run -0 --separate-stderr evt-read
+	same "$(no_ts)" "$(rec 1 users u1 1 '{"type":"t","s":" a  b\t","n":[1,2.50,{"k":null}]}')
+$(rec 2 users u1 2 '{"type":"u"}')"
+}
+
+@test "UTF-8 text is kept as it is" {
+	run -0 --separate-stderr evt-append "usérs" "ü1" '{"type":"é","s":"😀 日本"}'
+	run -0 --separate-stderr evt-read "usérs" "ü1"
+	same "$(no_ts)" "$(rec 1 "usérs" "ü1" 1 '{"type":"é","s":"😀 日本"}')"
+}
+
+@test "a 16 MiB event round-trips, also through --records" {
+	{
+		printf '{"type":"big","s":"'
+		head -c 16777216 /dev/zero | tr '\0' x
+		printf '","n":1e400}'
+	} >ev
+	evt-append -q -d a.db blobs b1 <ev
+	{
+		printf '{"position":1,"stream":"blobs","aggregateId":"b1","version":1,"timestamp":"TS","event":'
+		cat ev
+		printf '}\n'
+	} >want
+	evt-read -d a.db >got
+	sed -E "s/,\"timestamp\":\"$TS_RE\",/,\"timestamp\":\"TS\",/" got | cmp - want
+	evt-append -q -d b.db --records <got
+	evt-read -d b.db | cmp - got
+}
+
+# --- --expect ----------------------------------------------------------------
+
+@test "-e N appends when the aggregate is at version N" {
+	evt-append -q users u1 '{"type":"a"}' '{"type":"b"}'
+	run -0 --separate-stderr evt-append -e 2 users u1 '{"type":"c"}' '{"type":"d"}'
+	same "$(no_ts)" "$(rec 3 users u1 3 '{"type":"c"}')
+$(rec 4 users u1 4 '{"type":"d"}')"
+	run -0 --separate-stderr evt-append --expect 4 users u1 '{"type":"e"}'
+	same "$(no_ts)" "$(rec 5 users u1 5 '{"type":"e"}')"
+}
+
+@test "-e N is a conflict when the aggregate is at another version" {
+	evt-append -q users u1 '{"type":"a"}' '{"type":"b"}'
+	run -3 --separate-stderr evt-append -e 1 users u1 '{"type":"c"}'
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-append: version conflict: users/u1 is at version 2, expected 1" ]
+	run -3 --separate-stderr evt-append --expect 3 users u1 '{"type":"c"}'
+	[ "$stderr" = "evt-append: version conflict: users/u1 is at version 2, expected 3" ]
+	printf '{"type":"c"}\n{"type":"d"}\n' >in
+	run -3 --separate-stderr evt-append -e 5 users u1 <in
+	[ "$stderr" = "evt-append: version conflict: users/u1 is at version 2, expected 5" ]
+	run -0 --separate-stderr evt-read --head
+	[ "$output" = 2 ]
+}
+
+@test "-e 0 means the aggregate has no events" {
+	evt-append -q users u1 '{"type":"a"}'
+	run -0 --separate-stderr evt-append -e 0 users u2 '{"type":"b"}'
+	same "$(no_ts)" "$(rec 2 users u2 1 '{"type":"b"}')"
+	run -3 --separate-stderr evt-append -e 0 users u1 '{"type":"c"}'
+	[ "$stderr" = "evt-append: version conflict: users/u1 is at version 1, expected 0" ]
+	run -0 --separate-stderr evt-read --head
+	[ "$output" = 2 ]
+}
+
+@test "-e 0 on a new store" {
+	run -0 --separate-stderr evt-append -e 0 -d new.db users u1 '{"type":"a"}'
+	same "$(no_ts)" "$(rec 1 users u1 1 '{"type":"a"}')"
+}
+
+@test "-e any appends whatever the version" {
+	run -0 --separate-stderr evt-append -e any users u1 '{"type":"a"}'
+	run -0 --separate-stderr evt-append -e any users u1 '{"type":"b"}'
+	same "$(no_ts)" "$(rec 2 users u1 2 '{"type":"b"}')"
+}
+
+@test "-e exists appends to an aggregate with events" {
+	evt-append -q users u1 '{"type":"a"}'
+	run -0 --separate-stderr evt-append -e exists users u1 '{"type":"b"}'
+	same "$(no_ts)" "$(rec 2 users u1 2 '{"type":"b"}')"
+}
+
+@test "-e exists is a conflict on an aggregate without events" {
+	evt-append -q users u2 '{"type":"a"}'
+	run -3 --separate-stderr evt-append -e exists users u1 '{"type":"b"}'
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-append: version conflict: users/u1 is at version 0, expected exists" ]
+	run -0 --separate-stderr evt-read --head
+	[ "$output" = 1 ]
+}
+
+@test "a bad --expect value is a usage error" {
+	for v in abc -1 1.5 '' 1x ANY; do
+		run -2 --separate-stderr evt-append -e "$v" users u1 '{"type":"a"}'
+		[ "$stderr" = "evt-append: invalid --expect '$v': use a number, 'any' or 'exists'" ]
+	done
+	[ ! -e events.db ]
+}
+
+@test "--expect without a value is a usage error" {
+	run -2 --separate-stderr evt-append users u1 -e
+	[ "$stderr" = "evt-append: option '-e' needs a value" ]
+	run -2 --separate-stderr evt-append users u1 --expect
+	[ "$stderr" = "evt-append: option '--expect' needs a value" ]
+}
+
+@test "two appends with the same expectation: exactly one succeeds" {
+	evt-append -q other o1 '{"type":"init"}'
+	pids=
+	for w in 1 2 3 4 5 6 7 8; do
+		evt-append -q -e 0 users u1 "{\"type\":\"a\",\"w\":$w}" 2>"err.$w" &
+		pids="$pids $!"
+	done
+	ok=0 conflict=0
+	for p in $pids; do
+		rc=0
+		wait "$p" || rc=$?
+		case $rc in
+		0) ok=$((ok + 1)) ;;
+		3) conflict=$((conflict + 1)) ;;
+		*) echo "exit $rc" >&2; return 1 ;;
+		esac
+	done
+	[ "$ok" = 1 ]
+	[ "$conflict" = 7 ]
+	for w in 1 2 3 4 5 6 7 8; do
+		err=$(cat "err.$w")
+		[ "$err" = "" ] || [ "$err" = "evt-append: version conflict: users/u1 is at version 1, expected 0" ]
+	done
+	run -0 --separate-stderr evt-read users u1
+	[ "${#lines[@]}" = 1 ]
+}
+
+@test "8 writers with --expect in a retry loop: versions 1..N, no duplicates" {
+	cat >worker.sh <<'EOF'
+# worker.sh W K: append K events to users/u1, each expecting the version
+# read just before; retry on a conflict.
+w=$1 k=$2 i=1 tries=0
+while [ "$i" -le "$k" ]; do
+	tries=$((tries + 1))
+	[ "$tries" -le 2000 ] || { echo "worker $w: too many tries" >&2; exit 1; }
+	last=$(evt-read --last users u1) || exit 1
+	v=$(printf '%s\n' "$last" | sed -n 's/.*"version":\([0-9]*\),.*/\1/p')
+	rc=0
+	evt-append -q -e "${v:-0}" users u1 "{\"type\":\"added\",\"w\":$w,\"i\":$i}" 2>"err.$w" || rc=$?
+	case $rc in
+	0) i=$((i + 1)) ;;
+	3) grep -Eq '^evt-append: version conflict: users/u1 is at version [0-9]+, expected [0-9]+$' "err.$w" || exit 1 ;;
+	*) cat "err.$w" >&2; exit 1 ;;
+	esac
+done
+EOF
+	evt-append -q other o1 '{"type":"init"}'
+	pids=
+	for w in 1 2 3 4 5 6 7 8; do
+		timeout 60 sh worker.sh "$w" 5 &
+		pids="$pids $!"
+	done
+	for p in $pids; do
+		wait "$p"
+	done
+	run -0 --separate-stderr evt-read users u1
+	[ "${#lines[@]}" = 40 ]
+	printf '%s\n' "$output" |
+		sed -n 's/.*"version":\([0-9]*\),.*"w":\([0-9]*\),"i":\([0-9]*\)}}$/\1 \2 \3/p' >got
+	[ "$(wc -l <got)" = 40 ]
+	same "$(cut -d' ' -f1 got)" "$(seq 40)"
+	# each worker's events exactly once, in its own order
+	for w in 1 2 3 4 5 6 7 8; do
+		same "$(awk -v w="$w" '$2 == w { print $3 }' got)" "$(seq 5)"
+	done
+}
+
+# --- --records ----------------------------------------------------------------
+
+@test "--records copies a store; copying again is a conflict" {
+	evt-append -q -d a.db users u1 '{"type":"a","n":1e400}' '{"type":"b","z":1,"z":2}'
+	evt-append -q -d a.db posts p1 '{"type":"c","s":"\u00e9"}'
+	evt-append -q -d a.db users u1 '{"type":"d"}'
+	evt-append -q -d a.db users u2 '{"type":"e"}'
+	run -0 --separate-stderr bash -c 'evt-read -d a.db | evt-append -d b.db --records'
+	[ "$stderr" = "" ]
+	copied=$output
+	run -0 --separate-stderr evt-read -d a.db
+	want=$output
+	same "$copied" "$want"
+	run -0 --separate-stderr evt-read -d b.db
+	same "$output" "$want"
+	evt-read -d a.db >recs
+	run -3 --separate-stderr evt-append -d b.db --records <recs
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-append: <stdin>:1: version conflict: users/u1 is at version 3, expected 0" ]
+	run -0 --separate-stderr evt-read -d b.db
+	same "$output" "$want"
+}
+
+@test "--records ignores the given position" {
+	evt-append -q -d b.db other o1 '{"type":"x"}'
+	printf '%s\n' '{"position":99,"stream":"users","aggregateId":"u1","version":1,"timestamp":"2020-01-02T03:04:05.678Z","event":{"type":"a"}}' >in
+	run -0 --separate-stderr evt-append -d b.db --records <in
+	[ "$output" = '{"position":2,"stream":"users","aggregateId":"u1","version":1,"timestamp":"2020-01-02T03:04:05.678Z","event":{"type":"a"}}' ]
+}
+
+@test "--records keeps a given timestamp, integer milliseconds as ISO" {
+	cat >in <<'EOF'
+{"stream":"s","aggregateId":"a","timestamp":"2020-01-02T03:04:05.678Z","event":{"type":"t1"}}
+{"stream":"s","aggregateId":"a","timestamp":1764157187123,"event":{"type":"t2"}}
+{"stream":"s","aggregateId":"a","event":{"type":"t3"}}
+EOF
+	run -0 --separate-stderr evt-append --records <in
+	[ "$(line 1)" = '{"position":1,"stream":"s","aggregateId":"a","version":1,"timestamp":"2020-01-02T03:04:05.678Z","event":{"type":"t1"}}' ]
+	[ "$(line 2)" = '{"position":2,"stream":"s","aggregateId":"a","version":2,"timestamp":"2025-11-26T11:39:47.123Z","event":{"type":"t2"}}' ]
+	[[ "$(line 3)" =~ ^\{\"position\":3,\"stream\":\"s\",\"aggregateId\":\"a\",\"version\":3,\"timestamp\":\"$TS_RE\",\"event\":\{\"type\":\"t3\"\}\}$ ]]
+	[[ "$(line 3)" != *2020-01-02* ]]
+	appended=$output
+	run -0 --separate-stderr evt-read
+	same "$output" "$appended"
+}
+
+@test "--records: a given version must be the aggregate's next" {
+	evt-append -q s a '{"type":"x"}'
+	printf '%s\n' '{"stream":"s","aggregateId":"a","version":2,"event":{"type":"y"}}' \
+		'{"stream":"s","aggregateId":"a","version":3,"event":{"type":"z"}}' \
+		'{"stream":"s","aggregateId":"b","version":1,"event":{"type":"w"}}' >ok
+	run -0 --separate-stderr evt-append -q --records <ok
+	[ "$output" = "" ]
+	printf '%s\n' '{"stream":"s","aggregateId":"a","version":5,"event":{"type":"gap"}}' >gap
+	run -3 --separate-stderr evt-append --records <gap
+	[ "$stderr" = "evt-append: <stdin>:1: version conflict: s/a is at version 3, expected 4" ]
+	printf '%s\n' '{"stream":"s","aggregateId":"b","event":{"type":"v2"}}' \
+		'{"stream":"s","aggregateId":"b","version":2,"event":{"type":"dup"}}' >dup
+	run -3 --separate-stderr evt-append --records <dup
+	[ "$stderr" = "evt-append: <stdin>:2: version conflict: s/b is at version 2, expected 1" ]
+	run -0 --separate-stderr evt-read --head
+	[ "$output" = 4 ]
+}
+
+@test "--records: a record without stream, aggregateId or event is exit 4" {
+	evt-append -q s a '{"type":"x"}'
+	good='{"stream":"s","aggregateId":"a","event":{"type":"y"}}'
+	printf '%s\n\n%s\n' "$good" '{"aggregateId":"a","event":{"type":"y"}}' >in
+	run -4 --separate-stderr evt-append --records <in
+	[ "$output" = "" ]
+	[ "$stderr" = 'evt-append: <stdin>:3: record has no string "stream"' ]
+	printf '%s\n' "$good" "$good" '{"stream":"s","event":{"type":"y"}}' >in
+	run -4 --separate-stderr evt-append --records <in
+	[ "$stderr" = 'evt-append: <stdin>:3: record has no string "aggregateId"' ]
+	printf '%s\n' '{"stream":"s","aggregateId":"a"}' >in
+	run -4 --separate-stderr evt-append --records <in
+	[ "$stderr" = 'evt-append: <stdin>:1: record has no "event" object' ]
+	printf '%s\n' '{"stream":"s","aggregateId":"a","event":"x"}' >in
+	run -4 --separate-stderr evt-append --records <in
+	[ "$stderr" = 'evt-append: <stdin>:1: record has no "event" object' ]
+	printf '%s\n' '{"stream":1,"aggregateId":"a","event":{"type":"y"}}' >in
+	run -4 --separate-stderr evt-append --records <in
+	[ "$stderr" = 'evt-append: <stdin>:1: record has no string "stream"' ]
+	printf '%s\n' '{"stream":"s","aggregateId":"a","event":{"kind":"y"}}' >in
+	run -4 --separate-stderr evt-append --records <in
+	[ "$stderr" = 'evt-append: <stdin>:1: event has no string "type"' ]
+	printf '%s\n' '["s","a"]' >in
+	run -4 --separate-stderr evt-append --records <in
+	[ "$stderr" = 'evt-append: <stdin>:1: record is not a JSON object' ]
+	run -0 --separate-stderr evt-read --head
+	[ "$output" = 1 ]
+}
+
+@test "--records: bad version, timestamp, stream or id is exit 4" {
+	for v in 0 -1 1.5 '"2"' 1e2 true; do
+		printf '{"stream":"s","aggregateId":"a","version":%s,"event":{"type":"y"}}\n' "$v" >in
+		run -4 --separate-stderr evt-append --records <in
+		[ "$stderr" = 'evt-append: <stdin>:1: record "version" is not a positive integer' ]
+	done
+	for t in '""' true '{}' -5 1.5; do
+		printf '{"stream":"s","aggregateId":"a","timestamp":%s,"event":{"type":"y"}}\n' "$t" >in
+		run -4 --separate-stderr evt-append --records <in
+		[ "$stderr" = 'evt-append: <stdin>:1: record "timestamp" is not a time' ]
+	done
+	printf '{"stream":"","aggregateId":"a","event":{"type":"y"}}\n' >in
+	run -4 --separate-stderr evt-append --records <in
+	[ "$stderr" = 'evt-append: <stdin>:1: stream is empty' ]
+	long=$(printf 'x%.0s' $(seq 256))
+	printf '{"stream":"s","aggregateId":"%s","event":{"type":"y"}}\n' "$long" >in
+	run -4 --separate-stderr evt-append --records <in
+	[ "$stderr" = 'evt-append: <stdin>:1: aggregate id is longer than 255 bytes' ]
+	[ ! -e events.db ]
+}
+
+@test "--records takes no arguments and no --expect" {
+	run -2 --separate-stderr evt-append --records users
+	[ "$stderr" = "evt-append: --records takes no arguments" ]
+	run -2 --separate-stderr evt-append --records -e 1
+	[ "$stderr" = "evt-append: --records cannot be used with --expect" ]
+	[ ! -e events.db ]
+}
+
+# --- all or nothing --------------------------------------------------------------
+
+@test "a batch with one bad line (7 of 10) writes nothing" {
+	evt-append -q users u1 '{"type":"a"}' '{"type":"b"}'
+	run -0 --separate-stderr evt-read
+	before=$output
+	for i in 1 2 3 4 5 6; do printf '{"type":"ok","i":%d}\n' "$i"; done >in
+	printf '{"i":7}\n' >>in
+	for i in 8 9 10; do printf '{"type":"ok","i":%d}\n' "$i"; done >>in
+	run -4 --separate-stderr evt-append users u1 <in
+	[ "$output" = "" ]
+	[ "$stderr" = 'evt-append: <stdin>:7: event has no string "type"' ]
+	run -0 --separate-stderr evt-read
+	same "$output" "$before"
+	# the next append continues where the store was
+	run -0 --separate-stderr evt-append users u1 '{"type":"c"}'
+	same "$(no_ts)" "$(rec 3 users u1 3 '{"type":"c"}')"
+}
+
+@test "a batch with one bad line on a new store leaves it empty" {
+	for i in 1 2 3 4 5 6; do printf '{"type":"ok","i":%d}\n' "$i"; done >in
+	printf '{"type":"ok",\n' >>in
+	for i in 8 9 10; do printf '{"type":"ok","i":%d}\n' "$i"; done >>in
+	run -4 --separate-stderr evt-append -d new.db users u1 <in
+	[ "$output" = "" ]
+	[ "$stderr" = 'evt-append: <stdin>:7: invalid JSON at column 14: unexpected end of input' ]
+	run -0 --separate-stderr evt-read -d new.db
+	[ "$output" = "" ]
+	[ "$stderr" = "" ]
+	run -0 --separate-stderr evt-read -d new.db --head
+	[ "$output" = 0 ]
+}
+
+@test "a bad EVENT argument writes none of the others" {
+	run -4 --separate-stderr evt-append users u1 '{"type":"a"}' '{"type":"b"}' '{"type":""}' '{"type":"d"}'
+	[ "$output" = "" ]
+	[ "$stderr" = 'evt-append: argument 5: event has an empty "type"' ]
+	[ ! -e events.db ] || [ "$(evt-read --head)" = 0 ]
+}
+
+@test "--records: a conflict on line 7 of 10 writes nothing" {
+	evt-append -q s x '{"type":"a"}'
+	for i in 1 2 3 4 5 6; do
+		printf '{"stream":"s","aggregateId":"n%d","event":{"type":"ok"}}\n' "$i"
+	done >in
+	printf '{"stream":"s","aggregateId":"x","version":1,"event":{"type":"dup"}}\n' >>in
+	for i in 8 9 10; do
+		printf '{"stream":"s","aggregateId":"n%d","event":{"type":"ok"}}\n' "$i"
+	done >>in
+	run -3 --separate-stderr evt-append --records <in
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-append: <stdin>:7: version conflict: s/x is at version 1, expected 0" ]
+	run -0 --separate-stderr evt-read --head
+	[ "$output" = 1 ]
+}
+
+# --- invalid input ---------------------------------------------------------------
+
+@test "invalid UTF-8 is exit 4" {
+	evt-append -q users u1 '{"type":"a"}'
+	printf '{"type":"ok"}\n{"type":"b","s":"\377"}\n' >in
+	run -4 --separate-stderr evt-append users u1 <in
+	[ "$stderr" = "evt-append: <stdin>:2: invalid JSON at column 18: invalid UTF-8" ]
+	run -4 --separate-stderr evt-append users u1 $'{"type":"\xc3"}'
+	[ "$stderr" = "evt-append: argument 3: invalid JSON at column 10: invalid UTF-8" ]
+	# overlong form, surrogate, beyond U+10FFFF
+	for bad in '\300\257' '\355\240\200' '\364\220\200\200'; do
+		printf '{"type":"%b"}\n' "$bad" >in
+		run -4 --separate-stderr evt-append users u1 <in
+		[ "$stderr" = "evt-append: <stdin>:1: invalid JSON at column 10: invalid UTF-8" ]
+	done
+	run -0 --separate-stderr evt-read --head
+	[ "$output" = 1 ]
+}
+
+@test "an event that is not an object is exit 4" {
+	for ev in '[{"type":"a"}]' '"a"' 1 null; do
+		run -4 --separate-stderr evt-append users u1 "$ev"
+		[ "$output" = "" ]
+		[ "$stderr" = "evt-append: argument 3: event is not a JSON object" ]
+	done
+	printf '{"type":"a"}\n["x"]\n' >in
+	run -4 --separate-stderr evt-append users u1 <in
+	[ "$stderr" = "evt-append: <stdin>:2: event is not a JSON object" ]
+	[ ! -e events.db ] || [ "$(evt-read --head)" = 0 ]
+}
+
+@test "an event without a non-empty string type is exit 4" {
+	for ev in '{}' '{"Type":"a"}' '{"type":1}' '{"type":null}' '{"type":["a"]}' '{"type":{"a":1}}'; do
+		run -4 --separate-stderr evt-append users u1 "$ev"
+		[ "$stderr" = 'evt-append: argument 3: event has no string "type"' ]
+	done
+	run -4 --separate-stderr evt-append users u1 '{"type":""}'
+	[ "$stderr" = 'evt-append: argument 3: event has an empty "type"' ]
+	printf '{"type":""}\n' >in
+	run -4 --separate-stderr evt-append users u1 <in
+	[ "$stderr" = 'evt-append: <stdin>:1: event has an empty "type"' ]
+	[ ! -e events.db ] || [ "$(evt-read --head)" = 0 ]
+}
+
+@test "malformed JSON is exit 4 naming the column" {
+	run -4 --separate-stderr evt-append users u1 '{"type":"a"'
+	[ "$stderr" = "evt-append: argument 3: invalid JSON at column 12: unexpected end of input" ]
+	run -4 --separate-stderr evt-append users u1 '{"type":"a"} {}'
+	[ "$stderr" = "evt-append: argument 3: invalid JSON at column 14: unexpected data after the JSON value" ]
+	run -4 --separate-stderr evt-append users u1 '{"type":"a","n":NaN}'
+	[ "$stderr" = "evt-append: argument 3: invalid JSON at column 17: unexpected character" ]
+	run -4 --separate-stderr evt-append users u1 '{"type":"a","n":01}'
+	[ "$stderr" = "evt-append: argument 3: invalid JSON at column 18: expected ',' or '}'" ]
+	[ ! -e events.db ] || [ "$(evt-read --head)" = 0 ]
+}
+
+# --- output, quiet, nothing to do ----------------------------------------------------
+
+@test "-q and --quiet print nothing but append" {
+	run -0 --separate-stderr evt-append -q users u1 '{"type":"a"}'
+	[ "$output" = "" ]
+	[ "$stderr" = "" ]
+	printf '{"type":"b"}\n' >in
+	run -0 --separate-stderr evt-append --quiet users u1 <in
+	[ "$output" = "" ]
+	run -0 --separate-stderr evt-read
+	same "$(no_ts)" "$(rec 1 users u1 1 '{"type":"a"}')
+$(rec 2 users u1 2 '{"type":"b"}')"
+}
+
+@test "no events: exit 0 and nothing written" {
+	evt-append -q users u1 '{"type":"a"}'
+	run -0 --separate-stderr evt-read
+	before=$output
+	: >in
+	run -0 --separate-stderr evt-append users u1 <in
+	[ "$output" = "" ]
+	[ "$stderr" = "" ]
+	printf '\n\r\n  \n' >in
+	run -0 --separate-stderr evt-append users u1 <in
+	[ "$output" = "" ]
+	[ "$stderr" = "" ]
+	run -0 --separate-stderr evt-append --records <in
+	[ "$output" = "" ]
+	run -0 --separate-stderr evt-read
+	same "$output" "$before"
+}
+
+@test "write error on stdout is exit 1, after the events are committed" {
+	run -1 --separate-stderr to_full evt-append users u1 '{"type":"a"}' '{"type":"b"}'
+	[ "$stderr" = "evt-append: write error: No space left on device" ]
+	run -0 --separate-stderr evt-read
+	same "$(no_ts)" "$(rec 1 users u1 1 '{"type":"a"}')
+$(rec 2 users u1 2 '{"type":"b"}')"
+	printf '{"type":"c"}\n' >in
+	run -1 --separate-stderr to_full evt-append users u1 <in
+	[ "$stderr" = "evt-append: write error: No space left on device" ]
+	run -0 --separate-stderr evt-read --head
+	[ "$output" = 3 ]
+	run -0 --separate-stderr to_full evt-append -q users u1 '{"type":"d"}'
+	[ "$stderr" = "" ]
+}
+
+# --- stream and id -----------------------------------------------------------------
+
+@test "stream and id must be non-empty and at most 255 bytes" {
+	max=$(printf 'x%.0s' $(seq 255))
+	run -2 --separate-stderr evt-append '' u1 '{"type":"a"}'
+	[ "$stderr" = "evt-append: invalid stream '': is empty" ]
+	run -2 --separate-stderr evt-append users '' '{"type":"a"}'
+	[ "$stderr" = "evt-append: invalid aggregate id '': is empty" ]
+	run -2 --separate-stderr evt-append "${max}y" u1 '{"type":"a"}'
+	[ "$stderr" = "evt-append: invalid stream '${max}y': is longer than 255 bytes" ]
+	run -2 --separate-stderr evt-append users "${max}y" '{"type":"a"}'
+	[ "$stderr" = "evt-append: invalid aggregate id '${max}y': is longer than 255 bytes" ]
+	run -2 --separate-stderr evt-append users $'\xff' '{"type":"a"}'
+	[ "$stderr" = $'evt-append: invalid aggregate id \'\xff\': is not valid UTF-8' ]
+	[ ! -e events.db ]
+	run -0 --separate-stderr evt-append "$max" "$max" '{"type":"a"}'
+	same "$(no_ts)" "$(rec 1 "$max" "$max" 1 '{"type":"a"}')"
+}
+
+@test "STREAM and ID are required" {
+	run -2 --separate-stderr evt-append
+	[ "$stderr" = "evt-append: expected STREAM and ID (see evt-append --help)" ]
+	run -2 --separate-stderr evt-append users
+	[ "$stderr" = "evt-append: expected STREAM and ID (see evt-append --help)" ]
+	[ ! -e events.db ]
+}
+
+# --- crash safety ----------------------------------------------------------------------
+
+@test "SIGKILL in the middle of a 200,000-event append leaves all or none" {
+	seq 200000 | sed 's/.*/{"type":"n","i":&}/' >big
+	evt-append -q -d crash.db s a <big &
+	pid=$!
+	# wait until the transaction has written megabytes to the WAL
+	timeout 20 sh -c "while kill -0 $pid 2>/dev/null &&
+		[ \$(stat -c %s crash.db-wal 2>/dev/null || echo 0) -lt 2000000 ]; do
+		sleep 0.01; done"
+	kill -9 "$pid" 2>/dev/null || true
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" = 137 ] || [ "$rc" = 0 ]
+	run -0 sqlite3 crash.db 'PRAGMA integrity_check'
+	[ "$output" = ok ]
+	run -0 --separate-stderr evt-read -d crash.db --head
+	[ "$output" = 0 ] || [ "$output" = 200000 ]
+	n=$output
+	run -0 --separate-stderr evt-append -d crash.db s a '{"type":"after"}'
+	[[ "$output" == *"\"version\":$((n + 1)),"* ]]
+	run -0 --separate-stderr evt-read -d crash.db --head
+	[ "$output" = "$((n + 1))" ]
+}
+
+# --- durability, busy timeout ------------------------------------------------------------
+
+@test "EVT_SYNC=normal and EVT_SYNC=full work; another value is a usage error" {
+	EVT_SYNC=normal run -0 --separate-stderr evt-append users u1 '{"type":"a"}'
+	same "$(no_ts)" "$(rec 1 users u1 1 '{"type":"a"}')"
+	EVT_SYNC=full run -0 --separate-stderr evt-append users u1 '{"type":"b"}'
+	same "$(no_ts)" "$(rec 2 users u1 2 '{"type":"b"}')"
+	for v in off NORMAL 1 yes; do
+		EVT_SYNC=$v run -2 --separate-stderr evt-append users u1 '{"type":"c"}'
+		[ "$stderr" = "evt-append: EVT_SYNC must be 'full' or 'normal'" ]
+	done
+	run -0 --separate-stderr evt-read --head
+	[ "$output" = 2 ]
+}
+
+@test "a bad EVT_BUSY_TIMEOUT is a usage error" {
+	EVT_BUSY_TIMEOUT=abc run -2 --separate-stderr evt-append users u1 '{"type":"a"}'
+	[ "$stderr" = "evt-append: EVT_BUSY_TIMEOUT must be milliseconds" ]
+	EVT_BUSY_TIMEOUT=100 run -0 --separate-stderr evt-append -q users u1 '{"type":"a"}'
+}
+
+# --- the store: schema, tables, location ---------------------------------------------------
+
+@test "creates the evtstore schema in WAL mode" {
+	evt-append -q users u1 '{"type":"a"}'
+	run -0 sqlite3 events.db 'PRAGMA journal_mode'
+	[ "$output" = wal ]
+	run -0 sqlite3 events.db 'PRAGMA table_info(events)'
+	same "$output" "0|position|INTEGER|1||1
+1|version|INTEGER|0||0
+2|stream|VARCHAR(255)|0||0
+3|aggregate_id|VARCHAR(255)|0||0
+4|timestamp|DATETIME|0||0
+5|event|TEXT|0||0"
+	run -0 sqlite3 events.db "SELECT name FROM pragma_index_list('events') WHERE \"unique\" ORDER BY name"
+	same "$output" "events_stream_aggregate_id_version_unique
+events_stream_position_unique"
+	run -0 sqlite3 events.db 'PRAGMA table_info(bookmarks)'
+	same "$output" "0|bookmark|VARCHAR(255)|0||1
+1|position|BIGINT|0||0"
+	run -0 sqlite3 events.db "SELECT typeof(timestamp), typeof(event) FROM events"
+	[ "$output" = "text|text" ]
+}
+
+@test "--events-table and --bookmarks-table name the tables" {
+	run -0 --separate-stderr evt-append --events-table my_events --bookmarks-table my_marks users u1 '{"type":"a"}'
+	same "$(no_ts)" "$(rec 1 users u1 1 '{"type":"a"}')"
+	run -0 sqlite3 events.db "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name"
+	same "$output" "my_events
+my_marks"
+	run -0 --separate-stderr evt-read
+	[ "$output" = "" ]
+	run -0 --separate-stderr evt-read --events-table my_events
+	same "$(no_ts)" "$(rec 1 users u1 1 '{"type":"a"}')"
+}
+
+@test "EVT_EVENTS_TABLE and EVT_BOOKMARKS_TABLE name the tables; options win" {
+	EVT_EVENTS_TABLE=env_events EVT_BOOKMARKS_TABLE=env_marks run -0 --separate-stderr evt-append -q users u1 '{"type":"a"}'
+	EVT_EVENTS_TABLE=env_events run -0 --separate-stderr evt-append -q --events-table opt_events users u1 '{"type":"b"}'
+	run -0 sqlite3 events.db "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name"
+	same "$output" "bookmarks
+env_events
+env_marks
+opt_events"
+	run -0 --separate-stderr evt-read --events-table env_events
+	same "$(no_ts)" "$(rec 1 users u1 1 '{"type":"a"}')"
+	EVT_EVENTS_TABLE=opt_events run -0 --separate-stderr evt-read
+	same "$(no_ts)" "$(rec 1 users u1 1 '{"type":"b"}')"
+}
+
+@test "a bad table name is a usage error" {
+	run -2 --separate-stderr evt-append --events-table a-b users u1 '{"type":"a"}'
+	[ "$stderr" = "evt-append: invalid events table 'a-b': must match [A-Za-z_][A-Za-z0-9_]*" ]
+	run -2 --separate-stderr evt-append --events-table 1x users u1 '{"type":"a"}'
+	[ "$stderr" = "evt-append: invalid events table '1x': must match [A-Za-z_][A-Za-z0-9_]*" ]
+	run -2 --separate-stderr evt-append --events-table 'ev"; DROP TABLE x; --' users u1 '{"type":"a"}'
+	[ "$stderr" = "evt-append: invalid events table 'ev\"; DROP TABLE x; --': must match [A-Za-z_][A-Za-z0-9_]*" ]
+	run -2 --separate-stderr evt-append --events-table '' users u1 '{"type":"a"}'
+	[ "$stderr" = "evt-append: invalid events table '': is empty" ]
+	long=$(printf 'a%.0s' $(seq 64))
+	run -2 --separate-stderr evt-append --events-table "$long" users u1 '{"type":"a"}'
+	[ "$stderr" = "evt-append: invalid events table '$long': has a part longer than 63 bytes" ]
+	run -2 --separate-stderr evt-append --bookmarks-table 'b.c' users u1 '{"type":"a"}'
+	[ "$stderr" = "evt-append: invalid bookmarks table 'b.c': must match [A-Za-z_][A-Za-z0-9_]*" ]
+	EVT_EVENTS_TABLE=a-b run -2 --separate-stderr evt-append users u1 '{"type":"a"}'
+	[ "$stderr" = "evt-append: invalid events table 'a-b': must match [A-Za-z_][A-Za-z0-9_]*" ]
+	[ ! -e events.db ]
+	run -0 --separate-stderr evt-append -q --events-table "_${long:2}" users u1 '{"type":"a"}'
+}
+
+@test "-d, --db, EVT_DB, sqlite:PATH and the default events.db" {
+	evt-append -q -d one.db s a '{"type":"one"}'
+	evt-append -q --db two.db s a '{"type":"two"}'
+	EVT_DB=three.db evt-append -q s a '{"type":"three"}'
+	evt-append -q -d sqlite:four.db s a '{"type":"four"}'
+	EVT_DB=sqlite:five.db evt-append -q s a '{"type":"five"}'
+	EVT_DB=ignored.db evt-append -q -d six.db s a '{"type":"six"}'
+	evt-append -q s a '{"type":"seven"}'
+	[ ! -e ignored.db ]
+	for db in one two three four five six; do
+		run -0 --separate-stderr evt-read -d "$db.db"
+		same "$(no_ts)" "$(rec 1 s a 1 "{\"type\":\"$db\"}")"
+	done
+	run -0 --separate-stderr evt-read -d events.db
+	same "$(no_ts)" "$(rec 1 s a 1 '{"type":"seven"}')"
+}
+
+@test "a store that cannot be opened is exit 1" {
+	run -1 --separate-stderr evt-append -d nodir/x.db s a '{"type":"a"}'
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-append: cannot open 'nodir/x.db': unable to open database file" ]
+	echo 'not a database, not at all' >bad.db
+	run -1 --separate-stderr evt-append -d bad.db s a '{"type":"a"}'
+	[ "$stderr" = "evt-append: cannot open 'bad.db': file is not a database" ]
+}
+
+# --- help, version, options ---------------------------------------------------------------
+
+@test "--help and -h print the usage on stdout" {
+	run -0 --separate-stderr evt-append --help
+	[ "$stderr" = "" ]
+	[[ "$(line 1)" == "usage: evt-append "* ]]
+	help=$output
+	run -0 --separate-stderr evt-append -h
+	same "$output" "$help"
+	[ ! -e events.db ]
+}
+
+@test "--version prints the version" {
+	run -0 --separate-stderr evt-append --version
+	[ "$output" = "evt-append (evt) $(evt_version)" ]
+	[ "$stderr" = "" ]
+}
+
+@test "--help and --version on a full disk are exit 1 with a message" {
+	run -1 --separate-stderr to_full evt-append --help
+	[ "$stderr" = "evt-append: write error: No space left on device" ]
+	run -1 --separate-stderr to_full evt-append --version
+	[ "$stderr" = "evt-append: write error: No space left on device" ]
+}
+
+@test "an unknown option is a usage error" {
+	run -2 --separate-stderr evt-append --bogus users u1 '{"type":"a"}'
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-append: unknown option '--bogus'" ]
+	run -2 --separate-stderr evt-append --bogus=1 users u1 '{"type":"a"}'
+	[ "$stderr" = "evt-append: unknown option '--bogus'" ]
+	run -2 --separate-stderr evt-append -x users u1 '{"type":"a"}'
+	[ "$stderr" = "evt-append: unknown option '-x'" ]
+	run -2 --separate-stderr evt-append users u1 -d
+	[ "$stderr" = "evt-append: option '-d' needs a value" ]
+	[ ! -e events.db ]
+}

@@ -1,0 +1,110 @@
+#!/usr/bin/env bats
+# evt: the front; "evt append ..." runs "evt-append ...".
+
+load test_helper
+
+@test "evt append runs evt-append" {
+	run -0 --separate-stderr evt append -d a.db users u1 '{"type":"a"}' '{"type":"b"}'
+	[ "$stderr" = "" ]
+	[ "${#lines[@]}" = 2 ]
+	appended=$output
+	run -0 --separate-stderr evt-read -d a.db
+	same "$output" "$appended"
+	printf '{"type":"c"}\n' >in
+	run -0 --separate-stderr evt append -q -d a.db -e 2 users u1 <in
+	[ "$output" = "" ]
+	run -0 --separate-stderr evt-read -d a.db --head
+	[ "$output" = 3 ]
+}
+
+@test "evt read runs evt-read with the same output" {
+	evt-append -q users u1 '{"type":"a"}' '{"type":"b"}'
+	evt-append -q posts p1 '{"type":"c"}'
+	for args in "" "users" "users u1" "--last" "--head" "-n 1 --after 1" "--type c"; do
+		run -0 --separate-stderr evt-read $args
+		want=$output
+		[ -n "$want" ]
+		run -0 --separate-stderr evt read $args
+		[ "$stderr" = "" ]
+		same "$output" "$want"
+	done
+}
+
+@test "exit status and messages of the program pass through" {
+	evt-append -q users u1 '{"type":"a"}'
+	run -3 --separate-stderr evt append -e 0 users u1 '{"type":"b"}'
+	[ "$stderr" = "evt-append: version conflict: users/u1 is at version 1, expected 0" ]
+	run -4 --separate-stderr evt append users u1 '{}'
+	[ "$stderr" = 'evt-append: argument 3: event has no string "type"' ]
+	run -2 --separate-stderr evt append --bogus
+	[ "$stderr" = "evt-append: unknown option '--bogus'" ]
+	run -1 --separate-stderr evt read -d x.db
+	[ "$stderr" = "evt-read: cannot open 'x.db': no such store" ]
+	run -0 --separate-stderr evt read --version
+	[ "$output" = "evt-read (evt) $(evt_version)" ]
+}
+
+@test "evt runs the programs beside it, not those on PATH" {
+	mkdir fake
+	printf '#!/bin/sh\necho fake\n' >fake/evt-read
+	chmod +x fake/evt-read
+	PATH="$BATS_TEST_TMPDIR/fake:/usr/bin:/bin" run -0 --separate-stderr "$EVT_TOP/bin/evt" read --version
+	[ "$output" = "evt-read (evt) $(evt_version)" ]
+}
+
+@test "evt --help lists the programs" {
+	run -0 --separate-stderr evt --help
+	[ "$stderr" = "" ]
+	[[ "$(line 1)" == "usage: evt "* ]]
+	for c in append read fold tail handle command; do
+		printf '%s\n' "$output" | grep -Eq "^  $c +[a-z]"
+	done
+	help=$output
+	run -0 --separate-stderr evt -h
+	same "$output" "$help"
+	run -0 --separate-stderr evt help
+	same "$output" "$help"
+}
+
+@test "evt --version" {
+	run -0 --separate-stderr evt --version
+	[ "$output" = "evt (evt) $(evt_version)" ]
+	[ "$stderr" = "" ]
+}
+
+@test "evt --help and --version on a full disk are exit 1 with a message" {
+	run -1 --separate-stderr to_full evt --help
+	[ "$stderr" = "evt: write error: No space left on device" ]
+	run -1 --separate-stderr to_full evt --version
+	[ "$stderr" = "evt: write error: No space left on device" ]
+}
+
+@test "an unknown command is a usage error" {
+	run -2 --separate-stderr evt foo
+	[ "$output" = "" ]
+	[ "$stderr" = "evt: 'foo' is not an evt command (see evt --help)" ]
+	run -2 --separate-stderr evt foo --help
+	[ "$stderr" = "evt: 'foo' is not an evt command (see evt --help)" ]
+	run -2 --separate-stderr evt 'a b'
+	[ "$stderr" = "evt: 'a b' is not an evt command (see evt --help)" ]
+	run -2 --separate-stderr evt ../bin/evt-read
+	[ "$stderr" = "evt: '../bin/evt-read' is not an evt command (see evt --help)" ]
+	run -2 --separate-stderr evt Read
+	[ "$stderr" = "evt: 'Read' is not an evt command (see evt --help)" ]
+	run -2 --separate-stderr evt ''
+	[ "$stderr" = "evt: '' is not an evt command (see evt --help)" ]
+}
+
+@test "an unknown option is a usage error" {
+	run -2 --separate-stderr evt --bogus
+	[ "$output" = "" ]
+	[ "$stderr" = "evt: unknown option '--bogus'" ]
+}
+
+@test "no arguments: usage on stderr, exit 2" {
+	run -0 --separate-stderr evt --help
+	help=$output
+	run -2 --separate-stderr evt
+	[ "$output" = "" ]
+	same "$stderr" "$help"
+}
