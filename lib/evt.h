@@ -15,5 +15,6 @@
 #include "fold.h"
 #include "follow.h"
 #include "proc.h"
+#include "handle.h"
 
 #endif

@@ -53,37 +53,59 @@ static int deliver(void *ctx, const struct evt_record *r)
 	return rc;
 }
 
+int evt_follow_wait(struct evt_store *st, int *recheck, int found,
+		    volatile sig_atomic_t *stop, struct evt_err *e)
+{
+	int64_t deadline;
+	int timeout, rc;
+
+	if (found) {
+		*recheck = 1;
+		return 0;
+	}
+	if (evt_follow_stopping(stop))
+		return 0;
+	timeout = *recheck > 0 ? *recheck : SAFETY_MS;
+	deadline = evt_mono_ms() + timeout;
+	if ((rc = evt_store_wait(st, timeout, e)))
+		return rc;
+	if (evt_mono_ms() < deadline)
+		*recheck = 1;		/* woken: look, then again soon */
+	else if (*recheck > 0 && *recheck < 64)
+		*recheck *= 2;
+	else
+		*recheck = 0;
+	return 0;
+}
+
+int evt_follow_stopping(volatile sig_atomic_t *stop)
+{
+	sigset_t pending;
+
+	if (*stop)
+		return 1;
+	if (sigpending(&pending) == 0 && (sigismember(&pending, SIGINT) == 1 ||
+					  sigismember(&pending, SIGTERM) == 1))
+		*stop = 1;
+	return *stop;
+}
+
 int evt_follow(struct evt_store *st, struct evt_query *q, evt_record_fn fn,
 	       void *ctx, volatile sig_atomic_t *stop, struct evt_err *e)
 {
 	struct pass p = { q, fn, ctx, 0, 0 };
-	int recheck = -1;	/* the next short re-check, in ms; -1: none */
+	int recheck = 0;
 	int rc;
 
 	for (;;) {
-		int timeout;
-		int64_t deadline;
-
 		p.got = 0;
 		if ((rc = evt_store_read(st, q, deliver, &p, e)))
 			return rc;
-		if (p.stopped || *stop)
+		if (p.stopped || evt_follow_stopping(stop))
 			return 0;
-		if (p.got) {
-			recheck = 1;
-			continue;
-		}
-		timeout = recheck > 0 ? recheck : SAFETY_MS;
-		deadline = evt_mono_ms() + timeout;
-		if ((rc = evt_store_wait(st, timeout, e)))
+		if ((rc = evt_follow_wait(st, &recheck, p.got > 0, stop, e)))
 			return rc;
 		if (*stop)
 			return 0;
-		if (evt_mono_ms() < deadline)
-			recheck = 1;		/* woken: look, then again soon */
-		else if (recheck > 0 && recheck < 64)
-			recheck *= 2;
-		else
-			recheck = -1;
 	}
 }

@@ -14,6 +14,16 @@
 int evt_follow(struct evt_store *st, struct evt_query *q, evt_record_fn fn,
 	       void *ctx, volatile sig_atomic_t *stop, struct evt_err *e);
 
+/* One step of that schedule for a caller with its own read loop: found
+ * says whether the last read found records; *recheck (start at 0) keeps
+ * the state between calls.  Returns at once after a read that found
+ * records. */
+int evt_follow_wait(struct evt_store *st, int *recheck, int found,
+		    volatile sig_atomic_t *stop, struct evt_err *e);
+
+/* Has SIGINT or SIGTERM arrived (set *stop, or pending while blocked)? */
+int evt_follow_stopping(volatile sig_atomic_t *stop);
+
 /* Block SIGINT and SIGTERM and make them set *flag; they are let through
  * only while evt_follow sleeps, so a record in hand is always finished. */
 void evt_follow_signals(volatile sig_atomic_t *flag);

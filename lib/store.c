@@ -78,6 +78,7 @@ int evt_store_open(struct evt_store **stp, const struct evt_store_opts *o,
 	st->events = evt_xstrdup(ev);
 	st->bookmarks = evt_xstrdup(bm);
 	st->write = o->write;
+	st->relaxed = o->relaxed;
 	if ((r = st->be->open(st, e))) {
 		evt_store_close(st);
 		return r;

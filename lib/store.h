@@ -19,6 +19,9 @@ struct evt_store_opts {
 	const char *events_table;	/* NULL: $EVT_EVENTS_TABLE, else events */
 	const char *bookmarks_table;	/* NULL: $EVT_BOOKMARKS_TABLE, ... */
 	int write;			/* creates the schema when missing */
+	int relaxed;			/* commits may be lost (never torn) by a
+					   power failure: for bookmarks, where
+					   that only means re-delivery */
 };
 
 /* What to read.  streams == NULL means every stream; id == NULL every

@@ -55,6 +55,7 @@ struct evt_store {
 	char *events;		/* table names, checked */
 	char *bookmarks;
 	int write;
+	int relaxed;
 };
 
 extern const struct evt_backend evt_sqlite_backend;

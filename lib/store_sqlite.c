@@ -148,6 +148,8 @@ static int sq_open(struct evt_store *st, struct evt_err *e)
 	    evt_parse_i64(env, 0, 86400000, &busy) < 0)
 		return evt_errf(e, EVT_EUSAGE,
 				"EVT_BUSY_TIMEOUT must be milliseconds");
+	if (st->relaxed)
+		sync = "NORMAL";
 	if (st->write)
 		flags |= SQLITE_OPEN_CREATE;
 	else if (stat(st->path, &sb) < 0)

@@ -1,0 +1,283 @@
+/* evt-handle - run an external program per event, with a durable bookmark */
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "evt.h"
+
+static const char usage[] =
+	"usage: evt-handle [OPTIONS] NAME STREAM[,STREAM...] "
+	"[--on [STREAM:]TYPE=COMMAND]... [-- PROGRAM [ARG...]]\n"
+	"       evt-handle --status [NAME...]\n"
+	"       evt-handle --reset NAME [POSITION]\n"
+	"\n"
+	"Run a program for each event of the STREAMs after the bookmark NAME,\n"
+	"one at a time in position order, moving the bookmark past each event\n"
+	"its program handled (exit 0).  The program gets the record on stdin.\n"
+	"\n"
+	"      --on [STREAM:]TYPE=COMMAND  run COMMAND (by /bin/sh -c) for TYPE\n"
+	"      --retries N           retry a failed program N times (default 0)\n"
+	"      --retry-delay MS      first retry delay, doubling (default 200)\n"
+	"      --timeout SECONDS     stop a program after SECONDS (SIGTERM, then\n"
+	"                            SIGKILL 5 s later): a failure\n"
+	"      --continue-on-error   park a failed event and go on\n"
+	"      --tail                with no bookmark, start at the end\n"
+	"      --always-tail         start at the end every time\n"
+	"      --follow              keep waiting for new events\n"
+	"      --batch N             up to N records per run of PROGRAM\n"
+	"      --wait                wait while another process runs NAME\n"
+	"      --status              print the bookmarks and their lag\n"
+	"      --reset               set the bookmark NAME (default 0)\n"
+	EVT_COMMON_USAGE;
+
+enum {
+	OPT_ON = EVT_OPT_LOCAL, OPT_RETRIES, OPT_RETRY_DELAY, OPT_TIMEOUT,
+	OPT_CONTINUE, OPT_TAIL, OPT_ALWAYS_TAIL, OPT_FOLLOW, OPT_BATCH,
+	OPT_WAIT, OPT_STATUS, OPT_RESET
+};
+
+static const struct option options[] = {
+	{ "on", required_argument, NULL, OPT_ON },
+	{ "retries", required_argument, NULL, OPT_RETRIES },
+	{ "retry-delay", required_argument, NULL, OPT_RETRY_DELAY },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "continue-on-error", no_argument, NULL, OPT_CONTINUE },
+	{ "tail", no_argument, NULL, OPT_TAIL },
+	{ "always-tail", no_argument, NULL, OPT_ALWAYS_TAIL },
+	{ "follow", no_argument, NULL, OPT_FOLLOW },
+	{ "batch", required_argument, NULL, OPT_BATCH },
+	{ "wait", no_argument, NULL, OPT_WAIT },
+	{ "status", no_argument, NULL, OPT_STATUS },
+	{ "reset", no_argument, NULL, OPT_RESET },
+	EVT_COMMON_OPTIONS,
+	{ NULL, 0, NULL, 0 }
+};
+
+static const char *handler_name;
+
+static void warn_cb(const char *msg)
+{
+	evt_warn("%s", msg);
+}
+
+static void progress_cb(int64_t pos, int64_t head, int done)
+{
+	if (done)
+		fputs("\r\033[K", stderr);
+	else
+		fprintf(stderr, "\r\033[Kevt-handle: %s: position %lld of %lld",
+			handler_name, (long long)pos, (long long)head);
+}
+
+/* SECONDS as milliseconds: "5", "0.5". */
+static int parse_seconds(const char *s, int *ms)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (!*s || *end || !(v > 0) || v > INT_MAX / 1000)
+		return -1;
+	*ms = (int)(v * 1000 + 0.5);
+	if (*ms == 0)
+		*ms = 1;
+	return 0;
+}
+
+static int parse_int(const char *s, int64_t min, int *out)
+{
+	int64_t v;
+
+	if (evt_parse_i64(s, min, INT_MAX, &v) < 0)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+/* The store as the programs should see it: a SQLite path made absolute. */
+static char *db_for_env(const char *url)
+{
+	char cwd[PATH_MAX];
+	const char *path = url;
+	struct evt_buf b = EVT_BUF_INIT;
+
+	if (!url)
+		url = getenv("EVT_DB");
+	if (!url || !*url)
+		url = "events.db";
+	path = strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url;
+	if (strncmp(url, "postgres://", 11) == 0 ||
+	    strncmp(url, "postgresql://", 13) == 0 || path[0] == '/' ||
+	    !getcwd(cwd, sizeof(cwd)))
+		evt_buf_addstr(&b, url);
+	else
+		evt_buf_addf(&b, "%s/%s", cwd, path);
+	return b.p;
+}
+
+static int status(struct evt_store_opts *so, char **names, int n)
+{
+	struct evt_store *st;
+	struct evt_err e = { 0, "" };
+	struct evt_buf out = EVT_BUF_INIT;
+	int rc;
+
+	if ((rc = evt_store_open(&st, so, &e)))
+		return evt_fail(&e);
+	rc = evt_handle_status(st, names, (size_t)n, &out, &e);
+	evt_store_close(st);
+	if (!rc && out.len)
+		fwrite(out.p, 1, out.len, stdout);
+	evt_buf_release(&out);
+	if (rc)
+		return evt_fail(&e);
+	return evt_flush_stdout();
+}
+
+static int reset(struct evt_store_opts *so, char **argv, int argc)
+{
+	struct evt_store *st;
+	struct evt_err e = { 0, "" };
+	int64_t pos = 0;
+	int rc;
+
+	if (argc < 1 || argc > 2)
+		return evt_usage_error("--reset takes NAME [POSITION]");
+	if (argc == 2 && evt_parse_i64(argv[1], 0, INT64_MAX, &pos) < 0)
+		return evt_usage_error("invalid position '%s'", argv[1]);
+	if ((rc = evt_store_open(&st, so, &e)))
+		return evt_fail(&e);
+	rc = evt_store_lock(st, argv[0], 0, &e);
+	if (!rc) {
+		rc = evt_store_bookmark_set(st, argv[0], pos, &e);
+		evt_store_unlock(st, argv[0]);
+	}
+	evt_store_close(st);
+	return rc ? evt_fail(&e) : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static volatile sig_atomic_t stop;
+	struct evt_store_opts so = { NULL, NULL, NULL, 1, 1 };
+	struct evt_handler h;
+	struct evt_on *on = NULL;
+	struct evt_store *st = NULL;
+	struct evt_err e = { 0, "" };
+	char **streams = NULL, *db = NULL;
+	const char *why, *bad = NULL;
+	int do_status = 0, do_reset = 0, wait = 0, c, rc, dd;
+	size_t k;
+
+	evt_prog = "evt-handle";
+	memset(&h, 0, sizeof(h));
+	h.retry_delay_ms = 200;
+	h.timeout_ms = -1;
+	h.batch = 1;
+	/* Everything after "--" is the PROGRAM and its arguments. */
+	for (dd = 1; dd < argc && strcmp(argv[dd], "--") != 0; dd++)
+		;
+	if (dd < argc) {
+		if (dd + 1 == argc)
+			return evt_usage_error("'--' needs a PROGRAM after it");
+		h.argv = argv + dd + 1;
+		argv[dd] = NULL;
+		argc = dd;
+	}
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":d:h", options, NULL)) != -1) {
+		switch (c) {
+		case OPT_ON:
+			on = evt_xrealloc(on, (h.non + 1) * sizeof(*on));
+			if ((why = evt_on_parse(optarg, &on[h.non]))) {
+				free(on);
+				return evt_usage_error("invalid --on: %s", why);
+			}
+			h.non++;
+			break;
+		case OPT_RETRIES:
+			if (parse_int(optarg, 0, &h.retries) < 0)
+				goto badnum;
+			break;
+		case OPT_RETRY_DELAY:
+			if (parse_int(optarg, 0, &h.retry_delay_ms) < 0)
+				goto badnum;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_seconds(optarg, &h.timeout_ms) < 0)
+				goto badnum;
+			break;
+		case OPT_BATCH:
+			if (parse_int(optarg, 1, &h.batch) < 0)
+				goto badnum;
+			break;
+		case OPT_CONTINUE: h.continue_on_error = 1; break;
+		case OPT_TAIL: h.tail = 1; break;
+		case OPT_ALWAYS_TAIL: h.always_tail = 1; break;
+		case OPT_FOLLOW: h.follow = 1; break;
+		case OPT_WAIT: wait = 1; break;
+		case OPT_STATUS: do_status = 1; break;
+		case OPT_RESET: do_reset = 1; break;
+		default:
+			if ((rc = evt_cli_common(c, argc, argv, &so, usage)) != -2) {
+				free(on);
+				return rc < 0 ? EVT_EUSAGE : rc;
+			}
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	h.on = on;
+	rc = 0;
+	if (do_status && do_reset)
+		rc = evt_usage_error("--status and --reset cannot be used "
+				     "together");
+	else if ((do_status || do_reset) && (h.argv || h.non))
+		rc = evt_usage_error("--%s takes no programs",
+				     do_status ? "status" : "reset");
+	else if (do_status)
+		rc = status(&so, argv, argc);
+	else if (do_reset)
+		rc = reset(&so, argv, argc);
+	else if (argc != 2)
+		rc = evt_usage_error("expected NAME and STREAM (see evt-handle "
+				     "--help)");
+	else if (!h.argv && !h.non)
+		rc = evt_usage_error("nothing to run: give --on or -- PROGRAM");
+	else if (h.batch > 1 && (h.non || !h.argv))
+		rc = evt_usage_error("--batch works with -- PROGRAM only");
+	else if ((why = evt_name_check(argv[0], strlen(argv[0]))))
+		rc = evt_usage_error("invalid name '%s': %s", argv[0], why);
+	else if ((why = evt_split_streams(argv[1], &streams, &h.nstreams,
+					  &bad)))
+		rc = evt_usage_error("invalid stream '%s': %s", bad, why);
+	if (rc || do_status || do_reset)
+		goto done;
+	h.name = handler_name = argv[0];
+	h.streams = (const char *const *)streams;
+	h.db = db = db_for_env(so.url);
+	h.warn = warn_cb;
+	if (isatty(2))
+		h.progress = progress_cb;
+	evt_proc_ignore_sigpipe();
+	evt_follow_signals(&stop);
+	if ((rc = evt_store_open(&st, &so, &e)) ||
+	    (rc = evt_store_lock(st, h.name, wait, &e)) ||
+	    (rc = evt_handle(st, &h, &stop, &e)))
+		rc = evt_fail(&e);
+	evt_store_close(st);
+done:
+	for (k = 0; k < h.nstreams; k++)
+		free(streams[k]);
+	free(streams);
+	free(on);
+	free(db);
+	return rc;
+badnum:
+	free(on);
+	for (k = 0; options[k].name && options[k].val != c; k++)
+		;
+	return evt_usage_error("invalid --%s '%s'", options[k].name, optarg);
+}

@@ -1,0 +1,52 @@
+/* handle.h - run an external program per event, with a durable bookmark */
+#ifndef EVT_HANDLE_H
+#define EVT_HANDLE_H
+
+#include <signal.h>
+#include "store.h"
+
+/* --on [STREAM:]TYPE=COMMAND */
+struct evt_on {
+	const char *stream;	/* NULL: any stream */
+	const char *type;
+	const char *command;	/* run by /bin/sh -c */
+};
+
+struct evt_handler {
+	const char *name;		/* the bookmark */
+	const char *const *streams;
+	size_t nstreams;
+	const struct evt_on *on;
+	size_t non;
+	char *const *argv;		/* -- PROGRAM ARG..., or NULL */
+	const char *db;			/* EVT_DB for the programs */
+	int retries;
+	int retry_delay_ms;
+	int timeout_ms;			/* < 0: none */
+	int continue_on_error;
+	int tail, always_tail;
+	int follow;
+	int batch;			/* records per run of PROGRAM (>= 1) */
+	/* Told of a parked event ("NAME: 'x' exited ... at ...; parked"). */
+	void (*warn)(const char *msg);
+	/* Told of progress now and then during a catch-up (NULL: not);
+	 * done: the catch-up is over. */
+	void (*progress)(int64_t pos, int64_t head, int done);
+};
+
+/* Parse "[STREAM:]TYPE=COMMAND"; NULL or what is wrong. */
+const char *evt_on_parse(char *arg, struct evt_on *on);
+
+/* Handle the events after the bookmark (the caller holds the NAME lock):
+ * until caught up, or with follow until *stop.  Returns 0, EVT_EPROG when
+ * a program failed (after its retries; the bookmark stays before that
+ * event), or a store error. */
+int evt_handle(struct evt_store *st, const struct evt_handler *h,
+	       volatile sig_atomic_t *stop, struct evt_err *e);
+
+/* --status: one JSON line per bookmark (all, or the names given) into out
+ * through fn. */
+int evt_handle_status(struct evt_store *st, char *const *names, size_t n,
+		      struct evt_buf *out, struct evt_err *e);
+
+#endif
