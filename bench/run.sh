@@ -10,8 +10,9 @@
 #
 # Method. Rates are events divided by the wall-clock time of the whole
 # process (start-up included), measured with `date +%s%N` around it; the best
-# of BENCH_RUNS runs is kept; ratios are evt's speed as a share of bare's. Peak memory is /usr/bin/time's %M, the largest
-# of the runs. Every insert starts from an empty store. The one-event appends
+# of BENCH_RUNS runs is kept; ratios are evt's speed as a share of bare's.
+# Peak memory is /usr/bin/time's %M, the largest of the runs. Every insert
+# starts from an empty store. The one-event appends
 # are timed one by one by bench/spawn.c (CLOCK_MONOTONIC around posix_spawn
 # and waitpid: process start included) against a store that already exists.
 # evtstore's figures are timed inside node, after its modules are loaded.
@@ -46,6 +47,12 @@ trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# warn MESSAGE: on stderr now, and again under the table
+warn() {
+	echo "bench: $*" >&2
+	echo "warning: $*" >>"$tmp/warn"
+}
+
 # ---- tools ----------------------------------------------------------------
 
 mkdir -p "$out"
@@ -64,6 +71,20 @@ if [ ! -x "$TIME" ]; then
 	echo "bench: /usr/bin/time not found (apt-get install time): no peak memory figures" >&2
 	TIME=
 fi
+
+# The programs under test, copied so that a rebuild during the run changes
+# nothing; a sanitizer build is no basis for figures.
+mkdir "$tmp/bin"
+for p in evt-append evt-read evt-fold; do
+	[ ! -x "$bin/$p" ] || cp "$bin/$p" "$tmp/bin/$p"
+done
+bin=$tmp/bin
+sanitized=
+for p in "$bin"/*; do
+	[ -e "$p" ] || continue
+	if ldd "$p" 2>/dev/null | grep -q 'lib\(asan\|ubsan\|tsan\)'; then sanitized=yes; fi
+done
+[ -z "$sanitized" ] || warn "bin/ is a sanitizer build, these figures do not count: run 'make clean all' first"
 
 have_evt() { [ -x "$bin/$1" ]; }
 have_evtstore=yes
@@ -120,7 +141,7 @@ ok() { if "$@"; then echo ok; else echo MISS; fi; }
 jfield() { sed -n "s/.*\"$1\":\([-0-9.e+]*\).*/\1/p" "$2"; }
 
 fail() { # what, stderr file
-	echo "bench: $1 failed: $(head -c 300 "$2" | head -n 2)" >&2
+	warn "$1 failed: $(head -c 300 "$2" | head -n 2)"
 }
 
 progress() { printf '%s\n' "bench: $*" >&2; }
@@ -166,9 +187,10 @@ if have_evt evt-append; then
 		app1=$(rate "$N" "$best_t")
 		last=$("$out/bare" read "$db" | tail -n 1)
 		case $last in *"\"version\":$N,"*) ;; *) app1_note="wrong result"
-			echo "bench: evt-append: last record is not version $N: $last" >&2 ;;
+			warn "evt-append: last record is not version $N: $last" ;;
 		esac
 	fi
+	fresh "$db"
 else
 	app1_note="not built"
 fi
@@ -193,8 +215,9 @@ if have_evt evt-append; then
 		apprec=$(rate "$N" "$best_t")
 		got=$("$out/bare" read "$db" | wc -l)
 		[ "$got" -eq "$N" ] || { apprec_note="wrong result"
-			echo "bench: evt-append --records stored $got events, not $N" >&2; }
+			warn "evt-append --records stored $got events, not $N"; }
 	fi
+	fresh "$db"
 else
 	apprec_note="not built"
 fi
@@ -224,7 +247,7 @@ if have_evt evt-append; then
 		one_p90=$(ms2 "$one_p90")
 		got=$("$out/bare" read "$db" | wc -l)
 		[ "$got" -eq $((SINGLES + 1)) ] || { one_note="wrong result"
-			echo "bench: one-event appends stored $got events, not $((SINGLES + 1))" >&2; }
+			warn "one-event appends stored $got events, not $((SINGLES + 1))"; }
 	else
 		fail "one-event evt-append" "$tmp/err"; one_note="failed"
 	fi
@@ -264,7 +287,7 @@ if have_evt evt-read; then
 		a=$("$out/bare" read "$db" | cksum)
 		b=$("$bin/evt-read" -d "$db" | cksum)
 		[ "$a" = "$b" ] || { rd_note="wrong output"
-			echo "bench: evt-read prints other records than the bare read" >&2; }
+			warn "evt-read prints other records than the bare read"; }
 	fi
 else
 	rd_note="not built"
@@ -314,6 +337,7 @@ if [ -n "$have_evtstore" ]; then
 		i=$((i + 1))
 	done
 	[ -n "$es_app_note" ] || es_app=$(rate "$N" "$best_t")
+	fresh "$db"
 
 	progress "evtstore: $ES_RECORDS records over $AGGS aggregates, one append each"
 	db=$tmp/es-records.db
@@ -384,9 +408,9 @@ row "append --records, $AGGS aggregates" "$(cell "${apprec:+$v}" "$apprec_note")
 
 s=
 [ -z "$one_med" ] || s=" $(ok ge 2 "$one_med")"
-row "one-event append, median of $SINGLES" "$(cell "${one_med:+$one_med ms}" "$one_note")" "$bare_med ms" "${one_med:+$(pct "$bare_med" "$one_med")}" "<= 2 ms$s" \
+row "one-event append, median of $SINGLES" "$(cell "${one_med:+$one_med ms}" "$one_note")" "$bare_med ms" "$(cell "${one_med:+$(pct "$bare_med" "$one_med")}" "")" "<= 2 ms$s" \
     "$(es_cell "${es_med:+$es_med ms in-process, ${es_proc:-?} ms per node process}" "$es_one_note")"
-row "one-event append, p90" "$(cell "${one_p90:+$one_p90 ms}" "$one_note")" "$bare_p90 ms" "${one_p90:+$(pct "$bare_p90" "$one_p90")}" "-" \
+row "one-event append, p90" "$(cell "${one_p90:+$one_p90 ms}" "$one_note")" "$bare_p90 ms" "$(cell "${one_p90:+$(pct "$bare_p90" "$one_p90")}" "")" "-" \
     "$(es_cell "${es_p90:+$es_p90 ms in-process}" "$es_one_note")"
 
 v=-; r=-; s=
@@ -404,6 +428,7 @@ row "fold $N events of 1 aggregate" "$(cell "${fold:+$(commas "$fold")/s}" "$fol
     "$(es_cell "${es_fold:+$(commas "$es_fold")/s (getAggregate)}" "$es_fold_note")"
 
 [ -n "$have_evtstore" ] || { echo; echo "evtstore: $es_why"; }
+[ ! -s "$tmp/warn" ] || { echo; cat "$tmp/warn"; }
 echo
 echo "Rates are events per second of wall-clock time, process start included (evtstore: timed"
 echo "inside node after loading). bare SQLite is bench/bare.c, the same work on the SQLite C API."
