@@ -18,8 +18,8 @@ _evt_options()
 		_evt_opts='--jq --jq-file --exec --init --persist --all --scan'
 		_evt_args='--jq --jq-file --exec --init --persist' ;;
 	tail)
-		_evt_opts='--after -n --type --count'
-		_evt_args='--after -n --type --count' ;;
+		_evt_opts='--after -n --lines --type --count'
+		_evt_args='--after -n --lines --type --count' ;;
 	handle)
 		_evt_opts='--on --status --reset --tail --always-tail --follow
 			--batch --retries --retry-delay --timeout

@@ -81,7 +81,7 @@ complete -c evt-fold -l all -d 'every aggregate of the stream'
 complete -c evt-fold -l scan -d 'print the aggregate after every event'
 
 complete -c evt-tail -l after -x -d 'first print the history after POSITION'
-complete -c evt-tail -s n -x -d 'first print the last N records'
+complete -c evt-tail -s n -l lines -x -d 'first print the last N records'
 complete -c evt-tail -l type -x -d 'only events of TYPE'
 complete -c evt-tail -l count -x -d 'exit after N records'
 

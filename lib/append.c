@@ -8,6 +8,15 @@
 #include "json.h"
 
 #define SPOOL_MEM (4 * 1024 * 1024)
+#define BATCH_ROWS 4096
+#define BATCH_MEM (4 * 1024 * 1024)
+
+/* A row waiting in the batch: offsets into ap->batch. */
+struct prow {
+	size_t stream, slen, id, idlen, ts, tslen, event, elen;
+	size_t place;			/* NUL-terminated; (size_t)-1: none */
+	int64_t version;
+};
 
 /* The current version of each aggregate touched by this transaction. */
 struct vslot {
@@ -109,13 +118,95 @@ static int conflict(struct evt_err *e, const char *place, const char *stream,
 			stream, (int)idlen, id, (long long)at, expected);
 }
 
+/* A conflict in a batch: name the row (the first one whose version is
+ * taken, when the store could not tell) and the version it found. */
+static int batch_conflict(struct evt_appender *ap, size_t n, size_t bad,
+			  struct evt_err *e)
+{
+	const struct prow *p = ap->rows;
+	const struct evt_record *r = ap->recs;
+	const char *place;
+	int64_t at = -1, cur = 0;
+	struct evt_err e2;
+	char want[32];
+	size_t i;
+
+	if (bad >= n) {
+		evt_store_rollback(ap->st);
+		for (i = 0; i < n; i++) {
+			if ((i == 0 || r[i].stream_len != r[i - 1].stream_len ||
+			     r[i].id_len != r[i - 1].id_len ||
+			     memcmp(r[i].stream, r[i - 1].stream,
+				    r[i].stream_len) ||
+			     memcmp(r[i].id, r[i - 1].id, r[i].id_len)) &&
+			    evt_store_version(ap->st, r[i].stream,
+					      r[i].stream_len, r[i].id,
+					      r[i].id_len, &cur, &e2))
+				break;
+			if (r[i].version <= cur) {
+				bad = i;
+				at = cur;
+				break;
+			}
+		}
+		if (bad >= n)
+			bad = 0;
+	}
+	if (at < 0)
+		at = r[bad].version;
+	place = p[bad].place == (size_t)-1 ? NULL : ap->batch.p + p[bad].place;
+	snprintf(want, sizeof(want), "%lld", (long long)r[bad].version - 1);
+	return conflict(e, place, r[bad].stream, r[bad].stream_len, r[bad].id,
+			r[bad].id_len, at, want);
+}
+
+/* Insert the batch, then spool what was stored. */
+static int flush(struct evt_appender *ap, struct evt_err *e)
+{
+	const struct prow *p = ap->rows;
+	const char *b = ap->batch.p;
+	size_t i, n = ap->nrows, bad;
+	int rc;
+
+	if (!n)
+		return 0;
+	ap->recs = evt_xrealloc(ap->recs, ap->rows_cap * sizeof(*ap->recs));
+	for (i = 0; i < n; i++) {
+		struct evt_record *r = &ap->recs[i];
+
+		r->position = 0;
+		r->stream = b + p[i].stream;
+		r->stream_len = p[i].slen;
+		r->id = b + p[i].id;
+		r->id_len = p[i].idlen;
+		r->version = p[i].version;
+		r->ts = b + p[i].ts;
+		r->ts_len = p[i].tslen;
+		r->event = b + p[i].event;
+		r->event_len = p[i].elen;
+	}
+	rc = evt_store_insert_many(ap->st, ap->recs, n, &bad, e);
+	if (rc == EVT_ECONFLICT)
+		return batch_conflict(ap, n, bad, e);
+	if (rc)
+		return rc;
+	for (i = 0; !ap->quiet && i < n; i++)
+		evt_record_print(&ap->spool, &ap->recs[i]);
+	ap->nrows = 0;
+	evt_buf_reset(&ap->batch);
+	if (ap->batch.cap > 4 * BATCH_MEM)
+		evt_buf_release(&ap->batch);
+	return ap->quiet ? 0 : spool(ap, e);
+}
+
 int evt_appender_add(struct evt_appender *ap, const char *stream, size_t slen,
 		     const char *id, size_t idlen, int64_t version,
 		     const char *ts, size_t tslen, const char *event,
 		     size_t elen, const char *place, struct evt_err *e)
 {
 	struct vmap *m = ap->versions;
-	struct evt_record r;
+	struct evt_buf *b;
+	struct prow *p;
 	struct vslot *v;
 	char key[2 * EVT_NAME_MAX + 1];
 	size_t klen = slen + 1 + idlen;
@@ -173,34 +264,34 @@ int evt_appender_add(struct evt_appender *ap, const char *stream, size_t slen,
 		ts = ap->ts;
 		tslen = EVT_TS_LEN;
 	}
-	r.position = 0;
-	r.stream = stream;
-	r.stream_len = slen;
-	r.id = id;
-	r.id_len = idlen;
-	r.version = v->version + 1;
-	r.ts = ts;
-	r.ts_len = tslen;
-	r.event = event;
-	r.event_len = elen;
-	if ((rc = evt_store_insert(ap->st, &r, e))) {
-		if (rc == EVT_ECONFLICT) {
-			char want[32];
-
-			snprintf(want, sizeof(want), "%lld",
-				 (long long)v->version);
-			return conflict(e, place, stream, slen, id, idlen,
-					v->version + 1, want);
-		}
-		return rc;
+	if (ap->nrows == ap->rows_cap) {
+		ap->rows_cap = ap->rows_cap ? ap->rows_cap * 2 : 64;
+		ap->rows = evt_xrealloc(ap->rows, ap->rows_cap *
+						  sizeof(struct prow));
 	}
-	v->version++;
+	p = (struct prow *)ap->rows + ap->nrows++;
+	b = &ap->batch;
+	p->version = ++v->version;
+	p->stream = b->len;
+	p->slen = slen;
+	evt_buf_add(b, stream, slen);
+	p->id = b->len;
+	p->idlen = idlen;
+	evt_buf_add(b, id, idlen);
+	p->ts = b->len;
+	p->tslen = tslen;
+	evt_buf_add(b, ts, tslen);
+	p->event = b->len;
+	p->elen = elen;
+	evt_buf_add(b, event, elen);
+	p->place = (size_t)-1;
+	if (place) {
+		p->place = b->len;
+		evt_buf_add(b, place, strlen(place) + 1);
+	}
 	ap->count++;
-	if (!ap->quiet) {
-		evt_record_print(&ap->spool, &r);
-		if ((rc = spool(ap, e)))
-			return rc;
-	}
+	if (ap->nrows >= BATCH_ROWS || b->len >= BATCH_MEM)
+		return flush(ap, e);
 	return 0;
 }
 
@@ -226,7 +317,7 @@ int evt_appender_commit(struct evt_appender *ap, struct evt_out *out,
 
 	if (!ap->st)
 		return 0;
-	if ((rc = evt_store_commit(ap->st, e)))
+	if ((rc = flush(ap, e)) || (rc = evt_store_commit(ap->st, e)))
 		return rc;
 	if (ap->quiet || !out)
 		return 0;
@@ -248,6 +339,9 @@ void evt_appender_release(struct evt_appender *ap)
 		fclose(ap->spill);
 	evt_buf_release(&ap->spool);
 	evt_buf_release(&ap->line);
+	evt_buf_release(&ap->batch);
+	free(ap->rows);
+	free(ap->recs);
 	vmap_free(ap->versions);
 	memset(ap, 0, sizeof(*ap));
 }

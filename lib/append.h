@@ -9,9 +9,10 @@
 enum evt_expect { EVT_EXPECT_ANY, EVT_EXPECT_EXISTS, EVT_EXPECT_VERSION };
 
 /* An append in progress: the store is opened and the transaction begun
- * with the first event, so an append of nothing touches nothing.  Stored
- * records wait in a spool (memory, then a temporary file) and are printed
- * only once the commit succeeded. */
+ * with the first event, so an append of nothing touches nothing.  Events
+ * are inserted in batches (copied into batch until it is full or the
+ * commit comes); stored records wait in a spool (memory, then a temporary
+ * file) and are printed only once the commit succeeded. */
 struct evt_appender {
 	const struct evt_store_opts *so;
 	struct evt_store *st;		/* owned; opened by the first add */
@@ -25,6 +26,10 @@ struct evt_appender {
 	char ts[EVT_TS_LEN + 1];
 	void *versions;			/* (stream, id) -> current version */
 	size_t count;
+	struct evt_buf batch;		/* the rows not inserted yet */
+	void *rows;			/* their places in batch */
+	size_t nrows, rows_cap;
+	struct evt_record *recs;	/* the batch as records, to insert */
 };
 
 void evt_appender_init(struct evt_appender *ap, const struct evt_store_opts *so,

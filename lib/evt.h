@@ -13,6 +13,7 @@
 #include "agg.h"
 #include "reduce.h"
 #include "fold.h"
+#include "command.h"
 #include "follow.h"
 #include "proc.h"
 #include "handle.h"

@@ -60,6 +60,11 @@ void evt_fold_start(struct evt_fold *f, struct evt_agg *a, const char *stream,
 	evt_agg_merge(a, f->init.p, f->init.len, 0, &f->tmp);
 }
 
+void evt_fold_sync(struct evt_fold *f, struct evt_agg *a)
+{
+	evt_reducer_sync(f->r, a);
+}
+
 void evt_fold_drop(struct evt_fold *f, struct evt_agg *a)
 {
 	evt_reducer_forget(f->r, a);
@@ -84,6 +89,14 @@ void evt_fold_release(struct evt_fold *f)
 	f->naggs = f->cap = f->icap = 0;
 }
 
+/* "position N": made only when needed, not per event of a merge. */
+static const char *place_of(struct evt_fold *f, const struct evt_record *r)
+{
+	snprintf(f->place, sizeof(f->place), "position %lld",
+		 (long long)r->position);
+	return f->place;
+}
+
 int evt_fold_event(struct evt_fold *f, struct evt_agg *a,
 		   const struct evt_record *r, int valid, const char *place,
 		   struct evt_err *e)
@@ -101,22 +114,31 @@ int evt_fold_event(struct evt_fold *f, struct evt_agg *a,
 				     &why, &col);
 		if (k == EVT_J_NONE)
 			return evt_errf(e, EVT_EINPUT, "%s: event is invalid "
-					"JSON at column %zu: %s", place, col,
+					"JSON at column %zu: %s",
+					place ? place : place_of(f, r), col,
 					why);
 		if (k != EVT_J_OBJECT)
 			return evt_errf(e, EVT_EINPUT, "%s: event is not a "
-					"JSON object", place);
+					"JSON object",
+					place ? place : place_of(f, r));
 		ev.event = f->ev.p;
 		ev.event_len = f->ev.len;
 	}
 	if (!ev.version)
 		ev.version = a->version + 1;
-	if ((rc = evt_reducer_apply(f->r, a, &ev, place, e)))
-		return rc;
+	if ((rc = evt_reducer_apply(f->r, a, &ev, e))) {
+		char msg[sizeof(e->msg)];
+
+		memcpy(msg, e->msg, sizeof(msg));
+		return evt_errf(e, rc, "%s: %s", place ? place :
+				place_of(f, r), msg);
+	}
 	a->version = ev.version;
 	a->position = ev.position;
-	if (f->each)
+	if (f->each) {
+		evt_reducer_sync(f->r, a);
 		return f->each(f->each_ctx, a);
+	}
 	return 0;
 }
 
@@ -193,9 +215,7 @@ static int catch_row(void *ctx, const struct evt_record *r)
 		c->bad = 1;
 		return -1;
 	}
-	snprintf(c->f->place, sizeof(c->f->place), "position %lld",
-		 (long long)r->position);
-	return evt_fold_event(c->f, c->a, r, 0, c->f->place, c->e);
+	return evt_fold_event(c->f, c->a, r, 0, NULL, c->e);
 }
 
 int evt_fold_catch_up(struct evt_fold *f, struct evt_store *st,
@@ -242,6 +262,7 @@ int evt_fold_save(struct evt_fold *f, struct evt_store *st, struct evt_agg *a,
 	if (a->version <= 0 || a->position <= 0 ||
 	    (f->snap_version == a->version && f->snap_position == a->position))
 		return 0;
+	evt_reducer_sync(f->r, a);
 	evt_buf_addstr(&text, "{\"reducer\":");
 	evt_json_quote(&text, f->what, strlen(f->what));
 	evt_buf_addstr(&text, ",\"aggregate\":");
@@ -314,9 +335,7 @@ static int stream_row(void *ctx, const struct evt_record *r)
 	struct evt_agg *a = agg_for(c->f, r->stream, r->stream_len, r->id,
 				    r->id_len);
 
-	snprintf(c->f->place, sizeof(c->f->place), "position %lld",
-		 (long long)r->position);
-	return evt_fold_event(c->f, a, r, 0, c->f->place, c->e);
+	return evt_fold_event(c->f, a, r, 0, NULL, c->e);
 }
 
 int evt_fold_stream(struct evt_fold *f, struct evt_store *st,

@@ -44,10 +44,14 @@ void evt_fold_release(struct evt_fold *f);
 /* a as it is before any event. */
 void evt_fold_start(struct evt_fold *f, struct evt_agg *a, const char *stream,
 		    size_t slen, const char *id, size_t idlen);
+/* Bring a's members up to date before it is printed or saved (the fold
+ * does so itself before f->each). */
+void evt_fold_sync(struct evt_fold *f, struct evt_agg *a);
 /* Release a, and what the reducer keeps for it. */
 void evt_fold_drop(struct evt_fold *f, struct evt_agg *a);
 /* Fold one record into a.  valid: r->event is known to be a compact JSON
- * object (else it is checked).  r->version 0: the next version. */
+ * object (else it is checked).  r->version 0: the next version.  place
+ * names the record in messages; NULL: "position N". */
 int evt_fold_event(struct evt_fold *f, struct evt_agg *a,
 		   const struct evt_record *r, int valid, const char *place,
 		   struct evt_err *e);

@@ -7,10 +7,15 @@
 #include "reduce.h"
 
 int evt_reducer_apply(struct evt_reducer *r, struct evt_agg *a,
-		      const struct evt_record *ev, const char *place,
-		      struct evt_err *e)
+		      const struct evt_record *ev, struct evt_err *e)
 {
-	return r->ops->apply(r, a, ev, place, e);
+	return r->ops->apply(r, a, ev, e);
+}
+
+void evt_reducer_sync(struct evt_reducer *r, struct evt_agg *a)
+{
+	if (r->ops->sync)
+		r->ops->sync(r, a);
 }
 
 void evt_reducer_forget(struct evt_reducer *r, struct evt_agg *a)
@@ -58,8 +63,7 @@ static const char *kind_name(enum evt_jkind k)
 }
 
 int evt_reducer_patch(struct evt_agg *a, const char *patch, size_t n,
-		      const char *who, const char *place, struct evt_buf *tmp,
-		      struct evt_err *e)
+		      const char *who, struct evt_buf *tmp, struct evt_err *e)
 {
 	enum evt_jkind k = EVT_J_NONE;
 
@@ -76,8 +80,8 @@ int evt_reducer_patch(struct evt_agg *a, const char *patch, size_t n,
 	if (k == EVT_J_NULL)
 		return 0;
 	if (k != EVT_J_OBJECT)
-		return evt_errf(e, EVT_EINPUT, "%s: %s answered %s, not an "
-				"object or null", place, who, kind_name(k));
+		return evt_errf(e, EVT_EINPUT, "%s answered %s, not an object "
+				"or null", who, kind_name(k));
 	evt_agg_merge(a, patch, n, 0, tmp);
 	return 0;
 }
@@ -103,8 +107,7 @@ void evt_meta_print(struct evt_buf *out, const struct evt_record *r)
 /* merge: the event is the patch. */
 
 static int merge_apply(struct evt_reducer *r, struct evt_agg *a,
-		       const struct evt_record *ev, const char *place,
-		       struct evt_err *e)
+		       const struct evt_record *ev, struct evt_err *e)
 {
 	evt_agg_merge(a, ev->event, ev->event_len, EVT_AGG_SKIP_TYPE, &r->tmp);
 	return 0;
@@ -116,7 +119,7 @@ static void merge_free(struct evt_reducer *r)
 }
 
 static const struct evt_reducer_ops merge_ops = {
-	merge_apply, NULL, NULL, merge_free
+	merge_apply, NULL, NULL, NULL, merge_free
 };
 
 struct evt_reducer *evt_reducer_merge(void)

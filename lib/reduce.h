@@ -19,11 +19,14 @@
 struct evt_reducer;
 
 struct evt_reducer_ops {
-	/* Apply one event: ev->event is a compact JSON object.  place names
-	 * the event in messages ("position 17", "<stdin>:3"). */
+	/* Apply one event: ev->event is a compact JSON object.  Messages
+	 * need not name the event: the fold puts its place in front. */
 	int (*apply)(struct evt_reducer *r, struct evt_agg *a,
-		     const struct evt_record *ev, const char *place,
-		     struct evt_err *e);
+		     const struct evt_record *ev, struct evt_err *e);
+	/* Bring a's members up to date with what the reducer keeps aside
+	 * (the jq reducer prints its answers to text only when needed).
+	 * May be NULL. */
+	void (*sync)(struct evt_reducer *r, struct evt_agg *a);
 	/* The aggregate's state was replaced or is going away: drop what the
 	 * reducer keeps in a->priv.  May be NULL. */
 	void (*forget)(struct evt_reducer *r, struct evt_agg *a);
@@ -50,8 +53,8 @@ int evt_reducer_jq(struct evt_reducer **rp, const char *program,
 struct evt_reducer *evt_reducer_exec(const char *command);
 
 int evt_reducer_apply(struct evt_reducer *r, struct evt_agg *a,
-		      const struct evt_record *ev, const char *place,
-		      struct evt_err *e);
+		      const struct evt_record *ev, struct evt_err *e);
+void evt_reducer_sync(struct evt_reducer *r, struct evt_agg *a);
 void evt_reducer_forget(struct evt_reducer *r, struct evt_agg *a);
 int evt_reducer_finish(struct evt_reducer *r, struct evt_err *e);
 void evt_reducer_free(struct evt_reducer *r);
@@ -62,8 +65,7 @@ void evt_reducer_name(struct evt_reducer *r, const char *kind,
 /* Merge a patch answered by a reducer (compact JSON text of any kind):
  * an object is merged, null ignored, anything else is EVT_EINPUT. */
 int evt_reducer_patch(struct evt_agg *a, const char *patch, size_t n,
-		      const char *who, const char *place, struct evt_buf *tmp,
-		      struct evt_err *e);
+		      const char *who, struct evt_buf *tmp, struct evt_err *e);
 /* The record without its event, as the meta object of SPEC.md:
  * {"position":..,"stream":..,"aggregateId":..,"version":..,"timestamp":..} */
 void evt_meta_print(struct evt_buf *out, const struct evt_record *r);

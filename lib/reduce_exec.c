@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 struct execr {
 	struct evt_reducer base;
 	char *command;
+	char *who;		/* "reducer 'COMMAND'" */
 	struct evt_child c;
 	int started;
 	struct evt_lines out;
@@ -41,7 +43,7 @@ static int spawn(struct execr *x, struct evt_err *e)
 }
 
 /* The co-process stopped answering: how it ended. */
-static int ended(struct execr *x, const char *place, struct evt_err *e)
+static int ended(struct execr *x, struct evt_err *e)
 {
 	char how[128];
 	int status, timed_out, rc;
@@ -50,13 +52,12 @@ static int ended(struct execr *x, const char *place, struct evt_err *e)
 		return rc;
 	x->started = 0;
 	evt_status_str(status, 0, 0, how, sizeof(how));
-	return evt_errf(e, EVT_EPROG, "%s: reducer '%s' %s%s", place,
-			x->command, how, status == 0 ? " before answering" : "");
+	return evt_errf(e, EVT_EPROG, "%s %s%s", x->who, how,
+			status == 0 ? " before answering" : "");
 }
 
 static int exec_apply(struct evt_reducer *r, struct evt_agg *a,
-		      const struct evt_record *ev, const char *place,
-		      struct evt_err *e)
+		      const struct evt_record *ev, struct evt_err *e)
 {
 	struct execr *x = (struct execr *)r;
 	void (*old)(int);
@@ -84,15 +85,17 @@ static int exec_apply(struct evt_reducer *r, struct evt_agg *a,
 		return evt_errf(e, EVT_EFAIL, "cannot read from '%s': %s",
 				x->command, strerror(errno));
 	if (got == 0)
-		return ended(x, place, e);
+		return ended(x, e);
 	evt_buf_reset(&x->answer);
+	if (!n)
+		return evt_errf(e, EVT_EINPUT, "%s answered an empty line",
+				x->who);
 	if (evt_json_compact(s, n, &x->answer, NULL, 0, &why, &col) ==
 	    EVT_J_NONE)
-		return evt_errf(e, EVT_EINPUT, "%s: reducer '%s' answered "
-				"%s", place, x->command, n ? "invalid JSON" :
-				"an empty line");
-	return evt_reducer_patch(a, x->answer.p, x->answer.len, "reducer",
-				 place, &r->tmp, e);
+		return evt_errf(e, EVT_EINPUT, "%s answered invalid JSON "
+				"(column %zu: %s)", x->who, col, why);
+	return evt_reducer_patch(a, x->answer.p, x->answer.len, x->who,
+				 &r->tmp, e);
 }
 
 static int exec_finish(struct evt_reducer *r, struct evt_err *e)
@@ -112,12 +115,12 @@ static int exec_finish(struct evt_reducer *r, struct evt_err *e)
 		return rc;
 	x->started = 0;
 	if (status != 0)
-		return evt_errf(e, EVT_EPROG, "reducer '%s' %s", x->command,
+		return evt_errf(e, EVT_EPROG, "%s %s", x->who,
 				evt_status_str(status, 0, 0, how,
 					       sizeof(how)));
 	if (extra)
-		return evt_errf(e, EVT_EINPUT, "reducer '%s' answered more "
-				"lines than it was given", x->command);
+		return evt_errf(e, EVT_EINPUT, "%s answered more lines than "
+				"it was given", x->who);
 	return 0;
 }
 
@@ -140,11 +143,12 @@ static void exec_free(struct evt_reducer *r)
 	evt_buf_release(&x->line);
 	evt_buf_release(&x->answer);
 	free(x->command);
+	free(x->who);
 	free(x);
 }
 
 static const struct evt_reducer_ops exec_ops = {
-	exec_apply, NULL, exec_finish, exec_free
+	exec_apply, NULL, NULL, exec_finish, exec_free
 };
 
 struct evt_reducer *evt_reducer_exec(const char *command)
@@ -155,6 +159,8 @@ struct evt_reducer *evt_reducer_exec(const char *command)
 	x->base.ops = &exec_ops;
 	evt_reducer_name(&x->base, "exec", command);
 	x->command = evt_xstrdup(command);
+	x->who = evt_xmalloc(strlen(command) + 12);
+	sprintf(x->who, "reducer '%s'", command);
 	x->c.pid = -1;
 	x->c.in = x->c.out = -1;
 	return &x->base;

@@ -1,20 +1,31 @@
 /* reduce_jq.c - the jq reducer: a jq program run by libjq in this process
  *
- * The user's PROGRAM is compiled once inside a wrapper,
- *     .agg as $agg | .meta as $meta | .event | (PROGRAM)
- * and run per event on {"agg":..,"meta":..,"event":..}.  Each output must be
- * an object (merged) or null (ignored).
+ * The user's PROGRAM is compiled once inside a wrapper and run once for the
+ * whole fold:
+ *     inputs as $agg | input as $meta | input | [PROGRAM]
+ * (less the $agg or $meta parts when PROGRAM does not name them).  Its
+ * inputs come from a callback that hands out, per event, the aggregate, the
+ * meta and the event, built when jq asks for them; each event gives one
+ * output, the array of what PROGRAM answered.  Every element must be an
+ * object (merged in order) or null (ignored).  One run, not one per event,
+ * spares jq 1.6's start-up per event.
  *
  * jv ownership (jq's rule: a function consumes the jv it is given, except
  * jv_copy and the accessors noted in jv.h):
- *   struct jqr keeps its jq_state and the key strings k_*, freed at the end;
- *   each aggregate's a->priv is a struct jq_agg that owns "agg", the
- *   aggregate as $agg sees it (kept between events, patched in step with
- *   the exact text state), and its "stream" and "id" strings.
- * Values the program answers are printed back to text with jv_dump_string:
- * they are numbers as jq 1.6 knows them (doubles).  Members the program
- * does not touch keep their exact text.
+ *   struct jqr owns its jq_state and the key strings k_*;
+ *   each aggregate's a->priv is a struct jq_agg that owns
+ *     "agg"      the aggregate as $agg sees it,
+ *     "patches"  the last answer, merged into "agg" when the next $agg is
+ *                handed out,
+ *     "dirty"    the members answered since the text state was last
+ *                brought up to date (jq_sync), and
+ *     "stream", "id".
+ * Values the program answers are printed back to text with jv_dump_string
+ * (by jq_sync, before the aggregate is printed or saved): they are numbers
+ * as jq 1.6 knows them (doubles).  Members the program does not touch keep
+ * their exact text.
  */
+#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,21 +34,162 @@
 #include "json.h"
 #include "reduce.h"
 
+/* libjq (and the oniguruma it needs) is loaded when a jq reducer is made,
+ * not at every start: linking it costs every run of evt-fold and
+ * evt-command half a millisecond, merge folds included.  Every jq and jv
+ * function used here goes through this table. */
+static struct {
+	void *lib;
+	jq_state *(*jq_init)(void);
+	void (*jq_set_error_cb)(jq_state *, jq_msg_cb, void *);
+	void (*jq_set_input_cb)(jq_state *, jq_input_cb, void *);
+	int (*jq_compile)(jq_state *, const char *);
+	int (*jq_compile_args)(jq_state *, const char *, jv);
+	void (*jq_start)(jq_state *, jv, int);
+	jv (*jq_next)(jq_state *);
+	void (*jq_teardown)(jq_state **);
+	int (*jq_halted)(jq_state *);
+	jv (*jq_get_error_message)(jq_state *);
+	jv (*jv_parse_sized)(const char *, int);
+	jv (*jv_true)(void);
+	jv (*jv_false)(void);
+	jv (*jv_array)(void);
+	jv (*jv_array_append)(jv, jv);
+	jv (*jv_dump_string)(jv, int);
+	void (*jv_free)(jv);
+	jv (*jv_copy)(jv);
+	jv_kind (*jv_get_kind)(jv);
+	jv (*jv_null)(void);
+	jv (*jv_invalid)(void);
+	jv (*jv_invalid_get_msg)(jv);
+	int (*jv_invalid_has_msg)(jv);
+	jv (*jv_number)(double);
+	jv (*jv_string)(const char *);
+	jv (*jv_string_sized)(const char *, int);
+	const char *(*jv_string_value)(jv);
+	int (*jv_string_length_bytes)(jv);
+	jv (*jv_array_get)(jv, int);
+	int (*jv_array_length)(jv);
+	jv (*jv_object)(void);
+	jv (*jv_object_set)(jv, jv, jv);
+	jv (*jv_object_merge)(jv, jv);
+	int (*jv_object_length)(jv);
+	int (*jv_object_iter)(jv);
+	int (*jv_object_iter_next)(jv, int);
+	int (*jv_object_iter_valid)(jv, int);
+	jv (*jv_object_iter_key)(jv, int);
+	jv (*jv_object_iter_value)(jv, int);
+} J;
+
+#define FN(f) { #f, (void **)&J.f }
+static const struct { const char *name; void **fn; } jq_fns[] = {
+	FN(jq_init), FN(jq_set_error_cb), FN(jq_set_input_cb), FN(jq_compile),
+	FN(jq_compile_args), FN(jq_start), FN(jq_next), FN(jq_teardown),
+	FN(jq_halted), FN(jq_get_error_message), FN(jv_parse_sized),
+	FN(jv_true), FN(jv_false), FN(jv_array), FN(jv_array_append), FN(jv_dump_string), FN(jv_free), FN(jv_copy),
+	FN(jv_get_kind), FN(jv_null), FN(jv_invalid), FN(jv_invalid_get_msg),
+	FN(jv_invalid_has_msg), FN(jv_number), FN(jv_string),
+	FN(jv_string_sized), FN(jv_string_value), FN(jv_string_length_bytes),
+	FN(jv_array_get), FN(jv_array_length), FN(jv_object),
+	FN(jv_object_set), FN(jv_object_merge), FN(jv_object_length),
+	FN(jv_object_iter), FN(jv_object_iter_next), FN(jv_object_iter_valid),
+	FN(jv_object_iter_key), FN(jv_object_iter_value)
+};
+#undef FN
+
+static int load_jq(struct evt_err *e)
+{
+	size_t i;
+
+	if (J.lib)
+		return 0;
+	if (!(J.lib = dlopen("libjq.so.1", RTLD_NOW | RTLD_LOCAL)))
+		return evt_errf(e, EVT_EFAIL, "cannot load libjq: %s",
+				dlerror());
+	for (i = 0; i < sizeof(jq_fns) / sizeof(jq_fns[0]); i++)
+		if (!(*jq_fns[i].fn = dlsym(J.lib, jq_fns[i].name))) {
+			dlclose(J.lib);
+			J.lib = NULL;
+			return evt_errf(e, EVT_EFAIL, "cannot load libjq: no "
+					"%s", jq_fns[i].name);
+		}
+	return 0;
+}
+
+#define jq_init J.jq_init
+#define jq_set_error_cb J.jq_set_error_cb
+#define jq_set_input_cb J.jq_set_input_cb
+#define jq_compile J.jq_compile
+#define jq_compile_args J.jq_compile_args
+#define jq_start J.jq_start
+#define jq_next J.jq_next
+#define jq_teardown J.jq_teardown
+#define jq_halted J.jq_halted
+#define jq_get_error_message J.jq_get_error_message
+#define jv_parse_sized J.jv_parse_sized
+#define jv_true J.jv_true
+#define jv_false J.jv_false
+#define jv_array J.jv_array
+#define jv_array_append J.jv_array_append
+#define jv_dump_string J.jv_dump_string
+#define jv_free J.jv_free
+#define jv_copy J.jv_copy
+#define jv_get_kind J.jv_get_kind
+#define jv_null J.jv_null
+#define jv_invalid J.jv_invalid
+#define jv_invalid_get_msg J.jv_invalid_get_msg
+#define jv_invalid_has_msg J.jv_invalid_has_msg
+#define jv_number J.jv_number
+#define jv_string J.jv_string
+#define jv_string_sized J.jv_string_sized
+#define jv_string_value J.jv_string_value
+#define jv_string_length_bytes J.jv_string_length_bytes
+#define jv_array_get J.jv_array_get
+#define jv_array_length J.jv_array_length
+#define jv_object J.jv_object
+#define jv_object_set J.jv_object_set
+#define jv_object_merge J.jv_object_merge
+#define jv_object_length J.jv_object_length
+#define jv_object_iter J.jv_object_iter
+#define jv_object_iter_next J.jv_object_iter_next
+#define jv_object_iter_valid J.jv_object_iter_valid
+#define jv_object_iter_key J.jv_object_iter_key
+#define jv_object_iter_value J.jv_object_iter_value
+/* jv.h's own jv_is_valid would call libjq directly. */
+#define is_valid(x) (jv_get_kind(x) != JV_KIND_INVALID)
+
 struct jqr {
 	struct evt_reducer base;
 	jq_state *jq;
+	int compiled;
+	int started;			/* jq_start was called */
+	int uses_agg, uses_meta;	/* PROGRAM names $agg, $meta */
 	struct evt_buf errs;		/* messages of a compile */
 	jv k_agg, k_meta, k_event, k_position, k_stream, k_id, k_version,
 	   k_timestamp;
 	struct evt_buf key;
+	/* The event jq is to get next, for the input callback, and what of
+	 * it jq has been given: 0 nothing, 1 $agg, 2 $meta, 3 the event. */
+	struct evt_agg *cur;
+	const struct evt_record *ev;
+	int stage;
+	jv bad;				/* the event did not parse: why */
+	struct key_slot *keys;
+};
+
+/* Member names seen before, as jv strings: a name that comes with every
+ * event is made (and hashed by jq) once, not per event. */
+#define KEYS 256
+struct key_slot {
+	char tok[48];			/* the name's token, with its quotes */
+	size_t len;
+	jv s;				/* invalid: empty slot */
 };
 
 struct jq_agg {
-	jv agg, stream, id;
+	jv agg, patches, dirty, stream, id;
 };
 
-static const char wrap_head[] = ".agg as $agg | .meta as $meta | .event | (\n";
-static const char wrap_tail[] = "\n)";
 
 /* Keep jq's messages, less the "jq: N compile error(s)" summary and the
  * padding jq puts after the line of the program it quotes. */
@@ -85,10 +237,92 @@ static void jq_forget(struct evt_reducer *r, struct evt_agg *a)
 	if (!pa)
 		return;
 	jv_free(pa->agg);
+	jv_free(pa->patches);
+	jv_free(pa->dirty);
 	jv_free(pa->stream);
 	jv_free(pa->id);
 	free(pa);
 	a->priv = NULL;
+}
+
+static jv value_jv(struct jqr *q, const char *s, size_t n, int depth);
+
+/* The jv string of a member name token, from the cache when it is there. */
+static jv key_jv(struct jqr *q, const char *tok, size_t n)
+{
+	struct key_slot *k;
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	if (n > sizeof(k->tok) || memchr(tok, '\\', n))
+		return value_jv(q, tok, n, 0);
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)tok[i]) * 1099511628211ULL;
+	k = &q->keys[h & (KEYS - 1)];
+	if (k->len != n || memcmp(k->tok, tok, n) != 0) {
+		jv_free(k->s);
+		memcpy(k->tok, tok, n);
+		k->len = n;
+		k->s = jv_string_sized(tok + 1, (int)n - 2);
+	}
+	return jv_copy(k->s);
+}
+
+/* The jv of a compact JSON value that evt_json_compact has checked, built
+ * directly: jq 1.6's parser spends several times as long on an event.
+ * Strings that do not decode to UTF-8 without NUL (\u0000), numbers of
+ * more than 63 characters and values nested deeper than 32 go to
+ * jv_parse_sized, which gives what jq's own parser gives.  depth < 0: s is
+ * a member name. */
+static jv value_jv(struct jqr *q, const char *s, size_t n, int depth)
+{
+	const char *key, *val;
+	size_t at = 0, klen, vlen;
+	char num[64];
+	jv v;
+
+	switch (s[0]) {
+	case '"':
+		if (depth < 0)
+			return key_jv(q, s, n);
+		if (!memchr(s, '\\', n))
+			return jv_string_sized(s + 1, (int)n - 2);
+		if (evt_json_unquote(s, n, &q->key) < 0)
+			break;
+		return jv_string_sized(q->key.p, (int)q->key.len);
+	case 't':
+		return jv_true();
+	case 'f':
+		return jv_false();
+	case 'n':
+		return jv_null();
+	case '{':
+		if (depth > 32)
+			break;
+		v = jv_object();
+		while (evt_json_next(s, n, &at, &key, &klen, &val, &vlen)) {
+			jv k = value_jv(q, key, klen, -1);
+
+			v = jv_object_set(v, k, value_jv(q, val, vlen,
+							 depth + 1));
+		}
+		return v;
+	case '[':
+		if (depth > 32)
+			break;
+		v = jv_array();
+		while (evt_json_next(s, n, &at, &key, &klen, &val, &vlen))
+			v = jv_array_append(v, value_jv(q, val, vlen,
+							depth + 1));
+		return v;
+	default:
+		if (n >= sizeof(num))
+			break;
+		memcpy(num, s, n);
+		num[n] = '\0';
+		return jv_number(strtod(num, NULL));
+	}
+	return jv_parse_sized(s, (int)n);
 }
 
 static struct jq_agg *agg_of(struct jqr *q, struct evt_agg *a)
@@ -98,19 +332,103 @@ static struct jq_agg *agg_of(struct jqr *q, struct evt_agg *a)
 	if (pa)
 		return pa;
 	pa = evt_xmalloc(sizeof(*pa));
-	evt_buf_reset(&q->base.tmp);
-	evt_agg_print(a, &q->base.tmp);
-	pa->agg = jv_parse_sized(q->base.tmp.p, (int)q->base.tmp.len);
+	pa->agg = jv_null();
+	if (q->uses_agg) {
+		jv_free(pa->agg);
+		evt_buf_reset(&q->base.tmp);
+		evt_agg_print(a, &q->base.tmp);
+		pa->agg = jv_parse_sized(q->base.tmp.p, (int)q->base.tmp.len);
+	}
+	pa->patches = jv_invalid();
+	pa->dirty = jv_object();
 	pa->stream = jv_string_sized(a->stream, (int)a->stream_len);
 	pa->id = jv_string_sized(a->id, (int)a->id_len);
 	a->priv = pa;
 	return pa;
 }
 
-/* Merge the object out (consumed) into the text state and into $agg. */
-static void merge(struct jqr *q, struct evt_agg *a, struct jq_agg *pa, jv out)
+/* $agg for the current event. */
+static jv input_agg(struct jqr *q, struct jq_agg *pa)
 {
-	jv_object_foreach(out, k, v) {
+	if (is_valid(pa->patches)) {
+		jv_array_foreach(pa->patches, i, p) {
+			if (jv_get_kind(p) == JV_KIND_OBJECT)
+				pa->agg = jv_object_merge(pa->agg, p);
+			else
+				jv_free(p);
+		}
+		jv_free(pa->patches);
+		pa->patches = jv_invalid();
+	}
+	pa->agg = jv_object_set(pa->agg, jv_copy(q->k_id), jv_copy(pa->id));
+	pa->agg = jv_object_set(pa->agg, jv_copy(q->k_version),
+				jv_number((double)q->cur->version));
+	return jv_copy(pa->agg);
+}
+
+/* $meta for the current event. */
+static jv input_meta(struct jqr *q, struct jq_agg *pa)
+{
+	const struct evt_record *ev = q->ev;
+	jv meta = jv_object();
+
+	meta = jv_object_set(meta, jv_copy(q->k_position),
+			     jv_number((double)ev->position));
+	meta = jv_object_set(meta, jv_copy(q->k_stream), jv_copy(pa->stream));
+	meta = jv_object_set(meta, jv_copy(q->k_id), jv_copy(pa->id));
+	meta = jv_object_set(meta, jv_copy(q->k_version),
+			     jv_number((double)ev->version));
+	return jv_object_set(meta, jv_copy(q->k_timestamp), ev->ts ?
+			     jv_string_sized(ev->ts, (int)ev->ts_len) :
+			     jv_null());
+}
+
+/* jq asks for its next input: $agg, $meta (those the program names), then
+ * the event; after that there is no more until the next event. */
+static jv next_input(jq_state *jq, void *data)
+{
+	struct jqr *q = data;
+	struct jq_agg *pa;
+	jv event;
+
+	(void)jq;
+	if (!q->ev)
+		return jv_invalid();
+	pa = agg_of(q, q->cur);
+	if (q->stage < 1) {
+		q->stage = 1;
+		if (q->uses_agg)
+			return input_agg(q, pa);
+	}
+	if (q->stage < 2) {
+		q->stage = 2;
+		if (q->uses_meta)
+			return input_meta(q, pa);
+	}
+	/* The fold checked that the event is a compact object. */
+	event = value_jv(q, q->ev->event, q->ev->event_len, 0);
+	q->ev = NULL;
+	q->stage = 3;
+	if (!is_valid(event)) {
+		q->bad = jv_invalid_has_msg(jv_copy(event)) ?
+			 jv_invalid_get_msg(event) :
+			 jv_string("incomplete JSON");
+		return jv_invalid();
+	}
+	return event;
+}
+
+/* Print the members answered since the last time into the text state, in
+ * the order they first came: those already there keep their place, new
+ * ones follow in order of first appearance. */
+static void jq_sync(struct evt_reducer *r, struct evt_agg *a)
+{
+	struct jqr *q = (struct jqr *)r;
+	struct jq_agg *pa = a->priv;
+
+	if (!pa || jv_object_length(jv_copy(pa->dirty)) == 0)
+		return;
+	jv_object_foreach(pa->dirty, k, v) {
 		jv d;
 
 		evt_buf_reset(&q->key);
@@ -126,7 +444,8 @@ static void merge(struct jqr *q, struct evt_agg *a, struct jq_agg *pa, jv out)
 			    (size_t)jv_string_length_bytes(jv_copy(d)));
 		jv_free(d);
 	}
-	pa->agg = jv_object_merge(pa->agg, out);
+	jv_free(pa->dirty);
+	pa->dirty = jv_object();
 }
 
 static const char *jv_kind_article(jv_kind k)
@@ -140,19 +459,19 @@ static const char *jv_kind_article(jv_kind k)
 	}
 }
 
-/* The message of a jq runtime error (msg consumed). */
-static int runtime_error(struct evt_err *e, const char *place, jv msg)
+/* The message of a jq error (msg consumed). */
+static int jq_error(struct evt_err *e, const char *what, jv msg)
 {
 	int rc;
 
 	if (jv_get_kind(msg) == JV_KIND_STRING) {
-		rc = evt_errf(e, EVT_EINPUT, "%s: jq error: %s", place,
+		rc = evt_errf(e, EVT_EINPUT, "%s: %s", what,
 			      jv_string_value(msg));
 	} else {
 		jv d = jv_dump_string(msg, 0);
 
-		rc = evt_errf(e, EVT_EINPUT, "%s: jq error (not a string): %s",
-			      place, jv_string_value(d));
+		rc = evt_errf(e, EVT_EINPUT, "%s (not a string): %s", what,
+			      jv_string_value(d));
 		msg = d;
 	}
 	jv_free(msg);
@@ -160,63 +479,62 @@ static int runtime_error(struct evt_err *e, const char *place, jv msg)
 }
 
 static int jq_apply(struct evt_reducer *r, struct evt_agg *a,
-		    const struct evt_record *ev, const char *place,
-		    struct evt_err *e)
+		    const struct evt_record *ev, struct evt_err *e)
 {
 	struct jqr *q = (struct jqr *)r;
-	struct jq_agg *pa = agg_of(q, a);
-	jv meta, in, out, event;
+	struct jq_agg *pa;
+	jv out;
 
-	pa->agg = jv_object_set(pa->agg, jv_copy(q->k_id), jv_copy(pa->id));
-	pa->agg = jv_object_set(pa->agg, jv_copy(q->k_version),
-				jv_number((double)a->version));
-	event = jv_parse_sized(ev->event, (int)ev->event_len);
-	if (!jv_is_valid(event))
-		return runtime_error(e, place, jv_invalid_get_msg(event));
-	meta = jv_object();
-	meta = jv_object_set(meta, jv_copy(q->k_position),
-			     jv_number((double)ev->position));
-	meta = jv_object_set(meta, jv_copy(q->k_stream), jv_copy(pa->stream));
-	meta = jv_object_set(meta, jv_copy(q->k_id), jv_copy(pa->id));
-	meta = jv_object_set(meta, jv_copy(q->k_version),
-			     jv_number((double)ev->version));
-	meta = jv_object_set(meta, jv_copy(q->k_timestamp),
-			     ev->ts ? jv_string_sized(ev->ts, (int)ev->ts_len)
-				    : jv_null());
-	in = jv_object();
-	in = jv_object_set(in, jv_copy(q->k_agg), jv_copy(pa->agg));
-	in = jv_object_set(in, jv_copy(q->k_meta), meta);
-	in = jv_object_set(in, jv_copy(q->k_event), event);
-	jq_start(q->jq, in, 0);
-	for (;;) {
-		jv_kind k;
-
-		out = jq_next(q->jq);
-		k = jv_get_kind(out);
-		if (k == JV_KIND_INVALID)
-			break;
-		if (k == JV_KIND_NULL) {
-			jv_free(out);
-			continue;
-		}
-		if (k != JV_KIND_OBJECT) {
-			jv_free(out);
-			return evt_errf(e, EVT_EINPUT, "%s: jq program "
-					"answered %s, not an object or null",
-					place, jv_kind_article(k));
-		}
-		merge(q, a, pa, out);
+	q->cur = a;
+	q->ev = ev;
+	q->stage = 0;
+	if (!q->started) {
+		jq_start(q->jq, jv_null(), 0);
+		q->started = 1;
 	}
-	if (jv_invalid_has_msg(jv_copy(out)))
-		return runtime_error(e, place, jv_invalid_get_msg(out));
-	jv_free(out);
-	if (jq_halted(q->jq)) {
-		jv msg = jq_get_error_message(q->jq);
+	out = jq_next(q->jq);
+	if (jv_get_kind(out) != JV_KIND_ARRAY) {
+		q->ev = NULL;
+		if (jv_invalid_has_msg(jv_copy(out)))
+			return jq_error(e, "jq error", jv_invalid_get_msg(out));
+		jv_free(out);
+		if (is_valid(q->bad)) {
+			jv bad = q->bad;
 
-		if (jv_get_kind(msg) == JV_KIND_STRING)
-			return runtime_error(e, place, msg);
-		jv_free(msg);
-		return evt_errf(e, EVT_EINPUT, "%s: jq program halted", place);
+			q->bad = jv_invalid();
+			return jq_error(e, "jq cannot read the event", bad);
+		}
+		if (jq_halted(q->jq)) {
+			jv msg = jq_get_error_message(q->jq);
+
+			if (jv_get_kind(msg) == JV_KIND_STRING)
+				return jq_error(e, "jq program halted", msg);
+			jv_free(msg);
+			return evt_errf(e, EVT_EINPUT, "jq program halted");
+		}
+		return evt_errf(e, EVT_EINPUT, "jq program ended");
+	}
+	pa = a->priv;
+	jv_array_foreach(out, i, p) {
+		jv_kind k = jv_get_kind(p);
+
+		if (k == JV_KIND_OBJECT) {
+			pa->dirty = jv_object_merge(pa->dirty, p);
+		} else if (k != JV_KIND_NULL) {
+			jv_free(p);
+			jv_free(out);
+			return evt_errf(e, EVT_EINPUT, "jq program answered "
+					"%s, not an object or null",
+					jv_kind_article(k));
+		} else {
+			jv_free(p);
+		}
+	}
+	if (q->uses_agg) {
+		jv_free(pa->patches);
+		pa->patches = out;
+	} else {
+		jv_free(out);
 	}
 	return 0;
 }
@@ -235,13 +553,21 @@ static void jq_free(struct evt_reducer *r)
 	jv_free(q->k_id);
 	jv_free(q->k_version);
 	jv_free(q->k_timestamp);
+	jv_free(q->bad);
+	if (q->keys) {
+		size_t i;
+
+		for (i = 0; i < KEYS; i++)
+			jv_free(q->keys[i].s);
+		free(q->keys);
+	}
 	evt_buf_release(&q->errs);
 	evt_buf_release(&q->key);
 	free(q);
 }
 
 static const struct evt_reducer_ops jq_ops = {
-	jq_apply, jq_forget, NULL, jq_free
+	jq_apply, jq_sync, jq_forget, NULL, jq_free
 };
 
 /* The messages of compiling program alone, with $agg and $meta defined:
@@ -261,13 +587,52 @@ static void user_errors(const char *program, struct evt_buf *errs)
 	jq_teardown(&jq);
 }
 
+/* Does the program name the variable $name?  (A mention in a string or a
+ * comment counts too: it only costs building what is not used.) */
+static int names_var(const char *program, const char *name)
+{
+	const char *p = program;
+	size_t n = strlen(name);
+
+	while ((p = strchr(p, '$'))) {
+		p++;
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		if (strncmp(p, name, n) == 0 &&
+		    !(p[n] == '_' || (p[n] >= '0' && p[n] <= '9') ||
+		      (p[n] >= 'A' && p[n] <= 'Z') ||
+		      (p[n] >= 'a' && p[n] <= 'z')))
+			return 1;
+	}
+	return 0;
+}
+
+/* Compile the wrapped program; q->compiled says whether it did. */
+static int compile(struct jqr *q, const char *program, struct evt_buf *src)
+{
+	evt_buf_reset(src);
+	evt_buf_reset(&q->errs);
+	evt_buf_addstr(src, "inputs ");
+	evt_buf_addstr(src, q->uses_agg ? "as $agg | input " : "");
+	evt_buf_addstr(src, q->uses_meta ? "as $meta | input " : "");
+	evt_buf_addstr(src, "| [\n");
+	evt_buf_addstr(src, program);
+	evt_buf_addstr(src, "\n]");
+	return q->compiled = jq_compile(q->jq, src->p);
+}
+
 int evt_reducer_jq(struct evt_reducer **rp, const char *program,
 		   struct evt_err *e)
 {
-	struct jqr *q = evt_xmalloc(sizeof(*q));
+	struct jqr *q;
 	struct evt_buf src = EVT_BUF_INIT;
+	size_t i;
+	int rc;
 
 	*rp = NULL;
+	if ((rc = load_jq(e)))
+		return rc;
+	q = evt_xmalloc(sizeof(*q));
 	memset(q, 0, sizeof(*q));
 	q->base.ops = &jq_ops;
 	evt_reducer_name(&q->base, "jq", program);
@@ -279,22 +644,32 @@ int evt_reducer_jq(struct evt_reducer **rp, const char *program,
 	q->k_id = jv_string("aggregateId");
 	q->k_version = jv_string("version");
 	q->k_timestamp = jv_string("timestamp");
-	if (!(q->jq = jq_init())) {
-		jq_free(&q->base);
-		return evt_errf(e, EVT_EFAIL, "cannot start jq");
+	q->bad = jv_invalid();
+	q->keys = evt_xmalloc(KEYS * sizeof(*q->keys));
+	for (i = 0; i < KEYS; i++) {
+		q->keys[i].len = 0;
+		q->keys[i].s = jv_invalid();
 	}
-	if (strlen(program) == 0 || !evt_utf8_valid(program, strlen(program))) {
+	q->uses_agg = names_var(program, "agg");
+	q->uses_meta = names_var(program, "meta");
+	if (!*program || !evt_utf8_valid(program, strlen(program))) {
 		jq_free(&q->base);
 		return evt_errf(e, EVT_EUSAGE, "jq program is %s",
 				*program ? "not valid UTF-8" : "empty");
 	}
+	if (!(q->jq = jq_init())) {
+		jq_free(&q->base);
+		return evt_errf(e, EVT_EFAIL, "cannot start jq");
+	}
 	jq_set_error_cb(q->jq, on_error, &q->errs);
-	evt_buf_addstr(&src, wrap_head);
-	evt_buf_addstr(&src, program);
-	evt_buf_addstr(&src, wrap_tail);
-	if (!jq_compile(q->jq, src.p)) {
+	jq_set_input_cb(q->jq, next_input, q);
+	if (!compile(q, program, &src) && !(q->uses_agg && q->uses_meta)) {
+		/* Perhaps it names one in a way names_var missed. */
+		q->uses_agg = q->uses_meta = 1;
+		compile(q, program, &src);
+	}
+	if (!q->compiled) {
 		struct evt_buf errs = EVT_BUF_INIT;
-		int rc;
 
 		user_errors(program, &errs);
 		rc = evt_errf(e, EVT_EUSAGE, "%s", errs.len ? errs.p :

@@ -66,13 +66,9 @@ int evt_store_open(struct evt_store **stp, const struct evt_store_opts *o,
 	if ((why = evt_table_name_check(bm, pg)))
 		return evt_errf(e, EVT_EUSAGE,
 				"invalid bookmarks table '%s': %s", bm, why);
-	if (pg)
-		return evt_errf(e, EVT_EFAIL,
-				"cannot open '%s': this build has no "
-				"PostgreSQL backend", url);
 	st = evt_xmalloc(sizeof(*st));
 	memset(st, 0, sizeof(*st));
-	st->be = &evt_sqlite_backend;
+	st->be = pg ? &evt_pg_backend : &evt_sqlite_backend;
 	st->url = evt_xstrdup(url);
 	st->path = evt_xstrdup(strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url);
 	st->events = evt_xstrdup(ev);
@@ -121,6 +117,23 @@ int evt_store_insert(struct evt_store *st, struct evt_record *r,
 		     struct evt_err *e)
 {
 	return st->be->insert(st, r, e);
+}
+
+int evt_store_insert_many(struct evt_store *st, struct evt_record *rows,
+			  size_t n, size_t *bad, struct evt_err *e)
+{
+	size_t i;
+	int rc;
+
+	*bad = n;
+	if (st->be->insert_many)
+		return st->be->insert_many(st, rows, n, bad, e);
+	for (i = 0; i < n; i++)
+		if ((rc = st->be->insert(st, &rows[i], e))) {
+			*bad = i;
+			return rc;
+		}
+	return 0;
 }
 
 int evt_store_commit(struct evt_store *st, struct evt_err *e)

@@ -61,6 +61,12 @@ int evt_store_version(struct evt_store *st, const char *stream, size_t slen,
  * A duplicate (stream, id, version) is EVT_ECONFLICT. */
 int evt_store_insert(struct evt_store *st, struct evt_record *r,
 		     struct evt_err *e);
+/* Insert n rows in this order, as one batch (PostgreSQL sends them in one
+ * statement); sets each row's position.  A duplicate (stream, id,
+ * version) is EVT_ECONFLICT, with *bad the index of that row when the
+ * backend knows it, else n (the transaction is then aborted). */
+int evt_store_insert_many(struct evt_store *st, struct evt_record *rows,
+			  size_t n, size_t *bad, struct evt_err *e);
 int evt_store_commit(struct evt_store *st, struct evt_err *e);
 void evt_store_rollback(struct evt_store *st);
 

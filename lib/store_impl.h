@@ -45,6 +45,9 @@ struct evt_backend {
 	int (*lock_held)(struct evt_store *st, const char *name, int *held,
 			 struct evt_err *e);
 	int (*wait)(struct evt_store *st, int timeout_ms, struct evt_err *e);
+	/* NULL: store.c inserts the rows one by one. */
+	int (*insert_many)(struct evt_store *st, struct evt_record *rows,
+			   size_t n, size_t *bad, struct evt_err *e);
 };
 
 struct evt_store {
@@ -59,5 +62,6 @@ struct evt_store {
 };
 
 extern const struct evt_backend evt_sqlite_backend;
+extern const struct evt_backend evt_pg_backend;
 
 #endif

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 # evt-append: append events to an aggregate, atomically.
+# backends: sqlite pg
 
 load test_helper
 
@@ -91,16 +92,17 @@ $(rec 2 users u1 2 '{"type":"u"}')"
 		head -c 16777216 /dev/zero | tr '\0' x
 		printf '","n":1e400}'
 	} >ev
-	evt-append -q -d a.db blobs b1 <ev
+	a=$(db a.db) b=$(db b.db)
+	evt-append -q -d "$a" blobs b1 <ev
 	{
 		printf '{"position":1,"stream":"blobs","aggregateId":"b1","version":1,"timestamp":"TS","event":'
 		cat ev
 		printf '}\n'
 	} >want
-	evt-read -d a.db >got
+	evt-read -d "$a" >got
 	sed -E "s/,\"timestamp\":\"$TS_RE\",/,\"timestamp\":\"TS\",/" got | cmp - want
-	evt-append -q -d b.db --records <got
-	evt-read -d b.db | cmp - got
+	evt-append -q -d "$b" --records <got
+	evt-read -d "$b" | cmp - got
 }
 
 # --- --expect ----------------------------------------------------------------
@@ -139,7 +141,7 @@ $(rec 4 users u1 4 '{"type":"d"}')"
 }
 
 @test "-e 0 on a new store" {
-	run -0 --separate-stderr evt-append -e 0 -d new.db users u1 '{"type":"a"}'
+	run -0 --separate-stderr evt-append -e 0 -d "$(db new.db)" users u1 '{"type":"a"}'
 	same "$(no_ts)" "$(rec 1 users u1 1 '{"type":"a"}')"
 }
 
@@ -249,30 +251,32 @@ EOF
 # --- --records ----------------------------------------------------------------
 
 @test "--records copies a store; copying again is a conflict" {
-	evt-append -q -d a.db users u1 '{"type":"a","n":1e400}' '{"type":"b","z":1,"z":2}'
-	evt-append -q -d a.db posts p1 '{"type":"c","s":"\u00e9"}'
-	evt-append -q -d a.db users u1 '{"type":"d"}'
-	evt-append -q -d a.db users u2 '{"type":"e"}'
-	run -0 --separate-stderr bash -c 'evt-read -d a.db | evt-append -d b.db --records'
+	a=$(db a.db) b=$(db b.db)
+	evt-append -q -d "$a" users u1 '{"type":"a","n":1e400}' '{"type":"b","z":1,"z":2}'
+	evt-append -q -d "$a" posts p1 '{"type":"c","s":"\u00e9"}'
+	evt-append -q -d "$a" users u1 '{"type":"d"}'
+	evt-append -q -d "$a" users u2 '{"type":"e"}'
+	run -0 --separate-stderr bash -c "evt-read -d '$a' | evt-append -d '$b' --records"
 	[ "$stderr" = "" ]
 	copied=$output
-	run -0 --separate-stderr evt-read -d a.db
+	run -0 --separate-stderr evt-read -d "$a"
 	want=$output
 	same "$copied" "$want"
-	run -0 --separate-stderr evt-read -d b.db
+	run -0 --separate-stderr evt-read -d "$b"
 	same "$output" "$want"
-	evt-read -d a.db >recs
-	run -3 --separate-stderr evt-append -d b.db --records <recs
+	evt-read -d "$a" >recs
+	run -3 --separate-stderr evt-append -d "$b" --records <recs
 	[ "$output" = "" ]
 	[ "$stderr" = "evt-append: <stdin>:1: version conflict: users/u1 is at version 3, expected 0" ]
-	run -0 --separate-stderr evt-read -d b.db
+	run -0 --separate-stderr evt-read -d "$b"
 	same "$output" "$want"
 }
 
 @test "--records ignores the given position" {
-	evt-append -q -d b.db other o1 '{"type":"x"}'
+	b=$(db b.db)
+	evt-append -q -d "$b" other o1 '{"type":"x"}'
 	printf '%s\n' '{"position":99,"stream":"users","aggregateId":"u1","version":1,"timestamp":"2020-01-02T03:04:05.678Z","event":{"type":"a"}}' >in
-	run -0 --separate-stderr evt-append -d b.db --records <in
+	run -0 --separate-stderr evt-append -d "$b" --records <in
 	[ "$output" = '{"position":2,"stream":"users","aggregateId":"u1","version":1,"timestamp":"2020-01-02T03:04:05.678Z","event":{"type":"a"}}' ]
 }
 
@@ -391,13 +395,14 @@ EOF
 	for i in 1 2 3 4 5 6; do printf '{"type":"ok","i":%d}\n' "$i"; done >in
 	printf '{"type":"ok",\n' >>in
 	for i in 8 9 10; do printf '{"type":"ok","i":%d}\n' "$i"; done >>in
-	run -4 --separate-stderr evt-append -d new.db users u1 <in
+	new=$(db new.db)
+	run -4 --separate-stderr evt-append -d "$new" users u1 <in
 	[ "$output" = "" ]
 	[ "$stderr" = 'evt-append: <stdin>:7: invalid JSON at column 14: unexpected end of input' ]
-	run -0 --separate-stderr evt-read -d new.db
+	run -0 --separate-stderr evt-read -d "$new"
 	[ "$output" = "" ]
 	[ "$stderr" = "" ]
-	run -0 --separate-stderr evt-read -d new.db --head
+	run -0 --separate-stderr evt-read -d "$new" --head
 	[ "$output" = 0 ]
 }
 
@@ -557,6 +562,7 @@ $(rec 2 users u1 2 '{"type":"b"}')"
 # --- crash safety ----------------------------------------------------------------------
 
 @test "SIGKILL in the middle of a 200,000-event append leaves all or none" {
+	sqlite_only "watches the WAL file; tests/pg.bats kills one on PostgreSQL"
 	seq 200000 | sed 's/.*/{"type":"n","i":&}/' >big
 	evt-append -q -d crash.db s a <big &
 	pid=$!
@@ -603,6 +609,7 @@ $(rec 2 users u1 2 '{"type":"b"}')"
 # --- the store: schema, tables, location ---------------------------------------------------
 
 @test "creates the evtstore schema in WAL mode" {
+	sqlite_only "tests/pg.bats checks the PostgreSQL schema"
 	evt-append -q users u1 '{"type":"a"}'
 	run -0 sqlite3 events.db 'PRAGMA journal_mode'
 	[ "$output" = wal ]
@@ -626,7 +633,7 @@ events_stream_position_unique"
 @test "--events-table and --bookmarks-table name the tables" {
 	run -0 --separate-stderr evt-append --events-table my_events --bookmarks-table my_marks users u1 '{"type":"a"}'
 	same "$(no_ts)" "$(rec 1 users u1 1 '{"type":"a"}')"
-	run -0 sqlite3 events.db "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name"
+	run -0 db_tables
 	same "$output" "my_events
 my_marks"
 	run -0 --separate-stderr evt-read
@@ -638,7 +645,7 @@ my_marks"
 @test "EVT_EVENTS_TABLE and EVT_BOOKMARKS_TABLE name the tables; options win" {
 	EVT_EVENTS_TABLE=env_events EVT_BOOKMARKS_TABLE=env_marks run -0 --separate-stderr evt-append -q users u1 '{"type":"a"}'
 	EVT_EVENTS_TABLE=env_events run -0 --separate-stderr evt-append -q --events-table opt_events users u1 '{"type":"b"}'
-	run -0 sqlite3 events.db "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name"
+	run -0 db_tables
 	same "$output" "bookmarks
 env_events
 env_marks
@@ -651,25 +658,31 @@ opt_events"
 
 @test "a bad table name is a usage error" {
 	run -2 --separate-stderr evt-append --events-table a-b users u1 '{"type":"a"}'
-	[ "$stderr" = "evt-append: invalid events table 'a-b': must match [A-Za-z_][A-Za-z0-9_]*" ]
+	[ "$stderr" = "evt-append: invalid events table 'a-b': $NAME_RULE" ]
 	run -2 --separate-stderr evt-append --events-table 1x users u1 '{"type":"a"}'
-	[ "$stderr" = "evt-append: invalid events table '1x': must match [A-Za-z_][A-Za-z0-9_]*" ]
+	[ "$stderr" = "evt-append: invalid events table '1x': $NAME_RULE" ]
 	run -2 --separate-stderr evt-append --events-table 'ev"; DROP TABLE x; --' users u1 '{"type":"a"}'
-	[ "$stderr" = "evt-append: invalid events table 'ev\"; DROP TABLE x; --': must match [A-Za-z_][A-Za-z0-9_]*" ]
+	[ "$stderr" = "evt-append: invalid events table 'ev\"; DROP TABLE x; --': $NAME_RULE" ]
 	run -2 --separate-stderr evt-append --events-table '' users u1 '{"type":"a"}'
 	[ "$stderr" = "evt-append: invalid events table '': is empty" ]
 	long=$(printf 'a%.0s' $(seq 64))
 	run -2 --separate-stderr evt-append --events-table "$long" users u1 '{"type":"a"}'
 	[ "$stderr" = "evt-append: invalid events table '$long': has a part longer than 63 bytes" ]
-	run -2 --separate-stderr evt-append --bookmarks-table 'b.c' users u1 '{"type":"a"}'
-	[ "$stderr" = "evt-append: invalid bookmarks table 'b.c': must match [A-Za-z_][A-Za-z0-9_]*" ]
+	if pg_backend; then	# schema.name is a name there
+		run -2 --separate-stderr evt-append --bookmarks-table 'b.c.d' users u1 '{"type":"a"}'
+		[ "$stderr" = "evt-append: invalid bookmarks table 'b.c.d': $NAME_RULE" ]
+	else
+		run -2 --separate-stderr evt-append --bookmarks-table 'b.c' users u1 '{"type":"a"}'
+		[ "$stderr" = "evt-append: invalid bookmarks table 'b.c': $NAME_RULE" ]
+	fi
 	EVT_EVENTS_TABLE=a-b run -2 --separate-stderr evt-append users u1 '{"type":"a"}'
-	[ "$stderr" = "evt-append: invalid events table 'a-b': must match [A-Za-z_][A-Za-z0-9_]*" ]
+	[ "$stderr" = "evt-append: invalid events table 'a-b': $NAME_RULE" ]
 	[ ! -e events.db ]
 	run -0 --separate-stderr evt-append -q --events-table "_${long:2}" users u1 '{"type":"a"}'
 }
 
 @test "-d, --db, EVT_DB, sqlite:PATH and the default events.db" {
+	sqlite_only "about SQLite paths"
 	evt-append -q -d one.db s a '{"type":"one"}'
 	evt-append -q --db two.db s a '{"type":"two"}'
 	EVT_DB=three.db evt-append -q s a '{"type":"three"}'
@@ -687,6 +700,7 @@ opt_events"
 }
 
 @test "a store that cannot be opened is exit 1" {
+	sqlite_only "tests/pg.bats has the PostgreSQL messages"
 	run -1 --separate-stderr evt-append -d nodir/x.db s a '{"type":"a"}'
 	[ "$output" = "" ]
 	[ "$stderr" = "evt-append: cannot open 'nodir/x.db': unable to open database file" ]

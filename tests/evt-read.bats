@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 # evt-read: print stored events as NDJSON.
+# backends: sqlite pg
 
 load test_helper
 
@@ -76,7 +77,7 @@ join_lines() {
 
 @test "STREAM ID: in version order, whatever the positions" {
 	evt-append -q s a '{"type":"one"}'
-	sqlite3 events.db "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES
+	db_sql "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES
 		(3, 's', 'a', '2020-01-02T03:04:05.678Z', '{\"type\":\"three\"}'),
 		(2, 's', 'a', '2020-01-02T03:04:05.678Z', '{\"type\":\"two\"}')"
 	run -0 --separate-stderr evt-read s a
@@ -190,7 +191,7 @@ join_lines() {
 }
 
 @test "--head is 0 on an empty store and on a new table" {
-	sqlite3 events.db 'CREATE TABLE other (x)'
+	db_sql 'CREATE TABLE other (x integer)'
 	run -0 --separate-stderr evt-read --head
 	[ "$output" = 0 ]
 	[ "$stderr" = "" ]
@@ -204,6 +205,7 @@ join_lines() {
 # --- timestamps --------------------------------------------------------------------
 
 @test "integer-millisecond timestamps print as ISO-8601" {
+	sqlite_only "a timestamptz column holds no integers"
 	evt-append -q s a '{"type":"a"}'
 	sqlite3 events.db "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES
 		(2, 's', 'a', 1764157187123, '{\"type\":\"b\"}'),
@@ -217,7 +219,11 @@ join_lines() {
 
 @test "ISO timestamps written by evt-append print as stored" {
 	evt-append -q s a '{"type":"a"}'
-	run -0 sqlite3 events.db 'SELECT timestamp FROM events'
+	if pg_backend; then
+		run -0 db_sql "SELECT to_char(timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM events"
+	else
+		run -0 sqlite3 events.db 'SELECT timestamp FROM events'
+	fi
 	[[ "$output" =~ ^$TS_RE$ ]]
 	stored=$output
 	run -0 --separate-stderr evt-read
@@ -227,6 +233,7 @@ join_lines() {
 # --- the store ----------------------------------------------------------------------
 
 @test "a missing store is exit 1 and is not created" {
+	sqlite_only "about SQLite files; tests/pg.bats has PostgreSQL's"
 	run -1 --separate-stderr evt-read -d x.db
 	[ "$output" = "" ]
 	[ "$stderr" = "evt-read: cannot open 'x.db': no such store" ]
@@ -240,9 +247,10 @@ join_lines() {
 }
 
 @test "an existing store without tables reads as empty" {
-	sqlite3 empty.db 'CREATE TABLE other (x)'
-	: >zero.db
-	for db in empty.db zero.db; do
+	empty=$(db empty.db) zero=$(db zero.db)
+	db_sql 'CREATE TABLE other (x integer)' empty.db
+	pg_backend || : >zero.db
+	for db in "$empty" "$zero"; do
 		run -0 --separate-stderr evt-read -d "$db"
 		[ "$output" = "" ]
 		[ "$stderr" = "" ]
@@ -254,11 +262,16 @@ join_lines() {
 		[ "$output" = 0 ]
 	done
 	# and reading did not create the tables
-	run -0 sqlite3 empty.db "SELECT name FROM sqlite_master WHERE type = 'table'"
+	if pg_backend; then
+		run -0 db_sql "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()" empty.db
+	else
+		run -0 sqlite3 empty.db "SELECT name FROM sqlite_master WHERE type = 'table'"
+	fi
 	[ "$output" = other ]
 }
 
 @test "a file that is not a database is exit 1" {
+	sqlite_only "about SQLite files"
 	echo 'this is not a database, it is a text file' >bad.db
 	run -1 --separate-stderr evt-read -d bad.db
 	[ "$output" = "" ]
@@ -285,17 +298,18 @@ join_lines() {
 	fixture
 	run -2 --separate-stderr evt-read --events-table a-b
 	[ "$output" = "" ]
-	[ "$stderr" = "evt-read: invalid events table 'a-b': must match [A-Za-z_][A-Za-z0-9_]*" ]
+	[ "$stderr" = "evt-read: invalid events table 'a-b': $NAME_RULE" ]
 	EVT_EVENTS_TABLE='x y' run -2 --separate-stderr evt-read
-	[ "$stderr" = "evt-read: invalid events table 'x y': must match [A-Za-z_][A-Za-z0-9_]*" ]
+	[ "$stderr" = "evt-read: invalid events table 'x y': $NAME_RULE" ]
 	run -2 --separate-stderr evt-read --bookmarks-table 1b
-	[ "$stderr" = "evt-read: invalid bookmarks table '1b': must match [A-Za-z_][A-Za-z0-9_]*" ]
+	[ "$stderr" = "evt-read: invalid bookmarks table '1b': $NAME_RULE" ]
 	long=$(printf 'a%.0s' $(seq 64))
 	run -2 --separate-stderr evt-read --events-table "$long"
 	[ "$stderr" = "evt-read: invalid events table '$long': has a part longer than 63 bytes" ]
 }
 
 @test "-d, --db, EVT_DB, sqlite:PATH and the default events.db" {
+	sqlite_only "about SQLite paths"
 	fixture -d a.db
 	evt-append -q s a '{"type":"default"}'
 	run -0 --separate-stderr evt-read -d a.db --head

@@ -1,19 +1,21 @@
 #!/usr/bin/env bats
 # evt: the front; "evt append ..." runs "evt-append ...".
+# backends: sqlite pg
 
 load test_helper
 
 @test "evt append runs evt-append" {
-	run -0 --separate-stderr evt append -d a.db users u1 '{"type":"a"}' '{"type":"b"}'
+	a=$(db a.db)
+	run -0 --separate-stderr evt append -d "$a" users u1 '{"type":"a"}' '{"type":"b"}'
 	[ "$stderr" = "" ]
 	[ "${#lines[@]}" = 2 ]
 	appended=$output
-	run -0 --separate-stderr evt-read -d a.db
+	run -0 --separate-stderr evt-read -d "$a"
 	same "$output" "$appended"
 	printf '{"type":"c"}\n' >in
-	run -0 --separate-stderr evt append -q -d a.db -e 2 users u1 <in
+	run -0 --separate-stderr evt append -q -d "$a" -e 2 users u1 <in
 	[ "$output" = "" ]
-	run -0 --separate-stderr evt-read -d a.db --head
+	run -0 --separate-stderr evt-read -d "$a" --head
 	[ "$output" = 3 ]
 }
 

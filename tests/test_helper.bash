@@ -5,10 +5,94 @@ EVT_TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 export PATH="$EVT_TOP/bin:$PATH"
 export LC_ALL=C
 
+# The store the tests use by default: EVT_TEST_BACKEND=sqlite (the default:
+# events.db in the test's directory) or pg (a fresh schema per test in the
+# cluster at EVT_TEST_PG_URL, which tests/run.sh starts; EVT_DB points to
+# it).  tests/run.sh runs the files marked "# backends: sqlite pg" both
+# ways.
+EVT_TEST_BACKEND=${EVT_TEST_BACKEND:-sqlite}
+. "$BATS_TEST_DIRNAME/pg.bash"
+
 setup() {
 	cd "$BATS_TEST_TMPDIR" || return 1
 	unset EVT_DB EVT_EVENTS_TABLE EVT_BOOKMARKS_TABLE EVT_SYNC EVT_BUSY_TIMEOUT
+	if [ "$EVT_TEST_BACKEND" = pg ]; then
+		pg_test_schema || return 1
+		EVT_DB=$(pg_schema_url "$EVT_TEST_SCHEMA")
+		export EVT_DB
+	fi
 }
+
+# --- both backends -----------------------------------------------------------
+
+# A fresh schema for this test: EVT_TEST_SCHEMA.
+pg_test_schema() {
+	if [ -z "${EVT_TEST_PG_URL:-}" ]; then
+		echo "no PostgreSQL cluster: run the tests with tests/run.sh" >&2
+		return 1
+	fi
+	EVT_TEST_SCHEMA=t${BATS_SUITE_TEST_NUMBER}_$$_$RANDOM
+	export EVT_TEST_SCHEMA
+	pg_psql -c "CREATE SCHEMA $EVT_TEST_SCHEMA"
+}
+
+# The URL of the cluster with search_path set to schema $1.
+pg_schema_url() {
+	printf '%s&options=-csearch_path%%3D%s\n' "$EVT_TEST_PG_URL" "$1"
+}
+
+pg_backend() {
+	[ "$EVT_TEST_BACKEND" = pg ]
+}
+
+# Skip a test that is about SQLite files when the backend is PostgreSQL.
+sqlite_only() {
+	if pg_backend; then
+		skip "sqlite only: ${1:-about SQLite files}"
+	fi
+}
+
+# A second (third...) store NAME: the file NAME on SQLite, a schema of
+# its own on PostgreSQL.
+db() {
+	local s
+	if ! pg_backend; then
+		printf '%s\n' "$1"
+		return
+	fi
+	s=${EVT_TEST_SCHEMA}_$(printf '%s' "$1" | tr -c 'A-Za-z0-9_' _)
+	pg_psql -c "CREATE SCHEMA IF NOT EXISTS $s" 2>/dev/null >&2 || return 1
+	pg_schema_url "$s"
+}
+
+# Run SQL on the default store (or the store NAME of db NAME), printing
+# the rows as sqlite3 does: fields separated by |.
+db_sql() {
+	if ! pg_backend; then
+		sqlite3 "${2:-events.db}" "$1"
+		return
+	fi
+	local s=$EVT_TEST_SCHEMA
+	[ -z "${2:-}" ] || s=${EVT_TEST_SCHEMA}_$(printf '%s' "$2" | tr -c 'A-Za-z0-9_' _)
+	PGOPTIONS="-c search_path=$s -c client_min_messages=warning" \
+		pg_psql -At -F '|' -c "$1"
+}
+
+# The tables of the default store, one a line, in name order.
+db_tables() {
+	if pg_backend; then
+		db_sql "SELECT tablename FROM pg_tables WHERE schemaname = '$EVT_TEST_SCHEMA' ORDER BY tablename"
+	else
+		sqlite3 events.db "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name"
+	fi
+}
+
+# What a table name must match, as the messages say it.
+if [ "$EVT_TEST_BACKEND" = pg ]; then
+	NAME_RULE='must match [A-Za-z_][A-Za-z0-9_]* (optionally schema.name)'
+else
+	NAME_RULE='must match [A-Za-z_][A-Za-z0-9_]*'
+fi
 
 # The n-th line of $output (1-based).
 line() {

@@ -1,0 +1,208 @@
+/* evt-command - load an aggregate, run a command program, append what it
+ * decides */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evt.h"
+
+static const char usage[] =
+	"usage: evt-command [FOLD OPTIONS] [--retries N] STREAM ID COMMAND "
+	"[BODY] -- PROGRAM [ARG...]\n"
+	"\n"
+	"Fold the aggregate STREAM/ID, run PROGRAM with\n"
+	"{\"command\":{...BODY,\"aggregateId\":ID,\"type\":COMMAND},"
+	"\"aggregate\":{...}}\n"
+	"on stdin, append the events it prints (NDJSON or one JSON array)\n"
+	"expecting the version folded, and print the resulting aggregate.\n"
+	"\n"
+	"      --jq PROGRAM          fold with a jq program (see evt-fold)\n"
+	"      --jq-file FILE        the same, the program read from FILE\n"
+	"      --exec COMMAND        fold with a co-process (see evt-fold)\n"
+	"      --init JSON           the aggregate before any event (default {})\n"
+	"      --persist KEY         keep a snapshot under KEY and resume from it\n"
+	"      --retries N           on a version conflict, fold and run again\n"
+	"                            up to N times (default 3)\n"
+	EVT_COMMON_USAGE;
+
+enum {
+	OPT_JQ = EVT_OPT_LOCAL, OPT_JQ_FILE, OPT_EXEC, OPT_INIT, OPT_PERSIST,
+	OPT_RETRIES
+};
+
+static const struct option options[] = {
+	{ "jq", required_argument, NULL, OPT_JQ },
+	{ "jq-file", required_argument, NULL, OPT_JQ_FILE },
+	{ "exec", required_argument, NULL, OPT_EXEC },
+	{ "init", required_argument, NULL, OPT_INIT },
+	{ "persist", required_argument, NULL, OPT_PERSIST },
+	{ "retries", required_argument, NULL, OPT_RETRIES },
+	EVT_COMMON_OPTIONS,
+	{ NULL, 0, NULL, 0 }
+};
+
+/* Does arg, an option, take the next argument as its value? */
+static int takes_value(const char *arg)
+{
+	const struct option *o;
+	size_t n;
+	int match = 0, value = 0;
+
+	if (strcmp(arg, "-d") == 0)
+		return 1;
+	if (strncmp(arg, "--", 2) != 0 || strchr(arg, '='))
+		return 0;
+	arg += 2;
+	n = strlen(arg);
+	for (o = options; o->name; o++) {
+		if (strncmp(o->name, arg, n) != 0)
+			continue;
+		if (strlen(o->name) == n)
+			return o->has_arg == required_argument;
+		match++;
+		value = o->has_arg == required_argument;
+	}
+	return match == 1 && value;
+}
+
+/* The index of the "--" before PROGRAM, or argc. */
+static int program_start(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0 && !takes_value(argv[i - 1]))
+			return i;
+	return argc;
+}
+
+int main(int argc, char **argv)
+{
+	struct evt_store_opts so = { NULL, NULL, NULL, 1, 0 };
+	struct evt_command cmd;
+	struct evt_fold f;
+	struct evt_reducer *red = NULL;
+	struct evt_err e = { 0, "" };
+	struct evt_buf prog = EVT_BUF_INIT, body = EVT_BUF_INIT;
+	struct evt_buf result = EVT_BUF_INIT;
+	struct evt_out out;
+	const char *jq = NULL, *jq_file = NULL, *exec = NULL, *init = NULL;
+	const char *why;
+	int64_t retries = 3;
+	int nred = 0, dd, c, rc;
+	char **args;
+	int nargs;
+
+	evt_prog = "evt-command";
+	signal(SIGPIPE, SIG_DFL);
+	memset(&cmd, 0, sizeof(cmd));
+	dd = program_start(argc, argv);
+	opterr = 0;
+	while ((c = getopt_long(dd, argv, ":d:h", options, NULL)) != -1) {
+		switch (c) {
+		case OPT_JQ:
+			jq = optarg;
+			nred++;
+			break;
+		case OPT_JQ_FILE:
+			jq_file = optarg;
+			nred++;
+			break;
+		case OPT_EXEC:
+			exec = optarg;
+			nred++;
+			break;
+		case OPT_INIT:
+			init = optarg;
+			break;
+		case OPT_PERSIST:
+			cmd.persist = optarg;
+			break;
+		case OPT_RETRIES:
+			if (evt_parse_i64(optarg, 0, 1000000, &retries) < 0)
+				return evt_usage_error("invalid --retries '%s'",
+						       optarg);
+			break;
+		default:
+			if ((rc = evt_cli_common(c, dd, argv, &so, usage)) != -2)
+				return rc < 0 ? EVT_EUSAGE : rc;
+		}
+	}
+	args = argv + optind;
+	nargs = dd - optind;
+	if (nred > 1)
+		return evt_usage_error("use one reducer: --jq, --jq-file or "
+				       "--exec");
+	if (nargs < 3)
+		return evt_usage_error("expected STREAM ID COMMAND (see "
+				       "evt-command --help)");
+	if (nargs > 4)
+		return evt_usage_error("too many arguments before '--' (see "
+				       "evt-command --help)");
+	if (dd + 1 >= argc)
+		return evt_usage_error("expected -- PROGRAM (see evt-command "
+				       "--help)");
+	if ((why = evt_name_check(args[0], strlen(args[0]))))
+		return evt_usage_error("invalid stream '%s': %s", args[0], why);
+	if ((why = evt_name_check(args[1], strlen(args[1]))))
+		return evt_usage_error("invalid aggregate id '%s': %s", args[1],
+				       why);
+	if (!*args[2] || !evt_utf8_valid(args[2], strlen(args[2])))
+		return evt_usage_error("invalid COMMAND '%s': %s", args[2],
+				       *args[2] ? "not valid UTF-8" :
+						  "is empty");
+	if (cmd.persist && (!*cmd.persist ||
+			    strlen(cmd.persist) > EVT_NAME_MAX))
+		return evt_usage_error("invalid --persist key '%s': %s",
+				       cmd.persist, *cmd.persist ?
+				       "longer than 255 bytes" : "is empty");
+	if (nargs == 4 && (rc = evt_command_body(args[3], &body, &e))) {
+		evt_buf_release(&body);
+		return evt_fail(&e);
+	}
+	if (jq_file) {
+		if ((rc = evt_read_file(jq_file, &prog, &e))) {
+			evt_buf_release(&prog);
+			evt_buf_release(&body);
+			return evt_fail(&e);
+		}
+		jq = prog.p;
+	}
+	if (jq) {
+		rc = evt_reducer_jq(&red, jq, &e);
+		evt_buf_release(&prog);
+		if (rc) {
+			evt_buf_release(&body);
+			return evt_fail(&e);
+		}
+	} else if (exec) {
+		red = evt_reducer_exec(exec);
+	} else {
+		red = evt_reducer_merge();
+	}
+	cmd.so = &so;
+	cmd.fold = &f;
+	cmd.stream = args[0];
+	cmd.id = args[1];
+	cmd.name = args[2];
+	cmd.body = body.p;
+	cmd.argv = argv + dd + 1;
+	cmd.retries = (int)retries;
+	if (!(rc = evt_fold_init(&f, red, init, &e)))
+		rc = evt_command_run(&cmd, &result, &e);
+	evt_fold_release(&f);
+	evt_reducer_free(red);
+	evt_buf_release(&body);
+	if (rc) {
+		evt_buf_release(&result);
+		return evt_fail(&e);
+	}
+	evt_out_init(&out, 1, EVT_OUT_BLOCK);
+	evt_buf_add(&out.b, result.p, result.len);
+	evt_buf_addc(&out.b, '\n');
+	evt_buf_release(&result);
+	if (evt_out_close(&out, &e))
+		return evt_fail(&e);
+	return 0;
+}

@@ -1,0 +1,308 @@
+/* command.c - run a command against an aggregate (evtstore createCommands) */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "append.h"
+#include "command.h"
+#include "json.h"
+#include "proc.h"
+
+int evt_command_body(const char *s, struct evt_buf *out, struct evt_err *e)
+{
+	const char *why;
+	size_t col;
+	enum evt_jkind k;
+
+	k = evt_json_compact(s, strlen(s), out, NULL, 0, &why, &col);
+	if (k == EVT_J_NONE)
+		return evt_errf(e, EVT_EUSAGE, "invalid BODY: invalid JSON at "
+				"column %zu: %s", col, why);
+	if (k != EVT_J_OBJECT)
+		return evt_errf(e, EVT_EUSAGE, "invalid BODY: not a JSON object");
+	return 0;
+}
+
+/* {"command":{...BODY,"aggregateId":ID,"type":COMMAND},"aggregate":AGG} */
+static void command_input(const struct evt_command *c, struct evt_agg *a,
+			  struct evt_buf *in)
+{
+	const char *key, *val, *k;
+	size_t at = 0, klen, vlen, kl;
+	struct evt_buf tmp = EVT_BUF_INIT;
+	const char *body = c->body ? c->body : "{}";
+
+	evt_fold_sync(c->fold, a);
+	evt_buf_reset(in);
+	evt_buf_addstr(in, "{\"command\":{");
+	while (evt_json_next(body, strlen(body), &at, &key, &klen, &val,
+			     &vlen)) {
+		k = evt_json_key(key, klen, &kl, &tmp);
+		if ((kl == 13 && memcmp(k, "\"aggregateId\"", 13) == 0) ||
+		    (kl == 6 && memcmp(k, "\"type\"", 6) == 0))
+			continue;
+		evt_buf_add(in, key, klen);
+		evt_buf_addc(in, ':');
+		evt_buf_add(in, val, vlen);
+		evt_buf_addc(in, ',');
+	}
+	evt_buf_addstr(in, "\"aggregateId\":");
+	evt_json_quote(in, c->id, strlen(c->id));
+	evt_buf_addstr(in, ",\"type\":");
+	evt_json_quote(in, c->name, strlen(c->name));
+	evt_buf_addstr(in, "},\"aggregate\":");
+	evt_agg_print(a, in);
+	evt_buf_addstr(in, "}\n");
+	evt_buf_release(&tmp);
+}
+
+/* Run argv with in on its stdin, its stdout into out, both at once (a
+ * program may print before it has read everything). */
+static int run_program(char *const *argv, const char *in, size_t inlen,
+		       struct evt_buf *out, int *status, struct evt_err *e)
+{
+	struct evt_spawn sp = { argv, NULL, 1, 1 };
+	struct evt_child c;
+	void (*old)(int);
+	size_t off = 0;
+	int rc, timed_out;
+
+	if ((rc = evt_spawn(&sp, &c, e)))
+		return rc;
+	old = signal(SIGPIPE, SIG_IGN);
+	fcntl(c.in, F_SETFL, fcntl(c.in, F_GETFL) | O_NONBLOCK);
+	while (c.out >= 0) {
+		struct pollfd p[2] = { { c.out, POLLIN, 0 }, { c.in, POLLOUT, 0 } };
+		int np = c.in >= 0 ? 2 : 1;
+
+		if (poll(p, (nfds_t)np, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = evt_errf(e, EVT_EFAIL, "cannot poll: %s",
+				      strerror(errno));
+			break;
+		}
+		if (np == 2 && p[1].revents) {
+			ssize_t w = write(c.in, in + off, inlen - off);
+
+			if (w > 0)
+				off += (size_t)w;
+			if ((w < 0 && errno != EAGAIN && errno != EINTR) ||
+			    off == inlen)
+				evt_child_close_in(&c);	/* EPIPE: it quit */
+		}
+		if (p[0].revents) {
+			ssize_t r;
+
+			evt_buf_grow(out, 65536);
+			r = read(c.out, out->p + out->len,
+				 out->cap - out->len - 1);
+			if (r < 0 && errno != EINTR && errno != EAGAIN) {
+				rc = evt_errf(e, EVT_EFAIL, "cannot read from "
+					      "'%s': %s", argv[0],
+					      strerror(errno));
+				break;
+			}
+			if (r == 0) {
+				close(c.out);
+				c.out = -1;
+			} else if (r > 0) {
+				out->len += (size_t)r;
+				out->p[out->len] = '\0';
+			}
+		}
+	}
+	if (c.out >= 0) {
+		close(c.out);
+		c.out = -1;
+	}
+	if (!rc) {
+		rc = evt_child_wait(&c, -1, 0, status, &timed_out, e);
+	} else {
+		struct evt_err ignored;
+
+		evt_child_wait(&c, -1, 0, status, &timed_out, &ignored);
+	}
+	signal(SIGPIPE, old);
+	return rc;
+}
+
+static int blank(const char *s, size_t n)
+{
+	while (n && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')) {
+		s++;
+		n--;
+	}
+	return n == 0;
+}
+
+static int bad_event(struct evt_err *e, const char *who, const char *where,
+		     size_t n)
+{
+	char msg[sizeof(e->msg)];
+
+	memcpy(msg, e->msg, sizeof(msg));
+	return evt_errf(e, EVT_EINPUT, "%s printed an invalid event: %s %zu: "
+			"%s", who, where, n, msg);
+}
+
+int evt_command_events(const char *s, size_t len, struct evt_buf *evs,
+		       size_t **ends, size_t *n, const char *who,
+		       struct evt_err *e)
+{
+	size_t i = 0, cap = 0, line = 0;
+
+	*n = 0;
+	*ends = NULL;
+	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' ||
+			   s[i] == '\n'))
+		i++;
+	if (i < len && s[i] == '[') {
+		struct evt_buf arr = EVT_BUF_INIT;
+		const char *why, *key, *val;
+		size_t col, at = 0, klen, vlen;
+
+		if (evt_json_compact(s, len, &arr, NULL, 0, &why, &col) !=
+		    EVT_J_ARRAY) {
+			evt_buf_release(&arr);
+			return evt_errf(e, EVT_EINPUT, "%s printed invalid "
+					"JSON at column %zu: %s", who, col,
+					why);
+		}
+		while (evt_json_next(arr.p, arr.len, &at, &key, &klen, &val,
+				     &vlen)) {
+			if (evt_event_parse(val, vlen, evs, e)) {
+				evt_buf_release(&arr);
+				return bad_event(e, who, "element", *n + 1);
+			}
+			if (*n == cap) {
+				cap = cap ? cap * 2 : 8;
+				*ends = evt_xrealloc(*ends, cap * sizeof(**ends));
+			}
+			(*ends)[(*n)++] = evs->len;
+		}
+		evt_buf_release(&arr);
+		return 0;
+	}
+	for (i = 0; i < len;) {
+		const char *nl = memchr(s + i, '\n', len - i);
+		size_t end = nl ? (size_t)(nl - s) : len;
+
+		line++;
+		if (!blank(s + i, end - i)) {
+			if (evt_event_parse(s + i, end - i, evs, e))
+				return bad_event(e, who, "line", line);
+			if (*n == cap) {
+				cap = cap ? cap * 2 : 8;
+				*ends = evt_xrealloc(*ends, cap * sizeof(**ends));
+			}
+			(*ends)[(*n)++] = evs->len;
+		}
+		i = end + 1;
+	}
+	return 0;
+}
+
+/* Append the events expecting version; EVT_ECONFLICT when it moved. */
+static int append(const struct evt_command *c, int64_t version,
+		  const struct evt_buf *evs, const size_t *ends, size_t n,
+		  struct evt_err *e)
+{
+	struct evt_appender ap;
+	size_t i, start = 0;
+	int rc = 0;
+
+	evt_appender_init(&ap, c->so, 1);
+	ap.expect = EVT_EXPECT_VERSION;
+	ap.expect_version = version;
+	for (i = 0; i < n && !rc; i++) {
+		rc = evt_appender_add(&ap, c->stream, strlen(c->stream), c->id,
+				      strlen(c->id), 0, NULL, 0,
+				      evs->p + start, ends[i] - start, NULL,
+				      e);
+		start = ends[i];
+	}
+	if (!rc)
+		rc = evt_appender_commit(&ap, NULL, e);
+	evt_appender_release(&ap);
+	return rc;
+}
+
+int evt_command_run(const struct evt_command *c, struct evt_buf *result,
+		    struct evt_err *e)
+{
+	struct evt_store_opts fso = *c->so;
+	struct evt_store *st = NULL;
+	struct evt_agg a;
+	struct evt_buf in = EVT_BUF_INIT, out = EVT_BUF_INIT;
+	struct evt_buf evs = EVT_BUF_INIT;
+	size_t *ends = NULL, n = 0;
+	char who[300];
+	int attempt, rc, status;
+
+	snprintf(who, sizeof(who), "'%s'", c->argv[0]);
+	/* The fold's connection writes only snapshots: losing one to a power
+	 * failure costs a refold, so it needs no durable commit. */
+	fso.relaxed = 1;
+	if ((rc = evt_store_open(&st, &fso, e)))
+		return rc;
+	evt_fold_start(c->fold, &a, c->stream, strlen(c->stream), c->id,
+		       strlen(c->id));
+	if (c->persist)
+		rc = evt_fold_snapshot(c->fold, st, &a, c->persist, e);
+	for (attempt = 0; !rc; attempt++) {
+		int64_t version;
+
+		if ((rc = evt_fold_catch_up(c->fold, st, &a, -1, e)))
+			break;
+		version = a.version;
+		command_input(c, &a, &in);
+		evt_buf_reset(&out);
+		if ((rc = run_program(c->argv, in.p, in.len, &out, &status,
+				      e)))
+			break;
+		if (status != 0) {
+			char how[128];
+
+			rc = evt_errf(e, EVT_EPROG, "%s %s", who,
+				      evt_status_str(status, 0, 0, how,
+						     sizeof(how)));
+			break;
+		}
+		free(ends);
+		evt_buf_reset(&evs);
+		if ((rc = evt_command_events(out.p ? out.p : "", out.len,
+					     &evs, &ends, &n, who, e)))
+			break;
+		if (n == 0)
+			break;
+		rc = append(c, version, &evs, ends, n, e);
+		if (rc == EVT_ECONFLICT && attempt < c->retries) {
+			rc = 0;
+			continue;
+		}
+		if (!rc)
+			rc = evt_fold_catch_up(c->fold, st, &a, (int64_t)n, e);
+		break;
+	}
+	if (!rc)
+		rc = evt_reducer_finish(c->fold->r, e);
+	if (!rc && c->persist)
+		rc = evt_fold_save(c->fold, st, &a, c->persist, e);
+	if (!rc) {
+		evt_fold_sync(c->fold, &a);
+		evt_agg_print(&a, result);
+	}
+	evt_fold_drop(c->fold, &a);
+	evt_store_close(st);
+	free(ends);
+	evt_buf_release(&in);
+	evt_buf_release(&out);
+	evt_buf_release(&evs);
+	return rc;
+}

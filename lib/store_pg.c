@@ -1,0 +1,1645 @@
+/* store_pg.c - the PostgreSQL backend (evtstore's pg schema)
+ *
+ * libpq is loaded with dlopen when the first PostgreSQL store is opened, so
+ * a program that never sees a postgres:// URL never pays for its two dozen
+ * shared libraries; each PQ* function used is resolved into the table pq.
+ * <libpq-fe.h> is included for its types only.
+ *
+ * Order: an evt writer takes a transaction-level advisory lock on its
+ * events table (pg_advisory_xact_lock, keyed by the table's oid) before it
+ * looks up versions and inserts, and holds it until COMMIT.  Positions come
+ * from the table's sequence, so evt writers get them in commit order, and a
+ * reader that resumes after position N never skips a transaction that
+ * commits late.  The cost: the evt writers of one events table commit one
+ * at a time.
+ *
+ * Inserts go in batches: one INSERT ... SELECT FROM unnest() of binary
+ * arrays per batch, RETURNING the positions in order.
+ *
+ * Wake-up: an append NOTIFYs a channel named after the events table's oid,
+ * delivered at COMMIT; a follower LISTENs to it and polls the socket.
+ *
+ * A store that has waited (a follower: evt-tail, evt-handle --follow)
+ * reconnects with backoff when the connection is lost, takes its handler
+ * locks again, LISTENs again and resumes its read; anything else fails
+ * with exit 1, and an unfinished transaction is never committed.
+ *
+ * Ownership: every PGresult is cleared by the function that got it; the
+ * struct pg and its strings belong to the store.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "cli.h"
+#include "store_impl.h"
+
+/* The libpq functions used, resolved with dlsym. */
+#define PQ_FUNCS(X) \
+	X(PQconnectdbParams) X(PQstatus) X(PQerrorMessage) X(PQfinish) \
+	X(PQsetNoticeProcessor) X(PQexec) X(PQexecParams) X(PQprepare) \
+	X(PQexecPrepared) X(PQsendQueryParams) X(PQsetSingleRowMode) \
+	X(PQgetResult) X(PQresultStatus) X(PQresultErrorField) X(PQclear) \
+	X(PQntuples) X(PQgetvalue) X(PQgetlength) X(PQgetisnull) \
+	X(PQsocket) X(PQconsumeInput) X(PQnotifies) X(PQfreemem) \
+	X(PQisBusy) X(PQgetCancel) X(PQcancel) X(PQfreeCancel)
+
+static struct pq_api {
+#define X(f) __typeof__(&f) f;
+	PQ_FUNCS(X)
+#undef X
+} pq;
+
+static void *pq_lib;	/* loaded once per process, never unloaded */
+
+/* Statements prepared per connection (on their second use: a one-shot
+ * program does not pay a round trip for preparing). */
+enum { Q_VERSION, Q_INSERT, Q_BM_GET, Q_BM_SET, Q_BM_ALL, Q_SNAP_GET,
+       Q_SNAP_PUT, Q_PARK, Q_PARKED, Q_TRYLOCK, Q_UNLOCK, Q_HELD, Q_N };
+
+#define INTERRUPTED (-3)	/* a reconnect stopped by SIGINT/SIGTERM */
+#define LOST (-4)		/* the connection was lost; e says how */
+
+struct pg {
+	PGconn *conn;
+	char *shown;		/* the URL for messages, password hidden */
+	char *ev, *bm;		/* quoted table names, maybe with schema */
+	char *snap, *parked;	/* evt's own tables, quoted */
+	char *ev_schema;	/* quoted schema of a schema.name, or NULL */
+	char *bm_schema;
+	char *ev_name;		/* unquoted name part */
+	unsigned ev_oid, bm_oid;	/* 0: not known (yet) */
+	char chan[24];		/* LISTEN channel of the events table */
+	char *sql[Q_N];		/* statement texts, built on first use */
+	unsigned prepared, used;	/* bits of Q_* on this connection */
+	int in_tx;
+	int listening;
+	int follower;		/* has waited: reconnect when lost */
+	int sync_off;		/* synchronous_commit = off */
+	int64_t lock_timeout;	/* EVT_BUSY_TIMEOUT, ms; -1: none */
+	char **locks;		/* handler locks held */
+	size_t nlocks;
+	struct evt_buf arr[6];	/* the insert batch's arrays */
+	struct evt_buf tmp;
+};
+
+#define PG(st) ((struct pg *)(st)->impl)
+
+/* --- loading libpq ---------------------------------------------------- */
+
+static const char *pq_load(char *why, size_t n)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} fns[] = {
+#define X(f) { #f, offsetof(struct pq_api, f) },
+		PQ_FUNCS(X)
+#undef X
+	};
+	const char *lib = getenv("EVT_LIBPQ");
+	size_t i;
+	void *h;
+
+	if (pq_lib)
+		return NULL;
+	if (!lib || !*lib)
+		lib = "libpq.so.5";
+	if (!(h = dlopen(lib, RTLD_LAZY | RTLD_LOCAL))) {
+		const char *err = dlerror();
+
+		if (!err || strstr(err, "No such file"))
+			snprintf(why, n, "%s not found (install libpq5)", lib);
+		else
+			snprintf(why, n, "%s", err);
+		return why;
+	}
+	for (i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+		void *p = dlsym(h, fns[i].name);
+
+		if (!p) {
+			snprintf(why, n, "%s has no %s (libpq 10 or later is "
+				 "needed)", lib, fns[i].name);
+			dlclose(h);
+			return why;
+		}
+		memcpy((char *)&pq + fns[i].off, &p, sizeof(p));
+	}
+	pq_lib = h;
+	return NULL;
+}
+
+/* --- names, keys, messages ---------------------------------------------- */
+
+static uint64_t fnv(uint64_t h, const void *s, size_t n)
+{
+	const unsigned char *p = s;
+
+	while (n--)
+		h = (h ^ *p++) * 1099511628211ULL;
+	return h;
+}
+
+#define FNV0 1469598103934665603ULL
+
+/* An advisory lock key: what it is for, a table's oid and a name. */
+static int64_t lock_key(const char *what, unsigned oid, const char *name)
+{
+	uint64_t h = fnv(FNV0, "evt", 4);
+
+	h = fnv(h, what, strlen(what) + 1);
+	h = fnv(h, &oid, sizeof(oid));
+	if (name)
+		h = fnv(h, name, strlen(name) + 1);
+	return (int64_t)h;
+}
+
+/* The key of evt's schema changes, one per database. */
+#define DDL_KEY ((int64_t)0x6576742d64646c00LL)	/* "evt-ddl" */
+
+/* name + suffix as one identifier of at most 63 bytes: a name too long
+ * for that is shortened and made unique with a hash of it. */
+static char *derived(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), s = strlen(suffix);
+	char *out = evt_xmalloc(n + s + 1);
+
+	if (n + s <= 63) {
+		memcpy(out, name, n);
+		memcpy(out + n, suffix, s + 1);
+	} else {
+		size_t keep = 63 - s - 9;
+
+		memcpy(out, name, keep);
+		snprintf(out + keep, n + s + 1 - keep, "_%08x%s",
+			 (unsigned)(fnv(FNV0, name, n) & 0xffffffffu), suffix);
+	}
+	return out;
+}
+
+/* "schema"."name<suffix>" or "name<suffix>". */
+static char *quoted(const char *schema, const char *name, const char *suffix)
+{
+	struct evt_buf b = EVT_BUF_INIT;
+	char *d = derived(name, suffix);
+
+	if (schema)
+		evt_buf_addf(&b, "%s.", schema);
+	evt_buf_addf(&b, "\"%s\"", d);
+	free(d);
+	return b.p;
+}
+
+/* Split a checked table name "schema.name" or "name". */
+static void split(const char *table, char **schema, const char **name)
+{
+	const char *dot = strchr(table, '.');
+	struct evt_buf b = EVT_BUF_INIT;
+
+	*schema = NULL;
+	*name = table;
+	if (!dot)
+		return;
+	evt_buf_addf(&b, "\"%.*s\"", (int)(dot - table), table);
+	*schema = b.p;
+	*name = dot + 1;
+}
+
+/* The URL with its password, if any, replaced by "***". */
+static char *hide_password(const char *url)
+{
+	struct evt_buf b = EVT_BUF_INIT;
+	const char *p = strstr(url, "://"), *end, *at, *colon, *q;
+
+	if (!p) {
+		evt_buf_addstr(&b, url);
+		return b.p;
+	}
+	p += 3;
+	end = p + strcspn(p, "/?");
+	for (at = end; at > p && at[-1] != '@'; at--)
+		;
+	colon = at > p ? memchr(p, ':', (size_t)(at - 1 - p)) : NULL;
+	if (colon) {
+		evt_buf_add(&b, url, (size_t)(colon + 1 - url));
+		evt_buf_addstr(&b, "***");
+		p = at - 1;
+	} else {
+		evt_buf_add(&b, url, (size_t)(p - url));
+	}
+	/* and password=... in the query */
+	while ((q = strstr(p, "password="))) {
+		if (q > url && q[-1] != '?' && q[-1] != '&') {
+			evt_buf_add(&b, p, (size_t)(q + 9 - p));
+			p = q + 9;
+			continue;
+		}
+		evt_buf_add(&b, p, (size_t)(q + 9 - p));
+		evt_buf_addstr(&b, "***");
+		p = q + 9 + strcspn(q + 9, "&");
+	}
+	evt_buf_addstr(&b, p);
+	return b.p;
+}
+
+/* The first line of a libpq message, without its final period. */
+static void first_line(const char *msg, char *out, size_t n)
+{
+	size_t len = strcspn(msg ? msg : "", "\n");
+
+	if (!msg || !len) {
+		snprintf(out, n, "unknown error");
+		return;
+	}
+	while (len && (msg[len - 1] == '.' || msg[len - 1] == ' ' ||
+		       msg[len - 1] == '\r'))
+		len--;
+	snprintf(out, n, "%.*s", (int)len, msg);
+}
+
+static const char *sqlstate(const PGresult *res)
+{
+	const char *s = res ? pq.PQresultErrorField(res, PG_DIAG_SQLSTATE) :
+			      NULL;
+
+	return s ? s : "";
+}
+
+/* A table (or its schema) that does not exist. */
+static int missing(const PGresult *res)
+{
+	const char *s = sqlstate(res);
+
+	return strcmp(s, "42P01") == 0 || strcmp(s, "3F000") == 0;
+}
+
+/* Was the connection lost (the server restarted, the network broke)? */
+static int is_lost(struct pg *pg, const PGresult *res)
+{
+	const char *s = sqlstate(res);
+
+	return !pg->conn || pq.PQstatus(pg->conn) == CONNECTION_BAD ||
+	       strncmp(s, "08", 2) == 0 || strncmp(s, "57P", 3) == 0;
+}
+
+/* The message of a failed statement as "cannot WHAT 'URL': ...". */
+static int fail(struct evt_store *st, const PGresult *res, const char *what,
+		struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	const char *m = res ? pq.PQresultErrorField(res,
+						    PG_DIAG_MESSAGE_PRIMARY) :
+			      NULL;
+	char line[600];
+	int code = strcmp(sqlstate(res), "23505") == 0 ? EVT_ECONFLICT :
+							 EVT_EFAIL;
+
+	if (!m && pg->conn)
+		m = pq.PQerrorMessage(pg->conn);
+	first_line(m, line, sizeof(line));
+	evt_errf(e, code, "cannot %s '%s': %s", what, pg->shown, line);
+	return is_lost(pg, res) && code == EVT_EFAIL ? LOST : code;
+}
+
+/* LOST is an internal code: callers outside get EVT_EFAIL. */
+static int outward(int rc)
+{
+	return rc == LOST ? EVT_EFAIL : rc;
+}
+
+static void quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+/* --- connecting -------------------------------------------------------- */
+
+static int exec_ok(struct evt_store *st, const char *sql, const char *what,
+		   struct evt_err *e)
+{
+	PGresult *res = pq.PQexec(PG(st)->conn, sql);
+	ExecStatusType s = pq.PQresultStatus(res);
+	int rc = 0;
+
+	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
+		rc = fail(st, res, what, e);
+	pq.PQclear(res);
+	return rc;
+}
+
+static int connect_once(struct evt_store *st, struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	static const char *const kw[] = { "dbname",
+					  "fallback_application_name", NULL };
+	const char *val[] = { st->path, evt_prog, NULL };
+	char line[600];
+
+	pg->conn = pq.PQconnectdbParams(kw, val, 1);
+	if (!pg->conn)
+		return evt_errf(e, EVT_EFAIL, "cannot open '%s': out of memory",
+				pg->shown);
+	if (pq.PQstatus(pg->conn) != CONNECTION_OK) {
+		first_line(pq.PQerrorMessage(pg->conn), line, sizeof(line));
+		pq.PQfinish(pg->conn);
+		pg->conn = NULL;
+		return evt_errf(e, EVT_EFAIL, "cannot open '%s': %s", pg->shown,
+				line);
+	}
+	pq.PQsetNoticeProcessor(pg->conn, quiet, NULL);
+	pg->prepared = pg->used = 0;
+	pg->listening = 0;
+	pg->in_tx = 0;
+	if (pg->sync_off)
+		return outward(exec_ok(st, "SET synchronous_commit = off",
+				       "open", e));
+	return 0;
+}
+
+/* Sleep ms, letting SIGINT and SIGTERM through; 1 if one came. */
+static int nap(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+	sigset_t mask;
+
+	sigprocmask(SIG_BLOCK, NULL, &mask);
+	sigdelset(&mask, SIGINT);
+	sigdelset(&mask, SIGTERM);
+	return ppoll(NULL, 0, &ts, &mask) < 0 && errno == EINTR;
+}
+
+static int relock(struct evt_store *st, struct evt_err *e);
+
+/* Connect again after a lost connection: with backoff (50 ms doubling to
+ * 1 s) for up to a minute.  INTERRUPTED when a signal stops it. */
+static int reconnect(struct evt_store *st, struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	int64_t give_up = evt_mono_ms() + 60000;
+	int delay = 50, rc;
+
+	if (pg->conn)
+		pq.PQfinish(pg->conn);
+	pg->conn = NULL;
+	for (;;) {
+		if ((rc = connect_once(st, e)) == 0)
+			break;
+		if (pg->conn) {
+			pq.PQfinish(pg->conn);
+			pg->conn = NULL;
+		}
+		if (evt_mono_ms() + delay > give_up)
+			return rc;
+		if (nap(delay))
+			return INTERRUPTED;
+		delay = delay < 500 ? delay * 2 : 1000;
+	}
+	return relock(st, e);
+}
+
+/* Before a statement: a follower whose connection is gone gets a new one. */
+static int ready(struct evt_store *st, struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+
+	if (pg->conn && pq.PQstatus(pg->conn) == CONNECTION_OK)
+		return 0;
+	if (!pg->follower || pg->in_tx)
+		return evt_errf(e, EVT_EFAIL, "cannot use '%s': the connection "
+				"was lost", pg->shown);
+	return reconnect(st, e);
+}
+
+/* --- statements ---------------------------------------------------------- */
+
+static const char *const qname[Q_N] = {
+	"evt_version", "evt_insert", "evt_bm_get", "evt_bm_set", "evt_bm_all",
+	"evt_snap_get", "evt_snap_put", "evt_park", "evt_parked",
+	"evt_trylock", "evt_unlock", "evt_held"
+};
+
+static const char *qsql(struct evt_store *st, int q)
+{
+	struct pg *pg = PG(st);
+	struct evt_buf b = EVT_BUF_INIT;
+
+	if (pg->sql[q])
+		return pg->sql[q];
+	switch (q) {
+	case Q_VERSION:
+		evt_buf_addf(&b, "SELECT max(version) FROM %s WHERE stream = $1 "
+			     "AND aggregate_id = $2", pg->ev);
+		break;
+	case Q_INSERT:
+		/* t: the timestamp in binary when it is in evt's own form,
+		 * else NULL and tt the text to parse */
+		evt_buf_addf(&b, "INSERT INTO %s (version, stream, aggregate_id, "
+			     "timestamp, event) SELECT v, s, a, coalesce(t, "
+			     "tt::timestamptz), e FROM unnest($1::int4[], "
+			     "$2::text[], $3::text[], $4::timestamptz[], "
+			     "$5::text[], $6::text[]) AS u(v, s, a, t, tt, e) "
+			     "RETURNING position, timestamp", pg->ev);
+		break;
+	case Q_BM_GET:
+		evt_buf_addf(&b, "SELECT position FROM %s WHERE bookmark = $1",
+			     pg->bm);
+		break;
+	case Q_BM_SET:
+		evt_buf_addf(&b, "INSERT INTO %s (bookmark, position) VALUES "
+			     "($1, $2) ON CONFLICT (bookmark) DO UPDATE SET "
+			     "position = excluded.position", pg->bm);
+		break;
+	case Q_BM_ALL:
+		evt_buf_addf(&b, "SELECT bookmark, position FROM %s ORDER BY "
+			     "bookmark COLLATE \"C\"", pg->bm);
+		break;
+	case Q_SNAP_GET:
+		evt_buf_addf(&b, "SELECT key, version, position, state FROM %s "
+			     "WHERE stream = $1 AND aggregate_id = $2",
+			     pg->snap);
+		break;
+	case Q_SNAP_PUT:
+		evt_buf_addf(&b, "INSERT INTO %s (stream, aggregate_id, key, "
+			     "version, position, state) VALUES ($1, $2, $3, $4, "
+			     "$5, $6) ON CONFLICT (stream, aggregate_id) DO "
+			     "UPDATE SET key = excluded.key, version = "
+			     "excluded.version, position = excluded.position, "
+			     "state = excluded.state", pg->snap);
+		break;
+	case Q_PARK:
+		evt_buf_addf(&b, "INSERT INTO %s (handler, position, status, "
+			     "time) VALUES ($1, $2, $3, now()) ON CONFLICT "
+			     "(handler, position) DO UPDATE SET status = "
+			     "excluded.status, time = excluded.time",
+			     pg->parked);
+		break;
+	case Q_PARKED:
+		evt_buf_addf(&b, "SELECT count(*) FROM %s WHERE handler = $1",
+			     pg->parked);
+		break;
+	case Q_TRYLOCK:
+		evt_buf_addstr(&b, "SELECT pg_try_advisory_lock($1::bigint)");
+		break;
+	case Q_UNLOCK:
+		evt_buf_addstr(&b, "SELECT pg_advisory_unlock($1::bigint)");
+		break;
+	case Q_HELD:
+		evt_buf_addstr(&b, "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE "
+			       "locktype = 'advisory' AND database = (SELECT oid "
+			       "FROM pg_database WHERE datname = "
+			       "current_database()) AND classid = $1::oid AND "
+			       "objid = $2::oid AND objsubid = 1 AND granted AND "
+			       "pid <> pg_backend_pid())");
+		break;
+	}
+	pg->sql[q] = b.p;
+	return b.p;
+}
+
+/* Run statement q: unnamed on its first use, prepared from the second. */
+static PGresult *run_q(struct evt_store *st, int q, int n,
+		       const char *const *vals, const int *lens,
+		       const int *fmts, int binary)
+{
+	struct pg *pg = PG(st);
+	unsigned bit = 1u << q;
+
+	if (!(pg->prepared & bit) && (pg->used & bit)) {
+		PGresult *res = pq.PQprepare(pg->conn, qname[q], qsql(st, q),
+					     n, NULL);
+
+		if (pq.PQresultStatus(res) == PGRES_COMMAND_OK)
+			pg->prepared |= bit;
+		pq.PQclear(res);
+	}
+	pg->used |= bit;
+	if (pg->prepared & bit)
+		return pq.PQexecPrepared(pg->conn, qname[q], n, vals, lens,
+					 fmts, binary);
+	return pq.PQexecParams(pg->conn, qsql(st, q), n, NULL, vals, lens,
+			       fmts, binary);
+}
+
+/* Run q; NULL with *rc set (and the message in e) when it failed.  A
+ * follower outside a transaction reconnects once and tries again (every
+ * statement that goes through here may run twice). *rc is 1 with NULL
+ * returned when the table is missing and missing_ok. */
+static PGresult *run(struct evt_store *st, int q, int n,
+		     const char *const *vals, const int *lens, const int *fmts,
+		     int binary, const char *what, int missing_ok, int *rc,
+		     struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	int tries = 0;
+
+	for (;;) {
+		PGresult *res;
+		ExecStatusType s;
+
+		if ((*rc = ready(st, e)))
+			break;
+		res = run_q(st, q, n, vals, lens, fmts, binary);
+		s = pq.PQresultStatus(res);
+		if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+			return res;
+		if (missing_ok && missing(res)) {
+			pq.PQclear(res);
+			*rc = 1;
+			return NULL;
+		}
+		*rc = fail(st, res, what, e);
+		pq.PQclear(res);
+		if (*rc != LOST || !pg->follower || pg->in_tx || tries++)
+			break;
+		if ((*rc = reconnect(st, e)))
+			break;
+	}
+	if (*rc == INTERRUPTED)
+		*rc = evt_errf(e, EVT_EFAIL, "cannot %s '%s': interrupted while "
+			       "reconnecting", what, pg->shown);
+	*rc = outward(*rc);
+	return NULL;
+}
+
+static int64_t get_be64(const char *p)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | u[i];
+	return (int64_t)v;
+}
+
+static int32_t get_be32(const char *p)
+{
+	const unsigned char *u = (const unsigned char *)p;
+
+	return (int32_t)((uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 |
+			 (uint32_t)u[2] << 8 | u[3]);
+}
+
+static void put_be32(struct evt_buf *b, uint32_t v)
+{
+	char c[4];
+
+	c[0] = (char)(v >> 24);
+	c[1] = (char)(v >> 16);
+	c[2] = (char)(v >> 8);
+	c[3] = (char)v;
+	evt_buf_add(b, c, 4);
+}
+
+/* An integer column of a text-format result. */
+static int64_t int_at(const PGresult *res, int row, int col)
+{
+	int64_t v = 0;
+
+	if (!pq.PQgetisnull(res, row, col))
+		evt_parse_i64(pq.PQgetvalue(res, row, col), INT64_MIN,
+			      INT64_MAX, &v);
+	return v;
+}
+
+/* --- the schema ------------------------------------------------------------- */
+
+/* The oids of the events and bookmarks tables (0: missing). */
+static int table_oids(struct evt_store *st, struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	const char *vals[2] = { pg->ev, pg->bm };
+	PGresult *res;
+	int rc = 0;
+
+	res = pq.PQexecParams(pg->conn, "SELECT to_regclass($1)::oid, "
+			      "to_regclass($2)::oid", 2, NULL, vals, NULL,
+			      NULL, 0);
+	if (pq.PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    pq.PQntuples(res) != 1) {
+		rc = outward(fail(st, res, "open", e));
+	} else {
+		pg->ev_oid = (unsigned)int_at(res, 0, 0);
+		pg->bm_oid = (unsigned)int_at(res, 0, 1);
+	}
+	pq.PQclear(res);
+	if (!rc && pg->ev_oid)
+		snprintf(pg->chan, sizeof(pg->chan), "evt_%016llx",
+			 (unsigned long long)lock_key("chan", pg->ev_oid,
+						      NULL));
+	return rc;
+}
+
+/* Run a DDL script in a transaction under evt's DDL lock, so that two
+ * processes doing it at once are safe. */
+static int ddl(struct evt_store *st, const char *script, struct evt_err *e)
+{
+	struct evt_buf sql = EVT_BUF_INIT;
+	int rc;
+
+	evt_buf_addf(&sql, "BEGIN; SELECT pg_advisory_xact_lock(%lld); %s; "
+		     "COMMIT", (long long)DDL_KEY, script);
+	rc = outward(exec_ok(st, sql.p, "create the schema in", e));
+	if (rc && pq.PQstatus(PG(st)->conn) == CONNECTION_OK)
+		pq.PQclear(pq.PQexec(PG(st)->conn, "ROLLBACK"));
+	evt_buf_release(&sql);
+	return rc;
+}
+
+static int create_schema(struct evt_store *st, struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	struct evt_buf s = EVT_BUF_INIT;
+	char *i1, *i2;
+	int rc;
+
+	/* Under the lock: IF NOT EXISTS on the tables, and the indexes only
+	 * with a table made here (an evtstore table has its own names). */
+	i1 = derived(pg->ev_name, "_stream_position_unique");
+	i2 = derived(pg->ev_name, "_stream_aggregate_version_unique");
+	evt_buf_addstr(&s, "DO $evt$ BEGIN ");
+	/* CREATE SCHEMA IF NOT EXISTS needs the right to create one even
+	 * when it exists */
+	if (pg->ev_schema)
+		evt_buf_addf(&s, "IF to_regnamespace('%s') IS NULL THEN "
+			     "CREATE SCHEMA %s; END IF; ", pg->ev_schema,
+			     pg->ev_schema);
+	if (pg->bm_schema)
+		evt_buf_addf(&s, "IF to_regnamespace('%s') IS NULL THEN "
+			     "CREATE SCHEMA %s; END IF; ", pg->bm_schema,
+			     pg->bm_schema);
+	evt_buf_addf(&s,
+		"IF to_regclass('%s') IS NULL THEN "
+		"CREATE TABLE %s (position BIGSERIAL PRIMARY KEY, "
+		"version integer, stream text, aggregate_id text, "
+		"timestamp timestamptz, event text); "
+		"CREATE UNIQUE INDEX \"%s\" ON %s (stream, position); "
+		"CREATE UNIQUE INDEX \"%s\" ON %s (stream, aggregate_id, "
+		"version); "
+		"END IF; END $evt$; "
+		"CREATE TABLE IF NOT EXISTS %s (bookmark text PRIMARY KEY, "
+		"position bigint)",
+		pg->ev, pg->ev, i1, pg->ev, i2, pg->ev, pg->bm);
+	free(i1);
+	free(i2);
+	rc = ddl(st, s.p, e);
+	evt_buf_release(&s);
+	return rc ? rc : table_oids(st, e);
+}
+
+/* evt's own tables: <events>_snapshots, <events>_parked. */
+static int create_own(struct evt_store *st, int snapshots, struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	struct evt_buf s = EVT_BUF_INIT;
+	int rc;
+
+	if (snapshots)
+		evt_buf_addf(&s, "CREATE TABLE IF NOT EXISTS %s (stream text NOT "
+			     "NULL, aggregate_id text NOT NULL, key text NOT "
+			     "NULL, version integer NOT NULL, position bigint "
+			     "NOT NULL, state text NOT NULL, PRIMARY KEY "
+			     "(stream, aggregate_id))", pg->snap);
+	else
+		evt_buf_addf(&s, "CREATE TABLE IF NOT EXISTS %s (handler text "
+			     "NOT NULL, position bigint NOT NULL, status "
+			     "integer, time timestamptz, PRIMARY KEY (handler, "
+			     "position))", pg->parked);
+	rc = ddl(st, s.p, e);
+	evt_buf_release(&s);
+	return rc;
+}
+
+/* --- open and close -------------------------------------------------------- */
+
+static int pg_open(struct evt_store *st, struct evt_err *e)
+{
+	struct pg *pg = evt_xmalloc(sizeof(*pg));
+	const char *env, *evname, *bmname, *why;
+	char buf[600];
+	int rc;
+
+	memset(pg, 0, sizeof(*pg));
+	st->impl = pg;
+	pg->lock_timeout = -1;
+	pg->shown = hide_password(st->url);
+	if ((env = getenv("EVT_SYNC")) && *env) {
+		if (strcmp(env, "normal") == 0)
+			pg->sync_off = 1;
+		else if (strcmp(env, "full") != 0)
+			return evt_errf(e, EVT_EUSAGE,
+					"EVT_SYNC must be 'full' or 'normal'");
+	}
+	if ((env = getenv("EVT_BUSY_TIMEOUT")) && *env &&
+	    evt_parse_i64(env, 0, 86400000, &pg->lock_timeout) < 0)
+		return evt_errf(e, EVT_EUSAGE,
+				"EVT_BUSY_TIMEOUT must be milliseconds");
+	if (st->relaxed)
+		pg->sync_off = 1;
+	split(st->events, &pg->ev_schema, &evname);
+	split(st->bookmarks, &pg->bm_schema, &bmname);
+	pg->ev_name = evt_xstrdup(evname);
+	pg->ev = quoted(pg->ev_schema, evname, "");
+	pg->bm = quoted(pg->bm_schema, bmname, "");
+	pg->snap = quoted(pg->ev_schema, evname, "_snapshots");
+	pg->parked = quoted(pg->ev_schema, evname, "_parked");
+	if ((why = pq_load(buf, sizeof(buf))))
+		return evt_errf(e, EVT_EFAIL, "cannot open '%s': %s", pg->shown,
+				why);
+	if ((rc = connect_once(st, e)))
+		return rc;
+	if (!st->write)
+		return 0;
+	if ((rc = table_oids(st, e)))
+		return rc;
+	if (!pg->ev_oid || !pg->bm_oid)
+		return create_schema(st, e);
+	return 0;
+}
+
+static void pg_close(struct evt_store *st)
+{
+	struct pg *pg = PG(st);
+	size_t i;
+	int q;
+
+	if (pg->conn)
+		pq.PQfinish(pg->conn);
+	for (q = 0; q < Q_N; q++)
+		free(pg->sql[q]);
+	for (i = 0; i < pg->nlocks; i++)
+		free(pg->locks[i]);
+	free(pg->locks);
+	for (i = 0; i < 6; i++)
+		evt_buf_release(&pg->arr[i]);
+	evt_buf_release(&pg->tmp);
+	free(pg->shown);
+	free(pg->ev);
+	free(pg->bm);
+	free(pg->snap);
+	free(pg->parked);
+	free(pg->ev_schema);
+	free(pg->bm_schema);
+	free(pg->ev_name);
+	free(pg);
+	st->impl = NULL;
+}
+
+/* --- appending ------------------------------------------------------------- */
+
+static int pg_begin(struct evt_store *st, struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	char sql[160];
+	int rc;
+
+	if ((rc = ready(st, e)))
+		return outward(rc);
+	if (!pg->ev_oid && (rc = table_oids(st, e)))
+		return rc;
+	if (!pg->ev_oid)
+		return evt_errf(e, EVT_EFAIL, "cannot write to '%s': no events "
+				"table", pg->shown);
+	if (pg->lock_timeout >= 0)
+		snprintf(sql, sizeof(sql), "BEGIN; SET LOCAL lock_timeout = "
+			 "%lld; SELECT pg_advisory_xact_lock(%lld)",
+			 (long long)pg->lock_timeout,
+			 (long long)lock_key("append", pg->ev_oid, NULL));
+	else
+		snprintf(sql, sizeof(sql), "BEGIN; SELECT "
+			 "pg_advisory_xact_lock(%lld)",
+			 (long long)lock_key("append", pg->ev_oid, NULL));
+	pg->in_tx = 1;
+	if ((rc = exec_ok(st, sql, "write to", e))) {
+		if (pq.PQstatus(pg->conn) == CONNECTION_OK)
+			pq.PQclear(pq.PQexec(pg->conn, "ROLLBACK"));
+		pg->in_tx = 0;
+		return outward(rc);
+	}
+	return 0;
+}
+
+static int pg_version(struct evt_store *st, const char *stream, size_t slen,
+		      const char *id, size_t idlen, int64_t *v,
+		      struct evt_err *e)
+{
+	const char *vals[2] = { stream, id };
+	int lens[2] = { (int)slen, (int)idlen }, fmts[2] = { 1, 1 }, rc;
+	PGresult *res = run(st, Q_VERSION, 2, vals, lens, fmts, 0, "read", 0,
+			    &rc, e);
+
+	if (!res)
+		return rc;
+	*v = pq.PQntuples(res) ? int_at(res, 0, 0) : 0;
+	pq.PQclear(res);
+	return 0;
+}
+
+/* 2000-01-01 (PostgreSQL's epoch) in milliseconds since 1970. */
+#define PG_EPOCH_MS 946684800000LL
+
+static int num(const char *s, int n, int *v)
+{
+	*v = 0;
+	while (n--) {
+		if (*s < '0' || *s > '9')
+			return 0;
+		*v = *v * 10 + (*s++ - '0');
+	}
+	return 1;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ", the form evt writes, as microseconds since
+ * 2000-01-01; 0 when ts is in another form. */
+static int ts_binary(const char *ts, size_t n, int64_t *us)
+{
+	static const char mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+				      30, 31 };
+	int y, mo, d, h, mi, sec, ms, leap;
+	int64_t era, yoe, doy, days;
+
+	if (n != EVT_TS_LEN || ts[4] != '-' || ts[7] != '-' || ts[10] != 'T' ||
+	    ts[13] != ':' || ts[16] != ':' || ts[19] != '.' || ts[23] != 'Z' ||
+	    !num(ts, 4, &y) || !num(ts + 5, 2, &mo) || !num(ts + 8, 2, &d) ||
+	    !num(ts + 11, 2, &h) || !num(ts + 14, 2, &mi) ||
+	    !num(ts + 17, 2, &sec) || !num(ts + 20, 3, &ms))
+		return 0;
+	leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+	    (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || sec > 59)
+		return 0;
+	/* days since 1970-01-01 of a civil date (proleptic Gregorian) */
+	y -= mo <= 2;
+	era = y / 400;
+	yoe = y - era * 400;
+	doy = (153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1;
+	days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+	*us = ((days * 86400 + h * 3600 + mi * 60 + sec) * 1000 + ms -
+	       PG_EPOCH_MS) * 1000;
+	return 1;
+}
+
+/* A timestamptz (microseconds since 2000) as evt prints it; 0 for
+ * infinity. */
+static int ts_text(int64_t us, char *out)
+{
+	int64_t ms;
+
+	if (us == INT64_MAX || us == INT64_MIN)
+		return 0;
+	ms = us >= 0 ? us / 1000 : -((-us + 999) / 1000);
+	evt_ts_format(ms + PG_EPOCH_MS, out);
+	return 1;
+}
+
+/* A timestamp: binary into t, or text into tt (one without a zone is
+ * UTC), the other one NULL. */
+static void add_ts(struct evt_buf *t, struct evt_buf *tt, const char *ts,
+		   size_t n)
+{
+	size_t i;
+	int64_t us;
+	int zone = 0;
+
+	if (ts_binary(ts, n, &us)) {
+		put_be32(t, 8);
+		put_be32(t, (uint32_t)((uint64_t)us >> 32));
+		put_be32(t, (uint32_t)us);
+		put_be32(tt, 0xffffffffu);
+		return;
+	}
+	put_be32(t, 0xffffffffu);
+	for (i = 10; i < n; i++)
+		if (ts[i] == 'Z' || ts[i] == 'z' || ts[i] == '+' ||
+		    ts[i] == '-')
+			zone = 1;
+	if (zone) {
+		put_be32(tt, (uint32_t)n);
+		evt_buf_add(tt, ts, n);
+	} else if (n == 10) {
+		put_be32(tt, (uint32_t)n + 7);
+		evt_buf_add(tt, ts, n);
+		evt_buf_add(tt, "T00:00Z", 7);
+	} else {
+		put_be32(tt, (uint32_t)n + 1);
+		evt_buf_add(tt, ts, n);
+		evt_buf_addc(tt, 'Z');
+	}
+}
+
+static void array_start(struct evt_buf *b, uint32_t oid, size_t n)
+{
+	evt_buf_reset(b);
+	put_be32(b, 1);		/* dimensions */
+	put_be32(b, 1);		/* may have NULLs */
+	put_be32(b, oid);
+	put_be32(b, (uint32_t)n);
+	put_be32(b, 1);		/* lower bound */
+}
+
+#define INT4OID 23
+#define TEXTOID 25
+#define TIMESTAMPTZOID 1184
+
+static int pg_insert_many(struct evt_store *st, struct evt_record *rows,
+			  size_t n, size_t *bad, struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	const char *vals[6];
+	int lens[6], fmts[6] = { 1, 1, 1, 1, 1, 1 }, rc, i;
+	PGresult *res;
+	size_t k;
+
+	*bad = n;
+	if (!n)
+		return 0;
+	if (!pg->in_tx)
+		return evt_errf(e, EVT_EFAIL, "cannot append to '%s': no "
+				"transaction", pg->shown);
+	array_start(&pg->arr[0], INT4OID, n);
+	array_start(&pg->arr[1], TEXTOID, n);
+	array_start(&pg->arr[2], TEXTOID, n);
+	array_start(&pg->arr[3], TIMESTAMPTZOID, n);
+	array_start(&pg->arr[4], TEXTOID, n);
+	array_start(&pg->arr[5], TEXTOID, n);
+	for (k = 0; k < n; k++) {
+		const struct evt_record *r = &rows[k];
+		char tsbuf[EVT_TS_LEN + 1];
+
+		if (r->version < 1 || r->version > INT32_MAX)
+			return evt_errf(e, EVT_EFAIL, "cannot append to '%s': "
+					"version %lld is out of range",
+					pg->shown, (long long)r->version);
+		put_be32(&pg->arr[0], 4);
+		put_be32(&pg->arr[0], (uint32_t)r->version);
+		put_be32(&pg->arr[1], (uint32_t)r->stream_len);
+		evt_buf_add(&pg->arr[1], r->stream, r->stream_len);
+		put_be32(&pg->arr[2], (uint32_t)r->id_len);
+		evt_buf_add(&pg->arr[2], r->id, r->id_len);
+		if (r->ts) {
+			add_ts(&pg->arr[3], &pg->arr[4], r->ts, r->ts_len);
+		} else {
+			evt_ts_format(evt_now_ms(), tsbuf);
+			add_ts(&pg->arr[3], &pg->arr[4], tsbuf, EVT_TS_LEN);
+		}
+		put_be32(&pg->arr[5], (uint32_t)r->event_len);
+		evt_buf_add(&pg->arr[5], r->event, r->event_len);
+	}
+	for (i = 0; i < 6; i++) {
+		vals[i] = pg->arr[i].p;
+		lens[i] = (int)pg->arr[i].len;
+	}
+	res = run_q(st, Q_INSERT, 6, vals, lens, fmts, 1);
+	if (pq.PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    (size_t)pq.PQntuples(res) != n) {
+		rc = outward(fail(st, res, "append to", e));
+		pq.PQclear(res);
+		if (rc == EVT_ECONFLICT && n == 1)
+			*bad = 0;
+		return rc;
+	}
+	/* Timestamps given in another form than evt's are printed as
+	 * stored, as evt-read prints them (from pg->tmp). */
+	evt_buf_reset(&pg->tmp);
+	for (k = 0; k < n; k++) {
+		char *out;
+		int64_t us;
+
+		rows[k].position = get_be64(pq.PQgetvalue(res, (int)k, 0));
+		if ((rows[k].ts && ts_binary(rows[k].ts, rows[k].ts_len, &us)) ||
+		    pq.PQgetisnull(res, (int)k, 1))
+			continue;
+		if (!pg->tmp.len)
+			evt_buf_grow(&pg->tmp, n * (EVT_TS_LEN + 1));
+		pg->tmp.len = n * (EVT_TS_LEN + 1);
+		out = pg->tmp.p + k * (EVT_TS_LEN + 1);
+		if (ts_text(get_be64(pq.PQgetvalue(res, (int)k, 1)), out)) {
+			rows[k].ts = out;
+			rows[k].ts_len = EVT_TS_LEN;
+		}
+	}
+	pq.PQclear(res);
+	/* big batches leave big buffers: keep at most 16 MiB of them */
+	for (i = 0; i < 6; i++)
+		if (pg->arr[i].cap > ((size_t)16 << 20))
+			evt_buf_release(&pg->arr[i]);
+	return 0;
+}
+
+static int pg_insert(struct evt_store *st, struct evt_record *r,
+		     struct evt_err *e)
+{
+	size_t bad;
+
+	return pg_insert_many(st, r, 1, &bad, e);
+}
+
+static int pg_commit(struct evt_store *st, struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	char sql[64];
+	int rc;
+
+	snprintf(sql, sizeof(sql), "NOTIFY %s; COMMIT", pg->chan);
+	rc = exec_ok(st, sql, "commit to", e);
+	pg->in_tx = 0;
+	return outward(rc);
+}
+
+static void pg_rollback(struct evt_store *st)
+{
+	struct pg *pg = PG(st);
+
+	if (!pg->in_tx)
+		return;
+	pg->in_tx = 0;
+	if (pg->conn && pq.PQstatus(pg->conn) == CONNECTION_OK)
+		pq.PQclear(pq.PQexec(pg->conn, "ROLLBACK"));
+}
+
+/* --- reading ------------------------------------------------------------------ */
+
+/* WHERE for q, with its parameters: $1 after, then streams, then id. */
+static void where(struct evt_buf *sql, const struct evt_query *q)
+{
+	size_t i;
+
+	evt_buf_addstr(sql, " WHERE position > $1");
+	if (q->streams) {
+		if (q->nstreams == 1) {
+			evt_buf_addstr(sql, " AND stream = $2");
+		} else {
+			evt_buf_addstr(sql, " AND stream IN (");
+			for (i = 0; i < q->nstreams; i++)
+				evt_buf_addf(sql, "%s$%zu", i ? ", " : "",
+					     i + 2);
+			evt_buf_addc(sql, ')');
+		}
+	}
+	if (q->id)
+		evt_buf_addf(sql, " AND aggregate_id = $%zu",
+			     (q->streams ? q->nstreams : 0) + 2);
+}
+
+static size_t params(const struct evt_query *q, char *after,
+		     const char ***vals)
+{
+	size_t n = 1 + (q->streams ? q->nstreams : 0) + (q->id ? 1 : 0), i;
+	const char **v = evt_xmalloc(n * sizeof(*v));
+
+	snprintf(after, 24, "%lld", (long long)q->after);
+	v[0] = after;
+	for (i = 0; q->streams && i < q->nstreams; i++)
+		v[i + 1] = q->streams[i];
+	if (q->id)
+		v[n - 1] = q->id;
+	*vals = v;
+	return n;
+}
+
+/* Stop the running query and throw away what is left of it. */
+static void cancel(struct pg *pg)
+{
+	PGcancel *c = pq.PQgetCancel(pg->conn);
+	PGresult *res;
+	char err[256];
+
+	if (c) {
+		pq.PQcancel(c, err, sizeof(err));
+		pq.PQfreeCancel(c);
+	}
+	while ((res = pq.PQgetResult(pg->conn)))
+		pq.PQclear(res);
+}
+
+static void decode(const PGresult *res, struct evt_record *r, char *tsbuf)
+{
+	r->position = get_be64(pq.PQgetvalue(res, 0, 0));
+	r->stream = pq.PQgetvalue(res, 0, 1);
+	r->stream_len = (size_t)pq.PQgetlength(res, 0, 1);
+	r->id = pq.PQgetvalue(res, 0, 2);
+	r->id_len = (size_t)pq.PQgetlength(res, 0, 2);
+	r->version = pq.PQgetisnull(res, 0, 3) ? 0 :
+		     get_be32(pq.PQgetvalue(res, 0, 3));
+	r->ts = NULL;
+	r->ts_len = 0;
+	if (!pq.PQgetisnull(res, 0, 4) &&
+	    ts_text(get_be64(pq.PQgetvalue(res, 0, 4)), tsbuf)) {
+		r->ts = tsbuf;
+		r->ts_len = EVT_TS_LEN;
+	}
+	r->event = pq.PQgetvalue(res, 0, 5);
+	r->event_len = (size_t)pq.PQgetlength(res, 0, 5);
+}
+
+/* One query, rows one at a time (single-row mode: memory stays flat).
+ * *got and *last count and place what reached fn. */
+static int read_once(struct evt_store *st, const struct evt_query *q,
+		     evt_record_fn fn, void *ctx, int64_t *got, int64_t *last,
+		     struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	struct evt_buf sql = EVT_BUF_INIT;
+	const char **vals;
+	char after[24], tsbuf[EVT_TS_LEN + 1];
+	PGresult *res;
+	size_t n;
+	int ret = 0, rc;
+
+	if ((rc = ready(st, e)))
+		return rc;
+	evt_buf_addf(&sql, "SELECT position, stream, aggregate_id, version, "
+		     "timestamp, event FROM %s", pg->ev);
+	where(&sql, q);
+	evt_buf_addf(&sql, " ORDER BY %s%s",
+		     q->id && q->streams && q->nstreams == 1 ? "version" :
+							       "position",
+		     q->last ? " DESC" : "");
+	if (q->limit > 0)
+		evt_buf_addf(&sql, " LIMIT %lld", (long long)q->limit);
+	n = params(q, after, &vals);
+	rc = pq.PQsendQueryParams(pg->conn, sql.p, (int)n, NULL, vals, NULL,
+				  NULL, 1);
+	evt_buf_release(&sql);
+	free(vals);
+	if (!rc)
+		return fail(st, NULL, "read", e);
+	pq.PQsetSingleRowMode(pg->conn);
+	while ((res = pq.PQgetResult(pg->conn))) {
+		ExecStatusType s = pq.PQresultStatus(res);
+
+		if (s == PGRES_SINGLE_TUPLE) {
+			struct evt_record r;
+
+			decode(res, &r, tsbuf);
+			ret = fn(ctx, &r);
+			if (!ret) {
+				++*got;
+				*last = r.position;
+			}
+		} else if (s != PGRES_TUPLES_OK && !missing(res)) {
+			ret = fail(st, res, "read", e);
+		}
+		pq.PQclear(res);
+		if (ret) {
+			if (pg->conn && pq.PQstatus(pg->conn) == CONNECTION_OK)
+				cancel(pg);
+			break;
+		}
+	}
+	return ret;
+}
+
+static int pg_read(struct evt_store *st, const struct evt_query *q0,
+		   evt_record_fn fn, void *ctx, struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	struct evt_query q = *q0;
+	int resumable = !q.last && !(q.id && q.streams && q.nstreams == 1);
+	int tries = 0, rc;
+
+	for (;;) {
+		int64_t got = 0, last = q.after;
+
+		rc = read_once(st, &q, fn, ctx, &got, &last, e);
+		if (rc != LOST)
+			return rc == INTERRUPTED ? 0 : rc;
+		if (!pg->follower || pg->in_tx || (got && !resumable) ||
+		    tries++ >= 3)
+			return EVT_EFAIL;
+		if (got) {
+			q.after = last;
+			if (q.limit > 0 && (q.limit -= got) == 0)
+				return 0;
+		}
+		if ((rc = reconnect(st, e)))
+			return rc == INTERRUPTED ? 0 : outward(rc);
+	}
+}
+
+static int pg_head(struct evt_store *st, const struct evt_query *q,
+		   int64_t *head, struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	struct evt_buf sql = EVT_BUF_INIT;
+	const char **vals;
+	char after[24];
+	PGresult *res = NULL;
+	size_t n;
+	int rc = 0, tries = 0;
+
+	*head = 0;
+	evt_buf_addf(&sql, "SELECT max(position) FROM %s", pg->ev);
+	where(&sql, q);
+	n = params(q, after, &vals);
+	for (;;) {
+		if ((rc = ready(st, e)))
+			break;
+		res = pq.PQexecParams(pg->conn, sql.p, (int)n, NULL, vals, NULL,
+				      NULL, 0);
+		if (pq.PQresultStatus(res) == PGRES_TUPLES_OK) {
+			*head = int_at(res, 0, 0);
+			break;
+		}
+		if (missing(res))
+			break;
+		rc = fail(st, res, "read", e);
+		if (rc != LOST || !pg->follower || pg->in_tx || tries++)
+			break;
+		pq.PQclear(res);
+		res = NULL;
+		if ((rc = reconnect(st, e)))
+			break;
+	}
+	pq.PQclear(res);
+	evt_buf_release(&sql);
+	free(vals);
+	return rc == INTERRUPTED ? 0 : outward(rc);
+}
+
+/* --- snapshots, bookmarks, parked events ------------------------------------ */
+
+static int pg_snapshot_get(struct evt_store *st, const char *stream,
+			   const char *id, const char *key,
+			   struct evt_buf *state, int64_t *version,
+			   int64_t *position, int *found, struct evt_err *e)
+{
+	const char *vals[2] = { stream, id };
+	PGresult *res;
+	int rc;
+
+	res = run(st, Q_SNAP_GET, 2, vals, NULL, NULL, 0, "read", 1, &rc, e);
+	if (!res)
+		return rc == 1 ? 0 : rc;
+	if (pq.PQntuples(res) == 1 &&
+	    strcmp(pq.PQgetvalue(res, 0, 0), key) == 0) {
+		*found = 1;
+		*version = int_at(res, 0, 1);
+		*position = int_at(res, 0, 2);
+		evt_buf_reset(state);
+		evt_buf_add(state, pq.PQgetvalue(res, 0, 3),
+			    (size_t)pq.PQgetlength(res, 0, 3));
+	}
+	pq.PQclear(res);
+	return 0;
+}
+
+static int pg_snapshot_put(struct evt_store *st, const char *stream,
+			   const char *id, const char *key,
+			   const char *state, size_t len, int64_t version,
+			   int64_t position, struct evt_err *e)
+{
+	char v[24], p[24];
+	const char *vals[6] = { stream, id, key, v, p, state };
+	int lens[6] = { 0, 0, 0, 0, 0, (int)len };
+	int fmts[6] = { 0, 0, 0, 0, 0, 1 };
+	PGresult *res;
+	int rc, tries;
+
+	snprintf(v, sizeof(v), "%lld", (long long)version);
+	snprintf(p, sizeof(p), "%lld", (long long)position);
+	for (tries = 0; tries < 2; tries++) {
+		res = run(st, Q_SNAP_PUT, 6, vals, lens, fmts, 0, "write to",
+			  1, &rc, e);
+		if (res) {
+			pq.PQclear(res);
+			return 0;
+		}
+		if (rc != 1 || (rc = create_own(st, 1, e)))
+			return rc;
+	}
+	return evt_errf(e, EVT_EFAIL, "cannot write to '%s': no snapshots "
+			"table", PG(st)->shown);
+}
+
+static int pg_bookmark_get(struct evt_store *st, const char *name,
+			   int64_t *pos, int *found, struct evt_err *e)
+{
+	const char *vals[1] = { name };
+	PGresult *res;
+	int rc;
+
+	res = run(st, Q_BM_GET, 1, vals, NULL, NULL, 0, "read", 1, &rc, e);
+	if (!res)
+		return rc == 1 ? 0 : rc;
+	if (pq.PQntuples(res) == 1) {
+		*found = 1;
+		*pos = int_at(res, 0, 0);
+	}
+	pq.PQclear(res);
+	return 0;
+}
+
+static int pg_bookmark_set(struct evt_store *st, const char *name,
+			   int64_t pos, struct evt_err *e)
+{
+	char p[24];
+	const char *vals[2] = { name, p };
+	PGresult *res;
+	int rc;
+
+	snprintf(p, sizeof(p), "%lld", (long long)pos);
+	res = run(st, Q_BM_SET, 2, vals, NULL, NULL, 0, "write to", 0, &rc,
+		  e);
+	pq.PQclear(res);
+	return rc;
+}
+
+static int pg_bookmarks(struct evt_store *st, evt_bookmark_fn fn, void *ctx,
+			struct evt_err *e)
+{
+	PGresult *res;
+	int i, rc = 0;
+
+	res = run(st, Q_BM_ALL, 0, NULL, NULL, NULL, 0, "read", 1, &rc, e);
+	if (!res)
+		return rc == 1 ? 0 : rc;
+	for (i = 0; i < pq.PQntuples(res) && !rc; i++)
+		rc = fn(ctx, pq.PQgetvalue(res, i, 0), int_at(res, i, 1));
+	pq.PQclear(res);
+	return rc;
+}
+
+static int pg_park(struct evt_store *st, const char *handler,
+		   int64_t position, int status, struct evt_err *e)
+{
+	char p[24], s[24];
+	const char *vals[3] = { handler, p, s };
+	PGresult *res;
+	int rc, tries;
+
+	snprintf(p, sizeof(p), "%lld", (long long)position);
+	snprintf(s, sizeof(s), "%d", status);
+	for (tries = 0; tries < 2; tries++) {
+		res = run(st, Q_PARK, 3, vals, NULL, NULL, 0, "write to", 1,
+			  &rc, e);
+		if (res) {
+			pq.PQclear(res);
+			return 0;
+		}
+		if (rc != 1 || (rc = create_own(st, 0, e)))
+			return rc;
+	}
+	return evt_errf(e, EVT_EFAIL, "cannot write to '%s': no parked "
+			"table", PG(st)->shown);
+}
+
+static int pg_parked_count(struct evt_store *st, const char *handler,
+			   int64_t *n, struct evt_err *e)
+{
+	const char *vals[1] = { handler };
+	PGresult *res;
+	int rc;
+
+	res = run(st, Q_PARKED, 1, vals, NULL, NULL, 0, "read", 1, &rc, e);
+	if (!res)
+		return rc == 1 ? 0 : rc;
+	*n = int_at(res, 0, 0);
+	pq.PQclear(res);
+	return 0;
+}
+
+/* --- handler locks: session advisory locks ------------------------------------- */
+
+/* The bookmarks table's oid, which handler lock keys are made of. */
+static int bm_oid(struct evt_store *st, struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	int rc;
+
+	if (pg->bm_oid)
+		return 0;
+	if ((rc = ready(st, e)))
+		return outward(rc);
+	return table_oids(st, e);
+}
+
+static void key_text(struct evt_store *st, const char *name, char *out)
+{
+	snprintf(out, 24, "%lld",
+		 (long long)lock_key("handler", PG(st)->bm_oid, name));
+}
+
+static int try_lock(struct evt_store *st, const char *name, int *got,
+		    struct evt_err *e)
+{
+	char k[24];
+	const char *vals[1] = { k };
+	PGresult *res;
+	int rc;
+
+	key_text(st, name, k);
+	res = run(st, Q_TRYLOCK, 1, vals, NULL, NULL, 0, "lock", 0, &rc, e);
+	if (!res)
+		return rc;
+	*got = pq.PQgetvalue(res, 0, 0)[0] == 't';
+	pq.PQclear(res);
+	return 0;
+}
+
+/* Block in pg_advisory_lock, letting SIGINT and SIGTERM through. */
+static int wait_lock(struct evt_store *st, const char *name, struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	char k[24];
+	const char *vals[1] = { k };
+	PGresult *res, *last = NULL;
+	int rc = 0;
+
+	key_text(st, name, k);
+	if (!pq.PQsendQueryParams(pg->conn, "SELECT pg_advisory_lock($1::"
+				  "bigint)", 1, NULL, vals, NULL, NULL, 0))
+		return outward(fail(st, NULL, "lock", e));
+	while (pq.PQisBusy(pg->conn)) {
+		struct pollfd p = { pq.PQsocket(pg->conn), POLLIN, 0 };
+		sigset_t mask;
+
+		sigprocmask(SIG_BLOCK, NULL, &mask);
+		sigdelset(&mask, SIGINT);
+		sigdelset(&mask, SIGTERM);
+		if (ppoll(&p, 1, NULL, &mask) < 0 && errno == EINTR) {
+			cancel(pg);
+			return evt_errf(e, EVT_EBUSY, "%s: interrupted while "
+					"waiting for the lock", name);
+		}
+		if (!pq.PQconsumeInput(pg->conn))
+			break;
+	}
+	while ((res = pq.PQgetResult(pg->conn))) {
+		if (last)
+			pq.PQclear(last);
+		last = res;
+	}
+	if (pq.PQresultStatus(last) != PGRES_TUPLES_OK)
+		rc = outward(fail(st, last, "lock", e));
+	pq.PQclear(last);
+	return rc;
+}
+
+static int pg_lock(struct evt_store *st, const char *name, int wait,
+		   struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	int rc, got = 0;
+
+	if ((rc = bm_oid(st, e)))
+		return rc;
+	if ((rc = try_lock(st, name, &got, e)))
+		return rc;
+	if (!got && !wait)
+		return evt_errf(e, EVT_EBUSY, "%s: already running", name);
+	if (!got && (rc = wait_lock(st, name, e)))
+		return rc;
+	pg->locks = evt_xrealloc(pg->locks, (pg->nlocks + 1) *
+					    sizeof(*pg->locks));
+	pg->locks[pg->nlocks++] = evt_xstrdup(name);
+	return 0;
+}
+
+static void pg_unlock(struct evt_store *st, const char *name)
+{
+	struct pg *pg = PG(st);
+	char k[24];
+	const char *vals[1] = { k };
+	struct evt_err e;
+	PGresult *res;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < pg->nlocks && strcmp(pg->locks[i], name) != 0; i++)
+		;
+	if (i == pg->nlocks)
+		return;
+	free(pg->locks[i]);
+	pg->locks[i] = pg->locks[--pg->nlocks];
+	if (!pg->conn || pq.PQstatus(pg->conn) != CONNECTION_OK)
+		return;
+	key_text(st, name, k);
+	res = run(st, Q_UNLOCK, 1, vals, NULL, NULL, 0, "unlock", 0, &rc, &e);
+	pq.PQclear(res);
+}
+
+/* After a reconnect: the locks died with the old session. */
+static int relock(struct evt_store *st, struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	size_t i;
+	int rc, got;
+
+	for (i = 0; i < pg->nlocks; i++) {
+		if ((rc = try_lock(st, pg->locks[i], &got, e)))
+			return rc;
+		if (!got)
+			return evt_errf(e, EVT_EBUSY, "%s: lost the lock while "
+					"reconnecting: another process holds "
+					"it", pg->locks[i]);
+	}
+	return 0;
+}
+
+static int pg_lock_held(struct evt_store *st, const char *name, int *held,
+			struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	uint64_t k;
+	char hi[16], lo[16];
+	const char *vals[2] = { hi, lo };
+	PGresult *res;
+	int rc;
+
+	if ((rc = bm_oid(st, e)))
+		return rc;
+	if (!pg->bm_oid)
+		return 0;	/* no bookmarks table: nobody runs */
+	k = (uint64_t)lock_key("handler", pg->bm_oid, name);
+	snprintf(hi, sizeof(hi), "%u", (unsigned)(k >> 32));
+	snprintf(lo, sizeof(lo), "%u", (unsigned)(k & 0xffffffffu));
+	res = run(st, Q_HELD, 2, vals, NULL, NULL, 0, "read", 0, &rc, e);
+	if (!res)
+		return rc;
+	*held = pq.PQgetvalue(res, 0, 0)[0] == 't';
+	pq.PQclear(res);
+	return 0;
+}
+
+/* --- the wake-up: LISTEN/NOTIFY ---------------------------------------------- */
+
+static int pg_wait(struct evt_store *st, int timeout_ms, struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	int64_t end = timeout_ms < 0 ? -1 : evt_mono_ms() + timeout_ms;
+	char sql[48];
+	int rc;
+
+	pg->follower = 1;
+	if (!pg->conn || pq.PQstatus(pg->conn) != CONNECTION_OK) {
+		rc = reconnect(st, e);
+		return rc == INTERRUPTED ? 0 : outward(rc);
+	}
+	if (!pg->listening) {
+		if (!pg->ev_oid && (rc = table_oids(st, e)))
+			return rc;
+		if (!pg->ev_oid) {	/* no table yet: just sleep */
+			nap(timeout_ms < 0 ? 1000 : timeout_ms);
+			return 0;
+		}
+		snprintf(sql, sizeof(sql), "LISTEN %s", pg->chan);
+		rc = exec_ok(st, sql, "listen to", e);
+		if (rc == LOST) {
+			rc = reconnect(st, e);
+			return rc == INTERRUPTED ? 0 : outward(rc);
+		}
+		if (rc)
+			return rc;
+		pg->listening = 1;
+		return 0;	/* listening now: the caller looks once more */
+	}
+	for (;;) {
+		struct pollfd p = { pq.PQsocket(pg->conn), POLLIN, 0 };
+		int left = end < 0 ? -1 : (int)(end - evt_mono_ms());
+		struct timespec ts;
+		PGnotify *n;
+		sigset_t mask;
+		int hit = 0;
+
+		while ((n = pq.PQnotifies(pg->conn))) {
+			pq.PQfreemem(n);
+			hit = 1;
+		}
+		if (hit || (end >= 0 && left <= 0))
+			return 0;
+		if (left >= 0) {
+			ts.tv_sec = left / 1000;
+			ts.tv_nsec = (long)(left % 1000) * 1000000;
+		}
+		/* SIGINT and SIGTERM, which a follower blocks, get through
+		 * while it sleeps here (and only here). */
+		sigprocmask(SIG_BLOCK, NULL, &mask);
+		sigdelset(&mask, SIGINT);
+		sigdelset(&mask, SIGTERM);
+		if (ppoll(&p, 1, left >= 0 ? &ts : NULL, &mask) < 0)
+			return 0;	/* a signal: the caller decides */
+		if (p.revents && (!pq.PQconsumeInput(pg->conn) ||
+				  pq.PQstatus(pg->conn) != CONNECTION_OK)) {
+			rc = reconnect(st, e);
+			return rc == INTERRUPTED ? 0 : outward(rc);
+		}
+	}
+}
+
+const struct evt_backend evt_pg_backend = {
+	"postgresql", pg_open, pg_close, pg_begin, pg_version, pg_insert,
+	pg_commit, pg_rollback, pg_read, pg_head,
+	pg_snapshot_get, pg_snapshot_put, pg_bookmark_get, pg_bookmark_set,
+	pg_bookmarks, pg_park, pg_parked_count, pg_lock, pg_unlock,
+	pg_lock_held, pg_wait, pg_insert_many
+};

@@ -1,0 +1,614 @@
+#!/usr/bin/env bats
+# evt-tail: follow the store like tail -f.
+# backends: sqlite pg
+#
+# A follower runs in the background with its output in a file; tests wait
+# for what it prints with a bounded poll (wait_until), never a fixed sleep.
+# A follower started in the default mode (new events only) is known to be
+# following once it prints a marker appended after its start (ready).
+
+load test_helper
+
+TS=2020-01-02T03:04:05.678Z
+
+# rec POSITION STREAM ID VERSION EVENT: a record as evt-tail prints it.
+rec() {
+	printf '{"position":%s,"stream":"%s","aggregateId":"%s","version":%s,"timestamp":"%s","event":%s}' \
+		"$1" "$2" "$3" "$4" "$TS" "$5"
+}
+
+# put STREAM ID EVENT...: append the events to STREAM/ID in one transaction,
+# with the fixed timestamp $TS. Further evt-append options in $put_opts.
+put() {
+	local s=$1 id=$2 ev
+	shift 2
+	# shellcheck disable=SC2086 # the options are words
+	for ev; do
+		printf '{"stream":"%s","aggregateId":"%s","timestamp":"%s","event":%s}\n' "$s" "$id" "$TS" "$ev"
+	done | evt-append -q --records ${put_opts:-}
+}
+
+join_lines() {
+	printf '%s\n' "$@"
+}
+
+# A store of 4 events:
+#   1 users/u1 v1 created      3 users/u1 v2 renamed
+#   2 posts/p1 v1 created      4 users/u2 v1 created
+fixture() {
+	put users u1 '{"type":"created"}'
+	put posts p1 '{"type":"created"}'
+	put users u1 '{"type":"renamed","name":"bo"}'
+	put users u2 '{"type":"created"}'
+}
+R1=$(rec 1 users u1 1 '{"type":"created"}')
+R2=$(rec 2 posts p1 1 '{"type":"created"}')
+R3=$(rec 3 users u1 2 '{"type":"renamed","name":"bo"}')
+R4=$(rec 4 users u2 1 '{"type":"created"}')
+
+# start OUT ARG...: run `evt-tail ARG...` in the background, its stdout to
+# OUT and its stderr to err; its process id in $pid. teardown kills the
+# followers a failed test left running.
+start() {
+	local out=$1
+	shift
+	evt-tail "$@" >"$out" 2>err 3>&- &
+	pid=$!
+	pids="${pids:-} $pid"
+}
+
+teardown() {
+	local p
+	for p in ${pids:-}; do
+		kill -KILL "$p" 2>/dev/null || :
+	done
+}
+
+# wait_until SECONDS COMMAND...: run COMMAND every 10 ms until it succeeds;
+# fail after SECONDS.
+wait_until() {
+	local end=$(( ${EPOCHREALTIME/./} + $1 * 1000000 ))
+	shift
+	until "$@"; do
+		if [ "${EPOCHREALTIME/./}" -ge "$end" ]; then
+			echo "timed out waiting for: $*" >&2
+			return 1
+		fi
+		sleep 0.01
+	done
+}
+
+# has_lines FILE N: FILE has at least N lines.
+has_lines() {
+	[ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]
+}
+
+# running PID / gone PID
+running() {
+	kill -0 "$1" 2>/dev/null
+}
+gone() {
+	if kill -0 "$1" 2>/dev/null; then return 1; fi
+}
+
+# ends PID STATUS: the background process PID ends (within 20 s) with exit
+# status STATUS.
+ends() {
+	local rc=0
+	wait_until 20 gone "$1"
+	wait "$1" || rc=$?
+	if [ "$rc" != "$2" ]; then
+		echo "exit status $rc, expected $2" >&2
+		return 1
+	fi
+}
+
+# stop PID: SIGTERM, then it exits 0 with nothing on stderr.
+stop() {
+	kill -TERM "$1"
+	ends "$1" 0
+	same "$(cat err)" ""
+}
+
+# ready OUT [STREAM]: append markers ({"type":"mark"} to STREAM/mark, STREAM
+# m by default) until the follower writing OUT prints one: from then on, it
+# is following. Markers appended before it read the store's end are never
+# printed; later ones always are.
+ready() {
+	local out=$1 s=${2:-m} end=$(( ${EPOCHREALTIME/./} + 20000000 ))
+	while [ "${EPOCHREALTIME/./}" -lt "$end" ]; do
+		put "$s" mark '{"type":"mark"}'
+		if wait_until 1 has_lines "$out" 1; then
+			return 0
+		fi
+	done
+	echo "the follower printed no marker" >&2
+	return 1
+}
+
+# unmarked FILE: FILE without the marker lines.
+unmarked() {
+	grep -v '"aggregateId":"mark"' "$1" || :
+}
+
+# --- what is printed ---------------------------------------------------------
+
+@test "by default only events committed after the start are printed" {
+	fixture
+	start out
+	ready out
+	k=$(wc -l <out)
+	put users u1 '{"type":"live","i":1}' '{"type":"live","i":2}'
+	put posts p1 '{"type":"live","i":3}'
+	wait_until 20 has_lines out $((k + 3))
+	n=$(evt-read --head)
+	same "$(unmarked out)" "$(join_lines \
+		"$(rec $((n - 2)) users u1 3 '{"type":"live","i":1}')" \
+		"$(rec $((n - 1)) users u1 4 '{"type":"live","i":2}')" \
+		"$(rec "$n" posts p1 2 '{"type":"live","i":3}')")"
+	# the markers come first, then the events, nothing else
+	[ "$(head -n "$k" out | grep -c '"aggregateId":"mark"')" = "$k" ]
+	[ "$(wc -l <out)" = $((k + 3)) ]
+	stop "$pid"
+}
+
+@test "-n 0: only events committed after the start" {
+	fixture
+	start out -n 0
+	ready out
+	k=$(wc -l <out)
+	put users u1 '{"type":"live"}'
+	wait_until 20 has_lines out $((k + 1))
+	same "$(unmarked out)" "$(rec "$(evt-read --head)" users u1 3 '{"type":"live"}')"
+	stop "$pid"
+}
+
+@test "--after POSITION: the history after POSITION, then new events" {
+	fixture
+	start out --after 2
+	wait_until 20 has_lines out 2
+	same "$(cat out)" "$(join_lines "$R3" "$R4")"
+	put posts p1 '{"type":"published"}'
+	wait_until 20 has_lines out 3
+	put users u1 '{"type":"disabled"}' '{"type":"enabled"}'
+	wait_until 20 has_lines out 5
+	same "$(cat out)" "$(join_lines "$R3" "$R4" \
+		"$(rec 5 posts p1 2 '{"type":"published"}')" \
+		"$(rec 6 users u1 3 '{"type":"disabled"}')" \
+		"$(rec 7 users u1 4 '{"type":"enabled"}')")"
+	stop "$pid"
+}
+
+@test "--after 0 prints the whole history; --after=N past the end waits" {
+	fixture
+	start out --after=0
+	wait_until 20 has_lines out 4
+	same "$(cat out)" "$(join_lines "$R1" "$R2" "$R3" "$R4")"
+	stop "$pid"
+	start out2 --after 5
+	put posts p1 '{"type":"five"}'
+	put posts p1 '{"type":"six"}'
+	wait_until 20 has_lines out2 1
+	same "$(cat out2)" "$(rec 6 posts p1 3 '{"type":"six"}')"
+	stop "$pid"
+}
+
+@test "-n N: the last N events, then new events" {
+	fixture
+	start out -n 2
+	wait_until 20 has_lines out 2
+	same "$(cat out)" "$(join_lines "$R3" "$R4")"
+	put posts p1 '{"type":"published"}'
+	wait_until 20 has_lines out 3
+	same "$(cat out)" "$(join_lines "$R3" "$R4" "$(rec 5 posts p1 2 '{"type":"published"}')")"
+	stop "$pid"
+	# more than there are: all of them
+	start out2 --lines 10
+	wait_until 20 has_lines out2 5
+	same "$(cat out2)" "$(join_lines "$R1" "$R2" "$R3" "$R4" "$(rec 5 posts p1 2 '{"type":"published"}')")"
+	stop "$pid"
+}
+
+@test "-n N counts only the matching events of the streams and types asked" {
+	fixture
+	put users u1 '{"type":"disabled"}'
+	start out -n 2 --type created users
+	wait_until 20 has_lines out 2
+	same "$(cat out)" "$(join_lines "$R1" "$R4")"
+	put posts p2 '{"type":"created"}'
+	put users u3 '{"type":"created"}'
+	wait_until 20 has_lines out 3
+	same "$(cat out)" "$(join_lines "$R1" "$R4" "$(rec 7 users u3 1 '{"type":"created"}')")"
+	stop "$pid"
+}
+
+@test "--type TYPE, repeatable: only events of those types" {
+	fixture
+	start out --after 0 --type renamed --type disabled
+	wait_until 20 has_lines out 1
+	same "$(cat out)" "$R3"
+	put users u1 '{"type":"created"}' '{"type":"disabled"}'
+	put posts p1 '{"kind":"disabled","type":"x"}' '{"type":"renamed"}'
+	wait_until 20 has_lines out 3
+	same "$(cat out)" "$(join_lines "$R3" \
+		"$(rec 6 users u1 4 '{"type":"disabled"}')" \
+		"$(rec 8 posts p1 3 '{"type":"renamed"}')")"
+	stop "$pid"
+}
+
+@test "several streams, as separate arguments and as STREAM,STREAM" {
+	fixture
+	put other o1 '{"type":"created"}'
+	start out --after 0 users posts
+	wait_until 20 has_lines out 4
+	pid1=$pid
+	start out2 --after 0 posts,other
+	wait_until 20 has_lines out2 2
+	pid2=$pid
+	put users u1 '{"type":"a"}'
+	put other o1 '{"type":"b"}'
+	put posts p1 '{"type":"c"}'
+	put nope n1 '{"type":"d"}'
+	wait_until 20 has_lines out 6
+	wait_until 20 has_lines out2 4
+	same "$(cat out)" "$(join_lines "$R1" "$R2" "$R3" "$R4" \
+		"$(rec 6 users u1 3 '{"type":"a"}')" \
+		"$(rec 8 posts p1 2 '{"type":"c"}')")"
+	same "$(cat out2)" "$(join_lines "$R2" \
+		"$(rec 5 other o1 1 '{"type":"created"}')" \
+		"$(rec 7 other o1 2 '{"type":"b"}')" \
+		"$(rec 8 posts p1 2 '{"type":"c"}')")"
+	stop "$pid1"
+	stop "$pid2"
+}
+
+@test "--events-table: follows that table" {
+	put_opts='--events-table mine' put s a '{"type":"mine"}'
+	start out --after 0 --events-table mine
+	wait_until 20 has_lines out 1
+	put s a '{"type":"other"}'
+	put_opts='--events-table mine' put s a '{"type":"mine2"}'
+	wait_until 20 has_lines out 2
+	same "$(cat out)" "$(join_lines "$(rec 1 s a 1 '{"type":"mine"}')" "$(rec 2 s a 2 '{"type":"mine2"}')")"
+	stop "$pid"
+}
+
+# --- --count -----------------------------------------------------------------
+
+@test "--count N: exit 0 after N records of history" {
+	fixture
+	run -0 --separate-stderr timeout 20 evt-tail --after 0 --count 2
+	[ "$stderr" = "" ]
+	same "$output" "$(join_lines "$R1" "$R2")"
+	run -0 --separate-stderr timeout 20 evt-tail -n 3 --count 3
+	same "$output" "$(join_lines "$R2" "$R3" "$R4")"
+	run -0 --separate-stderr timeout 20 evt-tail --after 0 --count=1 --type created posts
+	same "$output" "$R2"
+}
+
+@test "--count N: waits for new events, exits 0 after the N-th" {
+	fixture
+	start out --after 2 --count 4
+	wait_until 20 has_lines out 2
+	running "$pid"
+	put posts p1 '{"type":"a"}'
+	wait_until 20 has_lines out 3
+	running "$pid"
+	put users u9 '{"type":"b"}' '{"type":"c"}' '{"type":"d"}'
+	ends "$pid" 0
+	same "$(cat out)" "$(join_lines "$R3" "$R4" \
+		"$(rec 5 posts p1 2 '{"type":"a"}')" \
+		"$(rec 6 users u9 1 '{"type":"b"}')")"
+	same "$(cat err)" ""
+}
+
+@test "--count counts only the records printed" {
+	fixture
+	start out --after 0 --type b --count 2
+	put s a '{"type":"a"}' '{"type":"b"}' '{"type":"a"}'
+	wait_until 20 has_lines out 1
+	running "$pid"
+	put s a '{"type":"a"}' '{"type":"b"}' '{"type":"b"}'
+	ends "$pid" 0
+	same "$(cat out)" "$(join_lines "$(rec 6 s a 2 '{"type":"b"}')" "$(rec 9 s a 5 '{"type":"b"}')")"
+}
+
+# --- signals, output -------------------------------------------------------------------
+
+@test "SIGINT and SIGTERM: exit 0, quietly, output complete" {
+	fixture
+	for sig in INT TERM; do
+		start out --after 3
+		wait_until 20 has_lines out 1
+		kill -s "$sig" "$pid"
+		ends "$pid" 0
+		same "$(cat err)" ""
+		same "$(cat out)" "$R4"
+	done
+}
+
+@test "SIGINT and SIGTERM stop a long catch-up between two records" {
+	fixture
+	# a history printed to a reader that has not read it yet: evt-tail
+	# waits on a full pipe when the signal comes
+	seq 20000 | sed 's/.*/{"type":"n","i":&}/' | evt-append -q big b
+	for sig in INT TERM; do
+		rm -f fifo
+		mkfifo fifo
+		start fifo --after 0
+		exec 4<fifo
+		IFS= read -r -t 20 -u 4 first
+		[ "$first" = "$R1" ]
+		kill -s "$sig" "$pid"
+		timeout 20 cat <&4 >rest
+		exec 4<&-
+		ends "$pid" 0
+		same "$(cat err)" ""
+		# whole lines, in order, each once, and not all of them
+		n=$(wc -l <rest)
+		[ "$n" -lt 20003 ]
+		same "$(cat rest)" "$(evt-read --after 1 -n "$n")"
+	done
+}
+
+@test "every record is written to a file at once, while evt-tail runs" {
+	fixture
+	start out --after 3
+	wait_until 20 has_lines out 1
+	running "$pid"
+	same "$(cat out)" "$R4"
+	put posts p1 '{"type":"published"}'
+	wait_until 20 has_lines out 2
+	running "$pid"
+	same "$(cat out)" "$(join_lines "$R4" "$(rec 5 posts p1 2 '{"type":"published"}')")"
+	stop "$pid"
+}
+
+@test "every record is written to a pipe at once, while evt-tail runs" {
+	fixture
+	mkfifo fifo
+	start fifo --after 3
+	exec 4<fifo
+	IFS= read -r -t 20 -u 4 line
+	[ "$line" = "$R4" ]
+	running "$pid"
+	put posts p1 '{"type":"published"}'
+	IFS= read -r -t 20 -u 4 line
+	[ "$line" = "$(rec 5 posts p1 2 '{"type":"published"}')" ]
+	running "$pid"
+	stop "$pid"
+	exec 4<&-
+}
+
+@test "evt-tail | head -1 ends quietly on a long history" {
+	seq 20000 | sed 's/.*/{"type":"n","i":&}/' | evt-append -q s a
+	run -0 --separate-stderr bash -c 'timeout 20 evt-tail --after 0 | head -n 1; echo "status ${PIPESTATUS[0]} ${PIPESTATUS[1]}"'
+	[ "$stderr" = "" ]
+	[ "${#lines[@]}" = 2 ]
+	[[ "${lines[0]}" =~ ^\{\"position\":1,\"stream\":\"s\",\"aggregateId\":\"a\",\"version\":1,\"timestamp\":\"$TS_RE\",\"event\":\{\"type\":\"n\",\"i\":1\}\}$ ]]
+	[[ "${lines[1]}" =~ ^status\ (0|141)\ 0$ ]]
+}
+
+@test "evt-tail | head -1 ends quietly when nothing more is committed" {
+	# one event: evt-tail has written all it has before head exits
+	put users u1 '{"type":"created"}'
+	run -0 --separate-stderr bash -c 'timeout 10 evt-tail --after 0 | head -n 1; echo "status ${PIPESTATUS[0]} ${PIPESTATUS[1]}"'
+	[ "$stderr" = "" ]
+	same "$output" "$(join_lines "$R1" "status 141 0")" ||
+		same "$output" "$(join_lines "$R1" "status 0 0")"
+}
+
+@test "write error on stdout is exit 1 with a message" {
+	fixture
+	run -1 --separate-stderr to_full timeout 20 evt-tail --after 0
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-tail: write error: No space left on device" ]
+	# also on a live event
+	start /dev/full --after 4
+	put s a '{"type":"a"}'
+	ends "$pid" 1
+	same "$(cat err)" "evt-tail: write error: No space left on device"
+}
+
+# --- concurrency -------------------------------------------------------------------------
+
+@test "4 concurrent writers: nothing skipped, repeated or reordered" {
+	export EVT_SYNC=normal
+	n=100
+	start all --after 0 --count $((4 * n))
+	tail_all=$pid
+	start w3 --after 0 --count $n w3
+	tail_w3=$pid
+	cat >writer.sh <<'EOF'
+# writer.sh W N: N appends to wW/a, one process each; W 4 appends 2 events
+# a time
+w=$1 n=$2 i=1
+while [ "$i" -le "$n" ]; do
+	if [ "$w" = 4 ]; then
+		evt-append -q "w$w" a "{\"type\":\"e\",\"i\":$i}" "{\"type\":\"e\",\"i\":$((i + 1))}" || exit 1
+		i=$((i + 2))
+	else
+		evt-append -q "w$w" a "{\"type\":\"e\",\"i\":$i}" || exit 1
+		i=$((i + 1))
+	fi
+done
+EOF
+	writers=
+	for w in 1 2 3 4; do
+		timeout 60 sh writer.sh "$w" "$n" 3>&- &
+		writers="$writers $!"
+	done
+	for p in $writers; do
+		wait "$p"
+	done
+	ends "$tail_all" 0
+	ends "$tail_w3" 0
+	same "$(cat err)" ""
+	[ "$(wc -l <all)" = $((4 * n)) ]
+	same "$(sed 's/^{"position":\([0-9]*\),.*/\1/' all)" "$(evt-read | sed 's/^{"position":\([0-9]*\),.*/\1/')"
+	same "$(cat all)" "$(evt-read)"
+	same "$(cat w3)" "$(evt-read w3)"
+}
+
+# --- the store ---------------------------------------------------------------------------
+
+# tables DB: DB has the events table
+tables() {
+	[ -e "$1" ] && [ "$(sqlite3 "$1" "SELECT count(*) FROM sqlite_master WHERE name = 'events'")" = 1 ]
+}
+
+@test "a store that does not exist yet is created, then followed" {
+	sqlite_only
+	mkdir sub
+	start out -d sub/new.db --after 0
+	wait_until 20 tables sub/new.db
+	run -0 sqlite3 sub/new.db 'PRAGMA journal_mode'
+	[ "$output" = wal ]
+	evt-append -q -d sub/new.db s a '{"type":"a"}'
+	wait_until 20 has_lines out 1
+	output=$(cat out)
+	same "$(no_ts)" '{"position":1,"stream":"s","aggregateId":"a","version":1,"timestamp":"TS","event":{"type":"a"}}'
+	stop "$pid"
+	# sqlite:PATH and EVT_DB, a file without tables
+	: >empty.db
+	EVT_DB=sqlite:empty.db start out2 --after 0
+	wait_until 20 tables empty.db
+	evt-append -q -d empty.db s b '{"type":"b"}'
+	wait_until 20 has_lines out2 1
+	output=$(cat out2)
+	same "$(no_ts)" '{"position":1,"stream":"s","aggregateId":"b","version":1,"timestamp":"TS","event":{"type":"b"}}'
+	stop "$pid"
+}
+
+@test "a store that cannot be opened is exit 1" {
+	sqlite_only
+	run -1 --separate-stderr evt-tail -d nodir/x.db
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-tail: cannot open 'nodir/x.db': unable to open database file" ]
+	echo 'not a database, not at all' >bad.db
+	run -1 --separate-stderr evt-tail -d bad.db
+	[ "$stderr" = "evt-tail: cannot open 'bad.db': file is not a database" ]
+}
+
+@test "follows across WAL checkpoints, also TRUNCATE" {
+	sqlite_only
+	fixture
+	start out --after 0
+	wait_until 20 has_lines out 4
+	pos=5
+	for mode in PASSIVE FULL RESTART TRUNCATE TRUNCATE; do
+		run -0 sqlite3 events.db "PRAGMA wal_checkpoint($mode)"
+		put s a "{\"type\":\"after\",\"mode\":\"$mode\"}"
+		wait_until 20 has_lines out $pos
+		same "$(tail -n 1 out)" "$(rec $pos s a $((pos - 4)) "{\"type\":\"after\",\"mode\":\"$mode\"}")"
+		pos=$((pos + 1))
+	done
+	[ "$(stat -c %s events.db-wal)" -gt 0 ]
+	same "$(cat out)" "$(evt-read)"
+	stop "$pid"
+}
+
+@test "PostgreSQL: follows across server restarts, nothing skipped or repeated" {
+	pg_backend || skip "PostgreSQL only"
+	fixture
+	start out --after 0
+	wait_until 20 has_lines out 4
+	pg_restart
+	put posts p1 '{"type":"after-first"}'
+	wait_until 60 has_lines out 5
+	put posts p1 '{"type":"before-second"}'
+	wait_until 20 has_lines out 6
+	pg_restart
+	pg_restart
+	put users u1 '{"type":"after-third"}' '{"type":"and-one-more"}'
+	wait_until 60 has_lines out 8
+	same "$(cat out)" "$(join_lines "$R1" "$R2" "$R3" "$R4" \
+		"$(rec 5 posts p1 2 '{"type":"after-first"}')" \
+		"$(rec 6 posts p1 3 '{"type":"before-second"}')" \
+		"$(rec 7 users u1 3 '{"type":"after-third"}')" \
+		"$(rec 8 users u1 4 '{"type":"and-one-more"}')")"
+	kill -TERM "$pid"
+	ends "$pid" 0
+}
+
+# --- usage -------------------------------------------------------------------------------
+
+@test "--after with -n is a usage error" {
+	run -2 --separate-stderr evt-tail --after 1 -n 2
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-tail: --after and -n cannot be used together" ]
+	run -2 --separate-stderr evt-tail --lines=2 --after=0
+	[ "$stderr" = "evt-tail: --after and -n cannot be used together" ]
+	[ ! -e events.db ]
+}
+
+@test "a bad POSITION, N or count is a usage error" {
+	for v in abc -1 1.5 '' ' 1' +1 1x 99999999999999999999; do
+		run -2 --separate-stderr evt-tail --after "$v"
+		[ "$output" = "" ]
+		[ "$stderr" = "evt-tail: invalid position '$v'" ]
+		run -2 --separate-stderr evt-tail -n "$v"
+		[ "$stderr" = "evt-tail: invalid number '$v'" ]
+		run -2 --separate-stderr evt-tail --count "$v"
+		[ "$stderr" = "evt-tail: invalid count '$v'" ]
+	done
+	run -2 --separate-stderr evt-tail --count 0
+	[ "$stderr" = "evt-tail: invalid count '0'" ]
+	[ ! -e events.db ]
+}
+
+@test "a bad stream or type is a usage error" {
+	max=$(printf 'x%.0s' $(seq 255))
+	run -2 --separate-stderr evt-tail ''
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-tail: invalid stream '': is empty" ]
+	run -2 --separate-stderr evt-tail users 'a,,b'
+	[ "$stderr" = "evt-tail: invalid stream '': is empty" ]
+	run -2 --separate-stderr evt-tail 'users,'
+	[ "$stderr" = "evt-tail: invalid stream '': is empty" ]
+	run -2 --separate-stderr evt-tail "${max}y"
+	[ "$stderr" = "evt-tail: invalid stream '${max}y': is longer than 255 bytes" ]
+	run -2 --separate-stderr evt-tail --type ''
+	[ "$stderr" = "evt-tail: invalid type ''" ]
+	[ ! -e events.db ]
+}
+
+@test "unknown options and missing values are usage errors" {
+	run -2 --separate-stderr evt-tail --bogus
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-tail: unknown option '--bogus'" ]
+	run -2 --separate-stderr evt-tail -x
+	[ "$stderr" = "evt-tail: unknown option '-x'" ]
+	run -2 --separate-stderr evt-tail --last
+	[ "$stderr" = "evt-tail: unknown option '--last'" ]
+	for opt in --after -n --lines --count --type -d --events-table; do
+		run -2 --separate-stderr evt-tail "$opt"
+		[ "$stderr" = "evt-tail: option '$opt' needs a value" ]
+	done
+	run -2 --separate-stderr evt-tail --events-table a-b
+	[ "$stderr" = "evt-tail: invalid events table 'a-b': $NAME_RULE" ]
+	[ ! -e events.db ]
+}
+
+@test "--help and -h print the usage on stdout" {
+	run -0 --separate-stderr evt-tail --help
+	[ "$stderr" = "" ]
+	[[ "$(line 1)" == "usage: evt-tail [--after POSITION | -n N] [--type TYPE]... [--count N] [STREAM...]" ]]
+	help=$output
+	run -0 --separate-stderr evt-tail -h
+	same "$output" "$help"
+	[ ! -e events.db ]
+}
+
+@test "--version prints the version" {
+	run -0 --separate-stderr evt-tail --version
+	[ "$output" = "evt-tail (evt) $(evt_version)" ]
+	[ "$stderr" = "" ]
+}
+
+@test "--help and --version on a full disk are exit 1 with a message" {
+	run -1 --separate-stderr to_full evt-tail --help
+	[ "$stderr" = "evt-tail: write error: No space left on device" ]
+	run -1 --separate-stderr to_full evt-tail --version
+	[ "$stderr" = "evt-tail: write error: No space left on device" ]
+}

@@ -1,0 +1,58 @@
+# tests/fuzz/fuzz.mk - build and run the libFuzzer targets (make fuzz)
+#
+# Every module of libevt but the two backends is compiled again with
+# clang -fsanitize=fuzzer-no-link,address,undefined into build/fuzz/; the
+# targets link it with stubs for the backends (common.c), so nothing a
+# fuzzer makes up ever reaches a database or the file system.
+#
+#   make fuzz                      each target, FUZZ_RUNS=200000 inputs
+#   make fuzz FUZZ_RUNS=5000000    longer
+#   make fuzz FUZZ_TARGETS=fuzz_json FUZZ_SEED=1
+#   make fuzz FUZZ_STRICT=1        also the checks of known, reported bugs
+#   make fuzz FUZZ_LIB=/tmp/x/lib FUZZ_BUILD=/tmp/x/fuzz   another libevt
+#
+# Needs clang and libFuzzer (Debian: clang, libclang-rt-14-dev).
+FUZZ_CC      ?= clang
+FUZZ_RUNS    ?= 200000
+FUZZ_MAX_LEN ?= 4096
+FUZZ_SEED    ?= 0
+FUZZ_LIB     ?= lib
+FUZZ_BUILD   ?= build/fuzz
+B            := $(FUZZ_BUILD)
+SAN          := -fsanitize=address,undefined -fno-sanitize-recover=all \
+		-fno-omit-frame-pointer
+FUZZ_CFLAGS  := -g -O1 -std=c11 -Wall -Wextra -Wno-unused-parameter \
+		-D_GNU_SOURCE -DEVT_VERSION='"fuzz"' -I$(FUZZ_LIB) $(SAN) \
+		$(if $(FUZZ_STRICT),-DFUZZ_STRICT,\
+		     -fsanitize-ignorelist=tests/fuzz/known.ignorelist)
+
+LIB_SRC := $(filter-out %/store_sqlite.c %/store_pg.c,$(wildcard $(FUZZ_LIB)/*.c))
+LIB_OBJ := $(patsubst $(FUZZ_LIB)/%.c,$(B)/lib/%.o,$(LIB_SRC))
+TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TARGETS ?= $(TARGETS)
+LIBS_fuzz_json = -ljansson
+LIBS_fuzz_fold = -ljq
+
+all: $(addprefix $(B)/,$(TARGETS))
+
+$(B)/lib/%.o: $(FUZZ_LIB)/%.c $(FUZZ_LIB)/*.h tests/fuzz/known.ignorelist
+	@mkdir -p $(B)/lib
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(B)/libevt.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/common.o: tests/fuzz/common.c tests/fuzz/fuzz.h $(FUZZ_LIB)/*.h
+	@mkdir -p $(B)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(B)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(B)/common.o $(B)/libevt.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/common.o \
+		$(B)/libevt.a $(LIBS_fuzz_$*) -ldl
+
+run: all
+	@FUZZ_BUILD=$(B) FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_MAX_LEN=$(FUZZ_MAX_LEN) \
+		FUZZ_SEED=$(FUZZ_SEED) sh tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+.PHONY: all run
