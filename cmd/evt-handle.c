@@ -124,6 +124,7 @@ static int status(struct evt_store_opts *so, char **names, int n)
 	struct evt_buf out = EVT_BUF_INIT;
 	int rc;
 
+	so->write = 0;	/* a look: a missing store is an error */
 	if ((rc = evt_store_open(&st, so, &e)))
 		return evt_fail(&e);
 	rc = evt_handle_status(st, names, (size_t)n, &out, &e);
@@ -258,6 +259,8 @@ int main(int argc, char **argv)
 	h.name = handler_name = argv[0];
 	h.streams = (const char *const *)streams;
 	h.db = db = db_for_env(so.url);
+	h.events_table = so.events_table;
+	h.bookmarks_table = so.bookmarks_table;
 	h.warn = warn_cb;
 	if (isatty(2))
 		h.progress = progress_cb;

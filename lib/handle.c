@@ -23,7 +23,7 @@ struct rec {
 };
 
 struct chunk {
-	struct evt_buf text, scratch, type;
+	struct evt_buf text, lines, scratch, type;
 	struct evt_buf dbenv;	/* "EVT_DB=..." */
 	struct rec *r;
 	size_t n, cap;
@@ -78,9 +78,9 @@ static int collect(void *ctx, const struct evt_record *r)
 	x = &c->r[c->n++];
 	x->position = r->position;
 	x->version = r->version;
-	x->line = c->text.len;
-	evt_record_print(&c->text, r);
-	x->line_len = c->text.len - x->line;
+	x->line = c->lines.len;
+	evt_record_print(&c->lines, r);
+	x->line_len = c->lines.len - x->line;
 	x->stream = keep(&c->text, r->stream, r->stream_len);
 	x->id = keep(&c->text, r->id, r->id_len);
 	x->ts = keep(&c->text, r->ts ? r->ts : "", r->ts ? r->ts_len : 0);
@@ -136,19 +136,21 @@ static int run_once(const struct evt_handler *h, int which,
 		    struct run *out, struct evt_err *e)
 {
 	const struct rec *x = &c->r[first + n - 1];
-	char *env[10], b[9][64 + 2 * EVT_NAME_MAX];
+	char *env[12], b[11][64 + 2 * EVT_NAME_MAX];
 	char *sh[4] = { "/bin/sh", "-c", NULL, NULL };
 	const char *prog;
 	struct evt_spawn sp;
 	struct evt_child ch;
 	struct evt_err se;
-	int status, timed_out, rc;
+	struct evt_buf ty = EVT_BUF_INIT;
+	int status, timed_out, rc, late;
+	int64_t deadline, left;
 	size_t i;
 
 	snprintf(b[0], sizeof(b[0]), "EVT_HANDLER=%s", h->name);
 	snprintf(b[1], sizeof(b[1]), "EVT_STREAM=%s", T(c, x, stream));
 	snprintf(b[2], sizeof(b[2]), "EVT_AGGREGATE_ID=%s", T(c, x, id));
-	snprintf(b[3], sizeof(b[3]), "EVT_TYPE=%s", T(c, x, type));
+	evt_buf_addf(&ty, "EVT_TYPE=%s", T(c, x, type));	/* any length */
 	snprintf(b[4], sizeof(b[4]), "EVT_VERSION=%lld",
 		 (long long)x->version);
 	snprintf(b[5], sizeof(b[5]), "EVT_POSITION=%lld",
@@ -157,8 +159,22 @@ static int run_once(const struct evt_handler *h, int which,
 	snprintf(b[7], sizeof(b[7]), "EVT_BATCH_SIZE=%zu", n);
 	for (i = 0; i < 8; i++)
 		env[i] = b[i];
+	env[3] = ty.p;
 	env[8] = c->dbenv.p;
-	env[9] = NULL;
+	i = 9;
+	/* Table names given as options reach the program as they would
+	 * from the environment. */
+	if (h->events_table) {
+		snprintf(b[9], sizeof(b[9]), "EVT_EVENTS_TABLE=%s",
+			 h->events_table);
+		env[i++] = b[9];
+	}
+	if (h->bookmarks_table) {
+		snprintf(b[10], sizeof(b[10]), "EVT_BOOKMARKS_TABLE=%s",
+			 h->bookmarks_table);
+		env[i++] = b[10];
+	}
+	env[i] = NULL;
 	memset(&sp, 0, sizeof(sp));
 	if (which >= 0) {
 		sh[2] = (char *)h->on[which].command;
@@ -170,18 +186,28 @@ static int run_once(const struct evt_handler *h, int which,
 	}
 	sp.env_add = env;
 	sp.pipe_in = 1;
-	if (evt_spawn(&sp, &ch, &se)) {
+	rc = evt_spawn(&sp, &ch, &se);
+	evt_buf_release(&ty);
+	if (rc) {
 		snprintf(out->why, sizeof(out->why), "%s", se.msg);
-		out->status = se.code == EVT_EPROG ? 127 : 126;
+		/* as sh(1): 127 not found, 126 found but not run */
+		out->status = ch.err == ENOENT ? 127 : 126;
 		return EVT_EPROG;
 	}
-	for (i = first; i < first + n; i++)
-		if ((rc = evt_child_write(&ch, T(c, &c->r[i], line),
-					  c->r[i].line_len, e))) {
-			evt_child_wait(&ch, 0, 0, &status, &timed_out, &se);
-			return rc;
-		}
-	if ((rc = evt_child_wait(&ch, h->timeout_ms, KILL_MS, &status,
+	/* The lines of a run are adjacent in c->lines: one write.  The
+	 * timeout counts from the start, also while the program is not
+	 * reading its stdin. */
+	deadline = h->timeout_ms >= 0 ? evt_mono_ms() + h->timeout_ms : -1;
+	if ((rc = evt_child_write_until(&ch, c->lines.p + c->r[first].line,
+					x->line + x->line_len -
+					c->r[first].line, deadline, &late, e))) {
+		evt_child_wait(&ch, 0, 0, &status, &timed_out, &se);
+		return rc;
+	}
+	left = deadline < 0 ? -1 : late ? 0 : deadline - evt_mono_ms();
+	if (deadline >= 0 && left < 0)
+		left = 0;
+	if ((rc = evt_child_wait(&ch, (int)left, KILL_MS, &status,
 				 &timed_out, e)))
 		return rc;
 	if (!timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0)
@@ -198,12 +224,23 @@ static int run_once(const struct evt_handler *h, int which,
 	return EVT_EPROG;
 }
 
-static void sleep_ms(int64_t ms)
+/* Sleep ms, or until SIGINT or SIGTERM (blocked by the caller) come: then
+ * *stop is set. */
+static void sleep_ms(int64_t ms, volatile sig_atomic_t *stop)
 {
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+	int64_t end = evt_mono_ms() + ms, left;
+	sigset_t set;
 
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	while ((left = end - evt_mono_ms()) > 0 && !evt_follow_stopping(stop)) {
+		struct timespec ts = { (time_t)(left / 1000),
+				       (long)(left % 1000) * 1000000 };
+
+		if (sigtimedwait(&set, NULL, &ts) > 0)
+			*stop = 1;
+	}
 }
 
 /* Run with retries; 0 when handled, EVT_EPROG when it kept failing. */
@@ -216,7 +253,9 @@ static int run(const struct evt_handler *h, int which, const struct chunk *c,
 
 	for (attempt = 0; attempt <= h->retries; attempt++) {
 		if (attempt) {
-			sleep_ms(delay);
+			sleep_ms(delay, stop);
+			if (evt_follow_stopping(stop))
+				return rc;
 			if (delay < INT64_MAX / 2)
 				delay *= 2;
 		}
@@ -251,7 +290,7 @@ int evt_handle(struct evt_store *st, const struct evt_handler *h,
 	struct chunk c;
 	int64_t bookmark, pos, committed, head = 0, next = 0;
 	int found, recheck = 0, rc = 0, seen = 0;
-	size_t i, chunk = h->batch > CHUNK ? (size_t)h->batch : CHUNK;
+	size_t i, k, chunk = h->batch > CHUNK ? (size_t)h->batch : CHUNK;
 
 	memset(&c, 0, sizeof(c));
 	memset(&q, 0, sizeof(q));
@@ -271,6 +310,7 @@ int evt_handle(struct evt_store *st, const struct evt_handler *h,
 		q.limit = (int64_t)chunk;
 		c.n = 0;
 		evt_buf_reset(&c.text);
+		evt_buf_reset(&c.lines);
 		if ((rc = evt_store_read(st, &q, collect, &c, e)))
 			break;
 		for (i = 0; i < c.n && !rc; ) {
@@ -315,8 +355,11 @@ int evt_handle(struct evt_store *st, const struct evt_handler *h,
 						 out.why, at);
 					h->warn(msg);
 				}
-				rc = evt_store_park(st, h->name, x->position,
-						    out.status, e);
+				rc = 0;
+				for (k = i; k < i + n && !rc; k++)
+					rc = evt_store_park(st, h->name,
+							    c.r[k].position,
+							    out.status, e);
 			}
 			if (rc)
 				break;
@@ -331,6 +374,12 @@ int evt_handle(struct evt_store *st, const struct evt_handler *h,
 			break;
 		if (c.n < chunk && !h->follow)
 			break;
+		/* Before sleeping, move the bookmark past skipped events. */
+		if (h->follow && c.n == 0 && pos > committed && seen) {
+			if ((rc = evt_store_bookmark_set(st, h->name, pos, e)))
+				break;
+			committed = pos;
+		}
 		if (h->follow && (rc = evt_follow_wait(st, &recheck, c.n > 0,
 						       stop, e)))
 			break;
@@ -351,6 +400,7 @@ int evt_handle(struct evt_store *st, const struct evt_handler *h,
 		h->progress(pos, head, 1);
 	evt_buf_release(&c.dbenv);
 	evt_buf_release(&c.text);
+	evt_buf_release(&c.lines);
 	evt_buf_release(&c.scratch);
 	evt_buf_release(&c.type);
 	free(c.r);

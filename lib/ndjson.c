@@ -20,8 +20,9 @@ int evt_lines_next(struct evt_lines *r, const char **line, size_t *len)
 	size_t scanned = 0;
 
 	for (;;) {
-		char *nl = memchr(r->buf + r->start + scanned, '\n',
-				  r->end - r->start - scanned);
+		char *nl = r->end > r->start + scanned ?
+			   memchr(r->buf + r->start + scanned, '\n',
+				  r->end - r->start - scanned) : NULL;
 		ssize_t got;
 
 		if (nl || (r->eof && r->end > r->start)) {

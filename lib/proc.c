@@ -64,6 +64,7 @@ int evt_spawn(const struct evt_spawn *sp, struct evt_child *c,
 	c->pid = -1;
 	c->in = c->out = -1;
 	c->name = sp->argv[0];
+	c->err = 0;
 	if (sp->pipe_in && pipe2(inp, O_CLOEXEC) < 0)
 		return evt_errf(e, EVT_EFAIL, "cannot make a pipe: %s",
 				strerror(errno));
@@ -111,18 +112,23 @@ int evt_spawn(const struct evt_spawn *sp, struct evt_child *c,
 		if (outp[0] >= 0)
 			close(outp[0]);
 		c->pid = -1;
+		c->err = rc;
 		return evt_errf(e, EVT_EPROG, "cannot run '%s': %s",
 				sp->argv[0],
-				rc == ENOENT ? "not found" : strerror(rc));
+				rc == ENOENT ? "not found" :
+				rc == EACCES ? "not executable" : strerror(rc));
 	}
 	c->in = inp[1];
 	c->out = outp[0];
 	return 0;
 }
 
-int evt_child_write(struct evt_child *c, const char *buf, size_t n,
-		    struct evt_err *e)
+int evt_child_write_until(struct evt_child *c, const char *buf, size_t n,
+			  int64_t deadline, int *late, struct evt_err *e)
 {
+	*late = 0;
+	if (deadline >= 0)
+		fcntl(c->in, F_SETFL, fcntl(c->in, F_GETFL) | O_NONBLOCK);
 	while (n > 0) {
 		ssize_t w = write(c->in, buf, n);
 
@@ -131,6 +137,17 @@ int evt_child_write(struct evt_child *c, const char *buf, size_t n,
 				continue;
 			if (errno == EPIPE)
 				return 0;
+			if (errno == EAGAIN && deadline >= 0) {
+				struct pollfd p = { c->in, POLLOUT, 0 };
+				int64_t left = deadline - evt_mono_ms();
+
+				if (left <= 0) {
+					*late = 1;
+					return 0;
+				}
+				poll(&p, 1, left > 60000 ? 60000 : (int)left);
+				continue;
+			}
 			return evt_errf(e, EVT_EFAIL, "cannot write to '%s': %s",
 					c->name, strerror(errno));
 		}
@@ -138,6 +155,14 @@ int evt_child_write(struct evt_child *c, const char *buf, size_t n,
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+int evt_child_write(struct evt_child *c, const char *buf, size_t n,
+		    struct evt_err *e)
+{
+	int late;
+
+	return evt_child_write_until(c, buf, n, -1, &late, e);
 }
 
 void evt_child_close_in(struct evt_child *c)

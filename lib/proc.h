@@ -17,6 +17,7 @@ struct evt_child {
 	int in;		/* write end of the child's stdin pipe, or -1 */
 	int out;	/* read end of the child's stdout pipe, or -1 */
 	const char *name;	/* for messages: argv[0] or the COMMAND */
+	int err;		/* why evt_spawn failed (errno), or 0 */
 };
 
 struct evt_spawn {
@@ -40,6 +41,10 @@ int evt_spawn(const struct evt_spawn *sp, struct evt_child *c,
  * the caller while feeding a child (evt_proc_ignore_sigpipe). */
 int evt_child_write(struct evt_child *c, const char *buf, size_t n,
 		    struct evt_err *e);
+/* The same, giving up when evt_mono_ms() reaches deadline (< 0: never):
+ * then *late is set and the rest of buf is not written. */
+int evt_child_write_until(struct evt_child *c, const char *buf, size_t n,
+			  int64_t deadline, int *late, struct evt_err *e);
 void evt_child_close_in(struct evt_child *c);
 
 /* Wait for the child to end.  timeout_ms < 0: no limit; when it passes the

@@ -148,7 +148,8 @@ static int sq_open(struct evt_store *st, struct evt_err *e)
 	    evt_parse_i64(env, 0, 86400000, &busy) < 0)
 		return evt_errf(e, EVT_EUSAGE,
 				"EVT_BUSY_TIMEOUT must be milliseconds");
-	if (st->relaxed)
+	if (st->relaxed && !((env = getenv("EVT_SYNC")) &&
+			     strcmp(env, "full") == 0))
 		sync = "NORMAL";
 	if (st->write)
 		flags |= SQLITE_OPEN_CREATE;
@@ -714,7 +715,8 @@ static int sq_lock(struct evt_store *st, const char *name, int wait,
 		   struct evt_err *e)
 {
 	struct flock fl;
-	int rc;
+	sigset_t unblock, old;
+	int rc, r, saved;
 
 	if ((rc = lock_file(st, e)))
 		return rc;
@@ -723,8 +725,19 @@ static int sq_lock(struct evt_store *st, const char *name, int wait,
 	fl.l_whence = SEEK_SET;
 	fl.l_start = lock_byte(st, name);
 	fl.l_len = 1;
-	while (fcntl(SQ(st)->lockfd, wait ? F_OFD_SETLKW : F_OFD_SETLK,
-		     &fl) < 0) {
+	/* Waiting lets SIGINT and SIGTERM through (a caller may block them),
+	 * as the PostgreSQL backend does: they interrupt the wait. */
+	sigemptyset(&unblock);
+	sigaddset(&unblock, SIGINT);
+	sigaddset(&unblock, SIGTERM);
+	if (wait)
+		sigprocmask(SIG_UNBLOCK, &unblock, &old);
+	r = fcntl(SQ(st)->lockfd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl);
+	saved = errno;
+	if (wait)
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
+	if (r < 0) {
 		if (errno == EINTR && wait)
 			return evt_errf(e, EVT_EBUSY, "%s: interrupted while "
 					"waiting for the lock", name);

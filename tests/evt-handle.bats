@@ -399,7 +399,7 @@ evt-handle: h: 'echo no >&2; exit 7' exited with status 7 at position 3 (users/u
 	[ "$stderr" = "evt-handle: h: cannot run './nope': not found at position 1 (s/a v1 x)" ]
 	printf '#!/bin/sh\n' >noexec
 	run -5 --separate-stderr evt-handle h s -- ./noexec
-	[ "$stderr" = "evt-handle: h: cannot run './noexec': Permission denied at position 1 (s/a v1 x)" ]
+	[ "$stderr" = "evt-handle: h: cannot run './noexec': not executable at position 1 (s/a v1 x)" ]
 	run -0 --separate-stderr evt-handle --status
 	same "$output" ""
 }
@@ -521,9 +521,9 @@ evt-handle: h2: cannot run 'nope': not found at position 2 (s/a v2 y); parked
 evt-handle: h2: cannot run 'nope': not found at position 3 (s/a v3 z); parked"
 	printf '#!/bin/sh\n' >noexec
 	run -0 --separate-stderr evt-handle --continue-on-error h3 s -- ./noexec
-	same "$stderr" "evt-handle: h3: cannot run './noexec': Permission denied at position 1 (s/a v1 x); parked
-evt-handle: h3: cannot run './noexec': Permission denied at position 2 (s/a v2 y); parked
-evt-handle: h3: cannot run './noexec': Permission denied at position 3 (s/a v3 z); parked"
+	same "$stderr" "evt-handle: h3: cannot run './noexec': not executable at position 1 (s/a v1 x); parked
+evt-handle: h3: cannot run './noexec': not executable at position 2 (s/a v2 y); parked
+evt-handle: h3: cannot run './noexec': not executable at position 3 (s/a v3 z); parked"
 	run -0 --separate-stderr evt-handle --status
 	same "$output" "$(status h 3 3 2 false)
 $(status h2 3 3 3 false)
@@ -929,9 +929,17 @@ $(status b-handler 3 5 0 false)"
 }
 
 @test "--status of an empty store prints nothing" {
+	run -0 sqlite3 events.db 'PRAGMA user_version = 1'
 	run -0 --separate-stderr evt-handle --status
 	same "$output" ""
 	[ "$stderr" = "" ]
+}
+
+@test "--status of a missing store is exit 1 and creates nothing" {
+	run -1 --separate-stderr evt-handle --status
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-handle: cannot open 'events.db': no such store" ]
+	[ ! -e events.db ]
 }
 
 @test "--status with --bookmarks-table" {
@@ -1054,8 +1062,7 @@ $R5"
 	[ "$stderr" = "evt-handle: invalid stream '$long': is longer than 255 bytes" ]
 	run -2 --separate-stderr evt-handle --events-table 1x h s -- true
 	[ "$stderr" = "evt-handle: invalid events table '1x': must match [A-Za-z_][A-Za-z0-9_]*" ]
-	run -0 --separate-stderr evt-handle --status
-	same "$output" ""
+	[ ! -e events.db ]
 }
 
 @test "bad numbers are exit 2 with a message" {
@@ -1113,7 +1120,7 @@ $R5"
 	run -1 --separate-stderr evt-handle -d /nonexistent/x.db h s -- true
 	[ "$stderr" = "evt-handle: cannot open '/nonexistent/x.db': unable to open database file" ]
 	run -1 --separate-stderr evt-handle -d /nonexistent/x.db --status
-	[ "$stderr" = "evt-handle: cannot open '/nonexistent/x.db': unable to open database file" ]
+	[ "$stderr" = "evt-handle: cannot open '/nonexistent/x.db': no such store" ]
 }
 
 @test "--help prints usage on stdout, exit 0" {
@@ -1268,4 +1275,13 @@ if [ "$EVT_POSITION" = 3 ] && [ ! -e killed ]; then touch killed; kill -9 $PPID;
 	ends "$holder" 0
 	ends "$waiter" 0
 	same "$(cat waited)" "1"
+}
+
+@test "table names given as options reach the program's environment" {
+	run -0 evt-append -q --events-table ev2 --bookmarks-table bm2 s a '{"type":"x"}'
+	run -0 --separate-stderr evt-handle --events-table ev2 --bookmarks-table bm2 h s \
+		-- sh -c 'echo "$EVT_EVENTS_TABLE $EVT_BOOKMARKS_TABLE"; evt-read --head'
+	[ "$output" = "ev2 bm2
+1" ]
+	[ "$stderr" = "" ]
 }
