@@ -22,22 +22,17 @@ endif
 
 SQLITE_CFLAGS  := $(shell $(PKG_CONFIG) --cflags sqlite3 2>/dev/null)
 SQLITE_LIBS    := $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsqlite3)
-JANSSON_CFLAGS := $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
-JANSSON_LIBS   := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
-# jq 1.6 ships no pkg-config file
-JQ_LIBS        := $(shell $(PKG_CONFIG) --libs libjq 2>/dev/null || echo -ljq)
 LIBPQ_CFLAGS   := $(shell $(PKG_CONFIG) --cflags libpq 2>/dev/null)
-CPPFLAGS += $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) $(LIBPQ_CFLAGS)
+CPPFLAGS += $(SQLITE_CFLAGS) $(LIBPQ_CFLAGS)
 
 LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:.c=.o)
 PROGS   := $(patsubst cmd/%.c,bin/%,$(wildcard cmd/*.c))
 
-# What each program links beyond libevt and SQLite (libpq is never linked:
-# the PostgreSQL backend loads it with dlopen when a postgres URL is given).
+# What each program links beyond libevt and SQLite.  libpq and libjq are
+# never linked: they are loaded with dlopen when a postgres URL or a jq
+# reducer is given, so that no other run pays for loading them.
 LIBS_COMMON = $(SQLITE_LIBS) -ldl
-LIBS_evt-fold    = $(JANSSON_LIBS) $(JQ_LIBS)
-LIBS_evt-command = $(JANSSON_LIBS) $(JQ_LIBS)
 
 all: $(PROGS)
 
@@ -46,7 +41,7 @@ lib/libevt.a: $(LIB_OBJ)
 
 bin/%: cmd/%.o lib/libevt.a
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $< lib/libevt.a $(LIBS_$*) $(LIBS_COMMON)
+	$(CC) $(LDFLAGS) -o $@ $< lib/libevt.a $(LIBS_COMMON)
 
 # check, demo and bench first install what they need (tools/deps.sh), then
 # build in a sub-make that sees the installed pkg-config files.
@@ -67,6 +62,9 @@ bench:
 	@sh tools/deps.sh bench
 	@$(MAKE) -s all
 	sh bench/run.sh
+	sh bench/fold.sh
+	sh bench/tail.sh
+	sh bench/handle.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \

@@ -8,11 +8,13 @@
  * meta and the event, built when jq asks for them; each event gives one
  * output, the array of what PROGRAM answered.  Every element must be an
  * object (merged in order) or null (ignored).  One run, not one per event,
- * spares jq 1.6's start-up per event.
+ * spares jq 1.6's start-up per event, and the event's jv is built from its
+ * checked text (value_jv), not by jq's slower parser.
  *
  * jv ownership (jq's rule: a function consumes the jv it is given, except
  * jv_copy and the accessors noted in jv.h):
- *   struct jqr owns its jq_state and the key strings k_*;
+ *   struct jqr owns its jq_state, the key strings k_* and the member
+ *   names in keys (see key_jv);
  *   each aggregate's a->priv is a struct jq_agg that owns
  *     "agg"      the aggregate as $agg sees it,
  *     "patches"  the last answer, merged into "agg" when the next $agg is
@@ -158,6 +160,15 @@ static int load_jq(struct evt_err *e)
 /* jv.h's own jv_is_valid would call libjq directly. */
 #define is_valid(x) (jv_get_kind(x) != JV_KIND_INVALID)
 
+/* Member names seen before, as jv strings: a name that comes with every
+ * event is made (and hashed by jq) once, not per event. */
+#define KEYS 256
+struct key_slot {
+	char tok[48];			/* the name's token, with its quotes */
+	size_t len;
+	jv s;				/* invalid: empty slot */
+};
+
 struct jqr {
 	struct evt_reducer base;
 	jq_state *jq;
@@ -165,8 +176,7 @@ struct jqr {
 	int started;			/* jq_start was called */
 	int uses_agg, uses_meta;	/* PROGRAM names $agg, $meta */
 	struct evt_buf errs;		/* messages of a compile */
-	jv k_agg, k_meta, k_event, k_position, k_stream, k_id, k_version,
-	   k_timestamp;
+	jv k_position, k_stream, k_id, k_version, k_timestamp;
 	struct evt_buf key;
 	/* The event jq is to get next, for the input callback, and what of
 	 * it jq has been given: 0 nothing, 1 $agg, 2 $meta, 3 the event. */
@@ -177,19 +187,9 @@ struct jqr {
 	struct key_slot *keys;
 };
 
-/* Member names seen before, as jv strings: a name that comes with every
- * event is made (and hashed by jq) once, not per event. */
-#define KEYS 256
-struct key_slot {
-	char tok[48];			/* the name's token, with its quotes */
-	size_t len;
-	jv s;				/* invalid: empty slot */
-};
-
 struct jq_agg {
 	jv agg, patches, dirty, stream, id;
 };
-
 
 /* Keep jq's messages, less the "jq: N compile error(s)" summary and the
  * padding jq puts after the line of the program it quotes. */
@@ -545,9 +545,6 @@ static void jq_free(struct evt_reducer *r)
 
 	if (q->jq)
 		jq_teardown(&q->jq);
-	jv_free(q->k_agg);
-	jv_free(q->k_meta);
-	jv_free(q->k_event);
 	jv_free(q->k_position);
 	jv_free(q->k_stream);
 	jv_free(q->k_id);
@@ -636,9 +633,6 @@ int evt_reducer_jq(struct evt_reducer **rp, const char *program,
 	memset(q, 0, sizeof(*q));
 	q->base.ops = &jq_ops;
 	evt_reducer_name(&q->base, "jq", program);
-	q->k_agg = jv_string("agg");
-	q->k_meta = jv_string("meta");
-	q->k_event = jv_string("event");
 	q->k_position = jv_string("position");
 	q->k_stream = jv_string("stream");
 	q->k_id = jv_string("aggregateId");

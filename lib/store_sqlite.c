@@ -173,7 +173,8 @@ static int sq_open(struct evt_store *st, struct evt_err *e)
 		return rc;
 	q->tables = n & 1;
 	if (!st->write)
-		return 0;
+		return st->relaxed ? exec(st, "PRAGMA synchronous=NORMAL",
+					  "open", e) : 0;
 	{
 		char pragma[64];
 
@@ -321,7 +322,10 @@ static void where(struct evt_buf *sql, const struct evt_query *q)
 {
 	size_t i;
 
-	evt_buf_addstr(sql, " WHERE position > ?1");
+	/* With no position to start after, leave position out of the
+	 * query's shape, so that SQLite walks the (stream, aggregate_id,
+	 * version) index for an aggregate instead of sorting its stream. */
+	evt_buf_addstr(sql, q->after ? " WHERE position > ?1" : " WHERE ?1 = 0");
 	if (q->streams) {
 		evt_buf_addstr(sql, q->nstreams == 1 ? " AND stream = ?2" :
 						       " AND stream IN (");

@@ -12,7 +12,6 @@ need_build='
 /usr/bin/make:make
 /usr/bin/pkg-config:pkg-config
 /usr/include/sqlite3.h:libsqlite3-dev
-/usr/include/jansson.h:libjansson-dev
 /usr/include/jq.h:libjq-dev
 /usr/include/postgresql/libpq-fe.h:libpq-dev
 '
