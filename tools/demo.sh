@@ -21,4 +21,23 @@ run "evt append -e 0 users u2 '{\"type\":\"created\",\"name\":\"eve\"}' || echo 
 run "evt read users u1"
 run "evt read --type created users"
 run "evt read --head"
+run "evt fold users u1"
+run "evt fold --jq '{enabled: (.type != \"disabled\")}' users u1"
+
+# A command program: gets the command and the folded aggregate on stdin,
+# prints the events it decides, or refuses with a non-zero exit.
+cat >decide <<'EOF'
+#!/bin/sh
+in=$(cat)
+case $in in
+*'"enabled":false'*) echo "decide: user is disabled" >&2; exit 1 ;;
+esac
+echo '{"type":"renamed","name":"robert"}'
+EOF
+chmod +x decide
+run "cat decide"
+run "evt command --jq '{enabled: (.type != \"disabled\")}' users u2 rename -- ./decide"
+run "evt command --jq '{enabled: (.type != \"disabled\")}' users u1 rename -- ./decide || echo \"exit status \$?\""
+run "evt handle greeter users --on created='echo hello \$EVT_AGGREGATE_ID at position \$EVT_POSITION'"
+run "evt handle --status"
 run "evt read | evt append -d copy.db --records -q && evt read -d copy.db --last"
