@@ -137,6 +137,7 @@ int main(int argc, char **argv)
 	if (rc)
 		goto done;
 	evt_follow_signals(&stop);
+	evt_follow_output(1);
 	evt_out_init(&t.out, 1, EVT_OUT_LIVE);
 	rc = evt_store_open(&st, &so, &e);
 	if (!rc) {

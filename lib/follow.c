@@ -1,4 +1,5 @@
 /* follow.c - follow the store: deliver each new record once, in order */
+#include <poll.h>
 #include <string.h>
 
 #include "follow.h"
@@ -6,6 +7,22 @@
 #define SAFETY_MS 1000
 
 static volatile sig_atomic_t *stop_flag;
+static int out_fd = -1;
+
+void evt_follow_output(int fd)
+{
+	out_fd = fd;
+}
+
+/* Has the reader of out_fd (a pipe, a socket, a terminal) gone?  On a pipe
+ * whose reader closed, poll reports POLLERR to the writer. */
+static int output_gone(void)
+{
+	struct pollfd p = { out_fd, 0, 0 };
+
+	return out_fd >= 0 && poll(&p, 1, 0) == 1 &&
+	       (p.revents & (POLLERR | POLLHUP)) != 0;
+}
 
 static void on_signal(int sig)
 {
@@ -35,6 +52,7 @@ struct pass {
 	struct evt_query *q;
 	evt_record_fn fn;
 	void *ctx;
+	volatile sig_atomic_t *stop;
 	size_t got;
 	int stopped;
 };
@@ -48,9 +66,12 @@ static int deliver(void *ctx, const struct evt_record *r)
 		return rc;
 	p->q->after = r->position;
 	p->got++;
-	if (rc == -1)
+	/* a signal ends a long catch-up too, between two records */
+	if (rc == -1 || evt_follow_stopping(p->stop)) {
 		p->stopped = 1;
-	return rc;
+		return -1;
+	}
+	return 0;
 }
 
 int evt_follow_wait(struct evt_store *st, int *recheck, int found,
@@ -93,7 +114,7 @@ int evt_follow_stopping(volatile sig_atomic_t *stop)
 int evt_follow(struct evt_store *st, struct evt_query *q, evt_record_fn fn,
 	       void *ctx, volatile sig_atomic_t *stop, struct evt_err *e)
 {
-	struct pass p = { q, fn, ctx, 0, 0 };
+	struct pass p = { q, fn, ctx, stop, 0, 0 };
 	int recheck = 0;
 	int rc;
 
@@ -105,7 +126,7 @@ int evt_follow(struct evt_store *st, struct evt_query *q, evt_record_fn fn,
 			return 0;
 		if ((rc = evt_follow_wait(st, &recheck, p.got > 0, stop, e)))
 			return rc;
-		if (*stop)
+		if (*stop || output_gone())
 			return 0;
 	}
 }

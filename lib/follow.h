@@ -24,6 +24,11 @@ int evt_follow_wait(struct evt_store *st, int *recheck, int found,
 /* Has SIGINT or SIGTERM arrived (set *stop, or pending while blocked)? */
 int evt_follow_stopping(volatile sig_atomic_t *stop);
 
+/* Make evt_follow end (return 0) once the reader of fd, a pipe or a socket
+ * it writes to, has gone: checked at each wake-up, at least once a second,
+ * so that `evt-tail | head -1` ends when nothing more is committed. */
+void evt_follow_output(int fd);
+
 /* Block SIGINT and SIGTERM and make them set *flag; they are let through
  * only while evt_follow sleeps, so a record in hand is always finished. */
 void evt_follow_signals(volatile sig_atomic_t *flag);
