@@ -66,6 +66,17 @@ bench:
 	sh bench/tail.sh
 	sh bench/handle.sh
 
+# Hardening (TESTING.md): libFuzzer targets, FUZZ_RUNS inputs each (default
+# 200000; needs clang and libclang-rt-14-dev), and SIGKILL crash loops,
+# CRASH_KILLS kills each (default 200).
+fuzz:
+	@$(MAKE) -s -f tests/fuzz/fuzz.mk run
+
+crash:
+	@sh tools/deps.sh check
+	@$(MAKE) -s all
+	bash tests/crash/run.sh
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
@@ -87,7 +98,7 @@ uninstall:
 clean:
 	rm -rf bin lib/*.o lib/*.d lib/libevt.a cmd/*.o cmd/*.d bench/out
 
-.PHONY: all check deps demo bench install uninstall clean
+.PHONY: all check deps demo bench fuzz crash install uninstall clean
 .SECONDARY: $(LIB_OBJ) $(patsubst bin/%,cmd/%.o,$(PROGS))
 
 -include $(LIB_OBJ:.o=.d) $(patsubst bin/%,cmd/%.d,$(PROGS))

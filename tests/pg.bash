@@ -30,6 +30,14 @@ pg_as() {
 	fi
 }
 
+# Run pg_ctl with no descriptors but 0, 1 and 2: the server it starts
+# keeps what it inherits, and bats waits for its fd 3 to close.
+pg_ctl_run() {
+	pg_as python3 -c 'import os, sys
+os.closerange(3, 65536)
+os.execv(sys.argv[1], sys.argv[1:])' "$(pg_bin)/pg_ctl" "$@"
+}
+
 pg_free_port() {
 	python3 -c 'import socket
 s = socket.socket()
@@ -62,8 +70,8 @@ pg_start() {
 			echo "${_pg_set%%=*} = '${_pg_set#*=}'"
 		done
 	} >>"$_pg_dir/data/postgresql.conf"
-	if ! pg_as "$_pg_bin/pg_ctl" -D "$_pg_dir/data" -l "$_pg_dir/log" \
-		-w -t 60 start >/dev/null 2>&1
+	if ! pg_ctl_run -D "$_pg_dir/data" -l "$_pg_dir/log" -w -t 60 start \
+		>/dev/null 2>&1
 	then
 		cat "$_pg_dir/log" >&2
 		rm -rf "$_pg_dir"
@@ -84,8 +92,8 @@ pg_stop() {
 }
 
 pg_restart() {
-	pg_as "$(pg_bin)/pg_ctl" -D "$EVT_TEST_PG_DIR/data" \
-		-l "$EVT_TEST_PG_DIR/log" -m fast -w -t 60 restart >/dev/null
+	pg_ctl_run -D "$EVT_TEST_PG_DIR/data" -l "$EVT_TEST_PG_DIR/log" \
+		-m fast -w -t 60 restart >/dev/null
 }
 
 pg_psql() {

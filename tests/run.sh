@@ -35,11 +35,12 @@ if [ -n "$need_pg" ] && [ -z "${EVT_TEST_PG_URL:-}" ]; then
 	fi
 fi
 
-bats --tap "$@" | tee "$log"
+# no test reads stdin
+bats --tap "$@" </dev/null | tee "$log"
 if [ -n "$both" ] && [ "$pg_failed" -eq 0 ]; then
 	echo "# the same on PostgreSQL:$both"
 	# shellcheck disable=SC2086
-	EVT_TEST_BACKEND=pg bats --tap $both | tee -a "$log"
+	EVT_TEST_BACKEND=pg bats --tap $both </dev/null | tee -a "$log"
 fi
 passed=$(grep -c '^ok ' "$log")
 failed=$(grep -c '^not ok ' "$log")

@@ -28,6 +28,8 @@ need_bench='
 /usr/bin/time:time
 /usr/bin/node:nodejs
 /usr/bin/npm:npm
+/usr/lib/postgresql:postgresql
+/usr/bin/python3:python3
 '
 list=$need_build
 case $what in

@@ -63,6 +63,10 @@ record_seeds = [
     '{"stream":"' + 'x' * 255 + '","aggregateId":"' + 'y' * 255 + '","event":{"type":"x"}}',
     '{"stream":"' + 'x' * 256 + '","aggregateId":"a","event":{"type":"x"}}',
     '{"stream":"' + '\\u0001' * 200 + '","aggregateId":"' + 'y' * 255 + '","event":{"type":"x"}}',
+    # escaped streams then a long id: evt_record_print overflowed its
+    # buffer (found by fuzz_record)
+] + ['{"stream":"' + '\\u0001' * k + '","aggregateId":"' + 'y' * 255 +
+     '","event":{"type":"x"}}' for k in (30, 40, 50, 60, 120, 150)] + [
     '{"stream":"s","aggregateId":"a","event":"{\\"type\\":\\"x\\"}"}',
     '{"stream":"s","aggregateId":"a","event":{"type":"x"},"stream":"t"}',
     '{"stream":"s","aggregateId":"a"}', '[]', 'not json', REC[:-20],
@@ -94,6 +98,8 @@ names_seeds = [
     'x.db\n' + 'e' * 64 + '\nbookmarks\ns\n 5\n1764157187123',
     'x.db\nschema.\n.name\ns\xc3\xa9\n5x\n-62135596800000',
     'x.db\nevents\nbookmarks\ns\n\n5\n2026-13-45T99:99Z',
+    # strtoll skips a leading \v, \f or \r: evt_parse_i64 must not
+    'x.db\nevents\nbookmarks\ns\n\x0b5\n2026-11-26',
 ]
 
 fold_seeds = [

@@ -1,0 +1,261 @@
+#!/bin/sh
+# bench/pg.sh: evt on PostgreSQL, against a throwaway cluster started here
+# (tests/pg.bash) with durable commits (fsync on, synchronous_commit on).
+#
+#   BENCH_N=100000 sh bench/pg.sh    a quicker run (default 1000000 events)
+#   BENCH_RUNS=1                     runs per measurement, the best is kept (3)
+#   BENCH_SINGLES=200                one-event appends timed one by one (200)
+#   BENCH_TAIL_N=200                 events evt-tail is timed on (200, at 50/s)
+#
+# Measures, each from an empty events table (a schema of its own):
+#   evt-append      N events on one aggregate from stdin, one transaction
+#   --records       N records over 1000 aggregates, one transaction
+#   evt-read        the N events back (and its peak memory)
+#   one-event       evt-append processes, one event each, timed one by one
+#                   by bench/spawn.c (process start and connection included)
+#   evt-tail        commit-to-print latency of one-event appends at 50 a
+#                   second (bench/tail_drive.c and tail_stamp.c, as in
+#                   bench/tail.sh: LISTEN/NOTIFY is the wake-up)
+# and beside them what bounds them, measured in the same run:
+#   server floor    the same N rows made by the server itself: INSERT ...
+#                   SELECT FROM generate_series (no client at all), and
+#                   COPY ... TO '/dev/null' of the read query
+#   evt-read --head   process start + loading libpq + connecting + 1 query
+# Rates are events divided by the wall-clock time of the whole process.
+set -eu
+LC_ALL=C
+export LC_ALL
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+. tests/pg.bash
+
+N=${BENCH_N:-1000000}
+RUNS=${BENCH_RUNS:-3}
+SINGLES=${BENCH_SINGLES:-200}
+TAILN=${BENCH_TAIL_N:-200}
+for v in "$N" "$RUNS" "$SINGLES" "$TAILN"; do
+	case $v in
+	''|*[!0-9]*|0*) echo "bench: counts must be positive integers, not '$v'" >&2; exit 2 ;;
+	esac
+done
+
+out=$root/bench/out
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/evt-bench-pg.XXXXXX")
+trap 'rm -rf "$tmp"; pg_stop' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+progress() { printf '%s\n' "bench: $*" >&2; }
+
+mkdir -p "$out" "$tmp/bin"
+${CC:-cc} -O2 -std=c11 -Wall -Wextra -o "$out/spawn" bench/spawn.c
+${CC:-cc} -O2 -std=c11 -Wall -Wextra -o "$out/tail_drive" bench/tail_drive.c
+${CC:-cc} -O2 -std=c11 -Wall -Wextra -o "$out/tail_stamp" bench/tail_stamp.c
+for p in evt-append evt-read evt-tail; do
+	[ -x "bin/$p" ] || { echo "bench: bin/$p not built (make)" >&2; exit 1; }
+	cp "bin/$p" "$tmp/bin/$p"
+	if ldd "bin/$p" | grep -q 'lib\(asan\|ubsan\|tsan\)'; then
+		echo "bench: bin/ is a sanitizer build: run 'make clean all' first" >&2
+		exit 1
+	fi
+done
+bin=$tmp/bin
+
+TIME=/usr/bin/time
+[ -x "$TIME" ] || TIME=
+
+# Settings a server for this kind of load would have; fsync stays on.
+progress "starting a PostgreSQL cluster in ${TMPDIR:-/tmp}"
+pg_start shared_buffers=256MB max_wal_size=4GB checkpoint_timeout=30min
+ver=$(pg_psql -Atc 'SHOW server_version')
+# psql as a program, for /usr/bin/time
+psql="$(pg_bin)/psql -X -q -v ON_ERROR_STOP=1 -h $EVT_TEST_PG_DIR -p $EVT_TEST_PG_PORT -U postgres -d postgres"
+
+n=0
+# fresh: a new empty schema; its URL in $url
+fresh() {
+	n=$((n + 1))
+	pg_psql -c "CREATE SCHEMA b$n"
+	url="$EVT_TEST_PG_URL&options=-csearch_path%3Db$n"
+	schema=b$n
+}
+
+# timed CMD...: t (seconds) and kb (peak RSS in KiB, 0 if unknown)
+timed() {
+	t0=$(date +%s%N)
+	rc=0
+	if [ -n "$TIME" ]; then
+		"$TIME" -f %M -o "$tmp/rss" "$@" || rc=$?
+	else
+		"$@" || rc=$?
+	fi
+	t1=$(date +%s%N)
+	t=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", (b - a) / 1e9 }')
+	kb=0
+	[ -z "$TIME" ] || kb=$(tail -n 1 "$tmp/rss")
+	return $rc
+}
+best_reset() { best_t=; best_kb=0; }
+best_note() {
+	best_t=$(awk -v a="${best_t:-inf}" -v b="$t" 'BEGIN { print (a == "inf" || b + 0 < a + 0) ? b : a }')
+	[ "$kb" -le "$best_kb" ] || best_kb=$kb
+}
+rate() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%d", n / t }'; }
+commas() { echo "$1" | awk '{ s = $1; r = ""; while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) } print s r }'; }
+ok() { if awk -v a="$1" -v b="$2" "BEGIN { exit !(a + 0 $3 b + 0) }"; then echo ok; else echo MISS; fi; }
+
+progress "$N events, best of $RUNS runs; scratch in $tmp"
+awk -v n="$N" 'BEGIN { for (i = 1; i <= n; i++) printf "{\"type\":\"incremented\",\"n\":%d}\n", i }' >"$tmp/events"
+awk -v n="$N" 'BEGIN { for (i = 1; i <= n; i++)
+	printf "{\"stream\":\"bench\",\"aggregateId\":\"a%d\",\"event\":{\"type\":\"incremented\",\"n\":%d}}\n", (i - 1) % 1000 + 1, i }' >"$tmp/records"
+
+# ---- the server's own floor -------------------------------------------------
+
+progress "server floor: INSERT ... SELECT FROM generate_series"
+best_reset
+i=0
+while [ $i -lt "$RUNS" ]; do
+	fresh
+	"$bin/evt-append" -q -d "$url" bench a0 '{"type":"created"}'
+	pg_psql -c "TRUNCATE b$n.events"
+	# shellcheck disable=SC2086 # the command is words
+	timed $psql -c "INSERT INTO b$n.events (version, stream, aggregate_id, timestamp, event)
+		SELECT i, 'bench', 'a1', now(), '{\"type\":\"incremented\",\"n\":' || i || '}'
+		FROM generate_series(1, $N) AS i"
+	best_note
+	i=$((i + 1))
+done
+floor_ins=$(rate "$N" "$best_t")
+
+# ---- evt-append -------------------------------------------------------------
+
+progress "evt-append, 1 aggregate"
+best_reset
+i=0
+while [ $i -lt "$RUNS" ]; do
+	fresh
+	timed "$bin/evt-append" -q -d "$url" bench a1 <"$tmp/events"
+	best_note
+	i=$((i + 1))
+done
+app=$(rate "$N" "$best_t")
+read_url=$url
+last=$("$bin/evt-read" -d "$url" --last bench a1)
+case $last in *"\"version\":$N,"*) ;; *) echo "bench: wrong last record: $last" >&2; exit 1 ;; esac
+
+progress "evt-append --records, 1000 aggregates"
+best_reset
+i=0
+while [ $i -lt "$RUNS" ]; do
+	fresh
+	timed "$bin/evt-append" -q -d "$url" --records <"$tmp/records"
+	best_note
+	i=$((i + 1))
+done
+rec=$(rate "$N" "$best_t")
+
+# ---- evt-read ---------------------------------------------------------------
+
+progress "server floor: COPY (the read query) TO '/dev/null'"
+best_reset
+i=0
+while [ $i -lt "$RUNS" ]; do
+	# shellcheck disable=SC2086 # the command is words
+	timed $psql -c "COPY (SELECT position, stream, aggregate_id, version, timestamp, event
+		FROM $schema.events WHERE position > 0 ORDER BY position) TO '/dev/null' (FORMAT binary)"
+	best_note
+	i=$((i + 1))
+done
+floor_read=$(rate "$N" "$best_t")
+# that was the --records schema; read the one-aggregate one
+progress "evt-read"
+best_reset
+i=0
+while [ $i -lt "$RUNS" ]; do
+	timed "$bin/evt-read" -d "$read_url" >/dev/null
+	best_note
+	i=$((i + 1))
+done
+rd=$(rate "$N" "$best_t")
+rd_kb=$best_kb
+got=$("$bin/evt-read" -d "$read_url" | wc -l)
+[ "$got" -eq "$N" ] || { echo "bench: evt-read printed $got records, not $N" >&2; exit 1; }
+
+# ---- one-event appends ----------------------------------------------------------
+
+progress "$SINGLES one-event evt-append processes"
+fresh
+"$bin/evt-append" -q -d "$url" s a1 '{"type":"x"}'
+"$out/spawn" "$SINGLES" /bin/true >"$tmp/true"
+"$out/spawn" "$SINGLES" "$bin/evt-read" -d "$url" --head >"$tmp/head"
+"$out/spawn" "$SINGLES" "$bin/evt-append" -q -d "$url" s a1 '{"type":"x"}' >"$tmp/one"
+EVT_SYNC=normal "$out/spawn" "$SINGLES" "$bin/evt-append" -q -d "$url" s a1 '{"type":"x"}' >"$tmp/one-normal"
+got=$("$bin/evt-read" -d "$url" --head)
+[ "$got" -eq $((SINGLES * 2 + 1)) ] || { echo "bench: one-event appends stored $got events" >&2; exit 1; }
+read -r true_med _ <"$tmp/true"
+read -r head_med head_p90 _ <"$tmp/head"
+read -r one_med one_p90 _ <"$tmp/one"
+read -r normal_med _ <"$tmp/one-normal"
+
+# ---- evt-tail latency ---------------------------------------------------------------
+
+progress "evt-tail: $TAILN one-event appends at 50 a second"
+fresh
+"$bin/evt-append" -q -d "$url" warm w1 '{"type":"warm"}'
+mkfifo "$tmp/fifo"
+: >"$tmp/stamps"
+"$out/tail_stamp" <"$tmp/fifo" >"$tmp/stamps" &
+stamp_pid=$!
+"$bin/evt-tail" -d "$url" >"$tmp/fifo" &
+tail_pid=$!
+lines() { wc -l <"$1" | tr -d ' '; }
+i=0
+until [ "$(lines "$tmp/stamps")" -ge 1 ]; do
+	i=$((i + 1))
+	[ $i -le 200 ] || { echo "bench: evt-tail printed no marker" >&2; exit 1; }
+	"$bin/evt-append" -q -d "$url" ready r1 '{"type":"ready"}'
+	sleep 0.05
+done
+sleep 0.2
+markers=$(lines "$tmp/stamps")
+"$out/tail_drive" "$TAILN" 50 "$bin/evt-append" "$url" >"$tmp/drive"
+i=0
+until [ "$(lines "$tmp/stamps")" -ge $((markers + TAILN)) ]; do
+	i=$((i + 1))
+	[ $i -le 500 ] || { echo "bench: evt-tail printed too few events" >&2; exit 1; }
+	sleep 0.02
+done
+kill -TERM "$tail_pid"
+wait "$tail_pid"
+wait "$stamp_pid"
+awk 'NR == FNR { commit[$1] = $3; next }
+	$1 > 0 { c = ($2 - commit[$1]) / 1e6; print (c < 0 ? 0 : c) }' \
+	"$tmp/drive" "$tmp/stamps" | sort -g >"$tmp/lat"
+[ "$(lines "$tmp/lat")" -eq "$TAILN" ] || { echo "bench: evt-tail printed events twice or not at all" >&2; exit 1; }
+tpct() { awk -v p="$1" -v n="$TAILN" 'BEGIN { r = int((p * n + 99) / 100); if (r < 1) r = 1 }
+	NR == r { printf "%.2f", $1 }' "$tmp/lat"; }
+tail_med=$(tpct 50)
+tail_p99=$(tpct 99)
+
+# ---- the table --------------------------------------------------------------------
+
+row() { printf '%-40s %-16s %-20s %s\n' "$@"; }
+echo
+echo "evt bench, PostgreSQL $ver (local unix socket, fsync on, synchronous_commit on), $N events, best of $RUNS"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
+echo
+row "measurement" "evt" "target" "server floor"
+row "evt-append, 1 aggregate (stdin)" "$(commas "$app")/s" ">= 150,000/s $(ok "$app" 150000 '>=')" "$(commas "$floor_ins")/s"
+row "evt-append --records, 1000 aggregates" "$(commas "$rec")/s" "" ""
+row "evt-read" "$(commas "$rd")/s" ">= 1,000,000/s $(ok "$rd" 1000000 '>=')" "$(commas "$floor_read")/s"
+row "evt-read peak memory" "$(awk -v k="$rd_kb" 'BEGIN { printf "%.1f MiB", k / 1024 }')" "flat" ""
+row "one-event evt-append, median" "$one_med ms" "<= 5 ms $(ok "$one_med" 5 '<=')" ""
+row "  p90" "$one_p90 ms" "" ""
+row "  with EVT_SYNC=normal (median)" "$normal_med ms" "" "no wait for the WAL flush"
+row "  evt-read --head (median)" "$head_med ms" "" "start, libpq, connect, 1 query"
+row "  /bin/true (median)" "$true_med ms" "" "process start"
+row "evt-tail, commit to print, median" "$tail_med ms" "<= 50 ms (aim 5) $(ok "$tail_med" 50 '<=')" ""
+row "  p99" "$tail_p99 ms" "" ""
+echo
+echo "server floor: the server making the same rows itself (INSERT ... SELECT"
+echo "FROM generate_series; COPY of the read query to /dev/null): no client."

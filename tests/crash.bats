@@ -1,0 +1,39 @@
+#!/usr/bin/env bats
+# The crash loops of tests/crash/ in their short form: 15 SIGKILLs each of
+# evt-append, evt-handle and evt-command at random moments, the store
+# checked after each (make crash runs them 200 times each).
+
+load test_helper
+
+# Under valgrind (make check VALGRIND=1) there is nothing to see: the
+# loops SIGKILL the programs, and run the ones in bin/ anyway.
+no_valgrind() {
+	[ -z "${VALGRIND:-}" ] || skip "crash loops: nothing for valgrind to see"
+}
+
+@test "evt-append killed at random moments: acknowledged batches whole, none half there" {
+	sqlite_only "kills SQLite writers and checks the file"
+	no_valgrind
+	CRASH_KILLS=${CRASH_KILLS:-15} CRASH_DIR=$BATS_TEST_TMPDIR run bash "$EVT_TOP/tests/crash/append.sh"
+	echo "$output"
+	[ "$status" = 0 ]
+	[[ "$output" == "append: "*" kills landed"* ]]
+}
+
+@test "evt-handle killed at random moments: the bookmark is never past an unhandled event" {
+	sqlite_only "kills SQLite writers and checks the file"
+	no_valgrind
+	CRASH_KILLS=${CRASH_KILLS:-15} CRASH_DIR=$BATS_TEST_TMPDIR run bash "$EVT_TOP/tests/crash/handle.sh"
+	echo "$output"
+	[ "$status" = 0 ]
+	[[ "$output" == "handle: "*" kills landed"* ]]
+}
+
+@test "evt-command killed at random moments while it retries: all or nothing, decided on what it follows" {
+	sqlite_only "kills SQLite writers and checks the file"
+	no_valgrind
+	CRASH_KILLS=${CRASH_KILLS:-15} CRASH_DIR=$BATS_TEST_TMPDIR run bash "$EVT_TOP/tests/crash/command.sh"
+	echo "$output"
+	[ "$status" = 0 ]
+	[[ "$output" == "command: "*" kills landed"* ]]
+}

@@ -1,0 +1,124 @@
+#!/bin/bash
+# tests/crash/append.sh - SIGKILL evt-append in the middle of batches
+#
+# Each run appends a batch of 1 to 3000 events to one of five aggregates,
+# every event marked with the batch's number, while (every other run) a
+# second writer appends one event of its own.  The batch's writer is
+# SIGKILLed after a random delay within its expected run time.  After each
+# kill:
+#   - the store passes PRAGMA integrity_check;
+#   - every batch whose writer exited 0 (acknowledged) is there, whole;
+#   - every batch is whole or absent: never half there (the rows a run
+#     added are checked after each run, and the store holds exactly the
+#     events expected; every batch is recounted every 25 runs);
+#   - the other writer was not blocked by the killed one (it exits 0) and
+#     its event is there;
+#   - each aggregate's versions are 1..n without a gap.
+# Usage: CRASH_KILLS=200 tests/crash/append.sh
+LOOP=append
+. "$(dirname "$0")/common.sh"
+DIR=$(crash_dir append) || exit 1
+DB=$DIR/crash.db
+
+batch() {	# number size
+	seq "$2" | sed "s/.*/{\"type\":\"t\",\"b\":$1,\"k\":&}/" >"$DIR/in"
+}
+
+# How long a batch of 3000 takes here, to spread the kills over it.
+batch 0 3000
+t0=$(now_us)
+evt-append -q -d "$DIR/calibrate.db" s a <"$DIR/in" || die "calibration failed"
+per_event=$(( ($(now_us) - t0) / 3000 + 1 ))
+rm -f "$DIR"/calibrate.db*
+
+# Every batch there is whole, every acknowledged one there, versions
+# without gaps, and the other writer's events all there.
+full_check() {
+	local b c w
+	declare -A seen=()
+	versions_contiguous "$DB"
+	while IFS='|' read -r b c; do
+		[ "$c" = "${size[$b]}" ] ||
+			die "batch $b is half there: $c of ${size[$b]} events"
+		seen[$b]=1
+	done < <(sq "$DB" "SELECT json_extract(event, '\$.b'), count(*)
+		FROM events WHERE aggregate_id != 'w' GROUP BY 1")
+	for b in "${!status[@]}"; do
+		if [ "${status[$b]}" = acked ] && [ -z "${seen[$b]:-}" ]; then
+			die "batch $b was acknowledged but is not there"
+		fi
+	done
+	w=$(sq "$DB" "SELECT count(*) FROM events WHERE aggregate_id = 'w'")
+	[ "$w" = "$other" ] || die "$other events of the other writer, $w there"
+	full=$((full + 1))
+}
+
+declare -A size status
+kills=0 runs=0 acked=0 committed_killed=0 other=0 total=0 last=0 full=0
+while [ $kills -lt "$KILLS" ]; do
+	runs=$((runs + 1))
+	[ $runs -le "$MAX_RUNS" ] || die "only $kills kills landed in $runs runs"
+	if [ $((RANDOM % 4)) -eq 0 ]; then
+		n=$((1 + $(rand 10)))
+	else
+		n=$((1 + $(rand 3000)))
+	fi
+	batch "$runs" "$n"
+	size[$runs]=$n
+	opid=
+	if [ $((RANDOM % 2)) -eq 0 ]; then
+		evt-append -q -d "$DB" s w "{\"type\":\"w\",\"r\":$runs}" &
+		opid=$!
+	fi
+	evt-append -q -d "$DB" s "a$((RANDOM % 5))" <"$DIR/in" &
+	pid=$!
+	# Spread over the start-up (about 2 ms) and the batch.
+	kill_after $pid "$(rand $((n * per_event * 13 / 10 + 3000)))" evt-append
+	st=0
+	wait $pid 2>/dev/null || st=$?
+	case $st in
+	0) status[$runs]=acked; acked=$((acked + 1)) ;;
+	137) status[$runs]=killed ;;
+	*) die "run $runs: evt-append exited $st" ;;
+	esac
+	[ $st = 137 ] && [ $landed = 1 ] && kills=$((kills + 1))
+	if [ -n "$opid" ]; then
+		st=0
+		wait $opid || st=$?
+		[ $st = 0 ] || die "run $runs: the other writer exited $st"
+		other=$((other + 1))
+	fi
+	[ -e "$DB" ] || continue
+
+	integrity "$DB"
+	# What this run added: the rows after the last position seen, all
+	# of this batch (or the other writer's event), all or none of it.
+	IFS='|' read -r c bmin bmax top < <(sq "$DB" "SELECT count(*),
+		min(json_extract(event, '\$.b')), max(json_extract(event, '\$.b')),
+		(SELECT max(position) FROM events) FROM events
+		WHERE position > $last AND aggregate_id != 'w'")
+	case $c in
+	0)	[ "${status[$runs]}" = killed ] ||
+			die "batch $runs was acknowledged but is not there" ;;
+	"$n")	[ "$bmin" = "$runs" ] && [ "$bmax" = "$runs" ] ||
+			die "run $runs added events of batches $bmin..$bmax"
+		[ "${status[$runs]}" = acked ] ||
+			committed_killed=$((committed_killed + 1))
+		total=$((total + n)) ;;
+	*)	die "batch $runs is half there: $c of $n events" ;;
+	esac
+	last=${top:-0}
+	# Nothing else came or went.
+	c=$(sq "$DB" "SELECT count(*) FROM events")
+	[ "$c" = $((total + other)) ] ||
+		die "$c events in the store, $((total + other)) expected"
+	# Every 25 runs and at the end, every batch counted again.
+	[ $((runs % 25)) = 0 ] || [ $kills = "$KILLS" ] || continue
+	full_check
+done
+echo "append: $kills kills landed in $runs runs; $acked batches acknowledged," \
+	"all there; $committed_killed killed after their commit, whole;" \
+	"0 half there; $other concurrent appends never blocked;" \
+	"integrity ok after every run, every batch recounted $full times;" \
+	"$((total + other)) events"
+[ -n "${CRASH_KEEP:-}" ] || [ -n "${CRASH_DIR:-}" ] || rm -rf "$DIR"

@@ -1,0 +1,109 @@
+# tests/crash/common.sh - what the crash loops share (sourced, bash)
+#
+# A crash loop starts an evt program, SIGKILLs it at a random moment,
+# checks the store, and does it again until CRASH_KILLS kills have landed
+# in the program itself (a kill that comes before the exec or after the
+# exit does not count).  A failed check prints what went wrong and exits 1,
+# leaving the work directory for a post-mortem.
+
+set -u
+CRASH_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# The programs: CRASH_BIN, else bin/ of this tree.
+CRASH_BIN=${CRASH_BIN:-$CRASH_TOP/bin}
+PATH=$CRASH_BIN:$PATH
+export PATH LC_ALL=C
+unset EVT_DB EVT_EVENTS_TABLE EVT_BOOKMARKS_TABLE EVT_SYNC EVT_BUSY_TIMEOUT
+
+KILLS=${CRASH_KILLS:-200}
+# Give up after this many runs: a program that always ends before the kill
+# would otherwise loop forever.
+MAX_RUNS=$((KILLS * 20 + 100))
+
+crash_dir() {
+	if [ -n "${CRASH_DIR:-}" ]; then
+		mkdir -p "$CRASH_DIR/$1" && printf '%s\n' "$CRASH_DIR/$1"
+	else
+		mktemp -d "${TMPDIR:-/tmp}/evt-crash-$1.XXXXXX"
+	fi
+}
+
+die() {
+	echo "crash: $LOOP: $*" >&2
+	echo "crash: $LOOP: the store and logs are in $DIR" >&2
+	exit 1
+}
+
+# A random integer in [0, $1).
+rand() {
+	echo $(( (RANDOM * 32768 + RANDOM) % $1 ))
+}
+
+# Sleep $1 microseconds.
+sleep_us() {
+	sleep "$(printf '%d.%06d' $(($1 / 1000000)) $(($1 % 1000000)))"
+}
+
+now_us() {
+	echo $(( $(date +%s%N) / 1000 ))
+}
+
+# Kill pid $1 with SIGKILL after $2 microseconds; landed=1 when it was
+# the program $3 that got it (it had exec'd and not exited yet).
+landed=0
+kill_after() {
+	local comm
+	landed=0
+	sleep_us "$2"
+	comm=$(cat "/proc/$1/comm" 2>/dev/null) || return 0
+	if kill -9 "$1" 2>/dev/null && [ "$comm" = "$3" ]; then
+		landed=1
+	fi
+}
+
+# Is a process of group $1 still running (zombies aside: a killed program's
+# orphans are reaped by whoever reaps orphans here, in its own time)?
+group_running() {
+	local f st rest
+	for f in /proc/[0-9]*/stat; do
+		read -r st 2>/dev/null <"$f" || continue
+		rest=${st##*) }
+		# shellcheck disable=SC2086
+		set -- $rest
+		[ "$3" = "$GROUP" ] && [ "$1" != Z ] && return 0
+	done
+	return 1
+}
+
+# Wait (at most 10 s) until no process of the group $1 is left: children
+# a killed program leaves behind finish what they were doing first.
+wait_group() {
+	local i=0
+	GROUP=$1
+	while group_running; do
+		i=$((i + 1))
+		[ $i -lt 1000 ] || die "process group $1 still there after 10 s"
+		sleep 0.01
+	done
+}
+
+# sqlite3 that waits for a writer's lock like evt programs do.
+sq() {
+	sqlite3 -cmd '.timeout 10000' "$@"
+}
+
+integrity() {
+	local out
+	out=$(sq "$1" 'PRAGMA integrity_check' 2>&1) ||
+		die "sqlite3 cannot check $1: $out"
+	[ "$out" = ok ] || die "integrity_check: $out"
+}
+
+# Versions of each aggregate are 1..count, no gap, no duplicate.
+versions_contiguous() {
+	local bad
+	bad=$(sq "$1" "SELECT stream, aggregate_id, count(*), min(version),
+		max(version), count(DISTINCT version) FROM events GROUP BY 1, 2
+		HAVING min(version) != 1 OR max(version) != count(*)
+		OR count(DISTINCT version) != count(*)") || die "sqlite3 failed"
+	[ -z "$bad" ] || die "versions with gaps or duplicates: $bad"
+}
