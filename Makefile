@@ -65,6 +65,7 @@ bench:
 	sh bench/fold.sh
 	sh bench/tail.sh
 	sh bench/handle.sh
+	sh bench/pg.sh
 
 # Hardening (TESTING.md): libFuzzer targets, FUZZ_RUNS inputs each (default
 # 200000; needs clang and libclang-rt-14-dev), and SIGKILL crash loops,
