@@ -73,12 +73,10 @@ int main(int argc, char **argv)
 						       optarg);
 			break;
 		case OPT_TYPE:
-			if (!*optarg)
-				return evt_usage_error("invalid type ''");
-			types = evt_xrealloc(types, (q.ntypes + 1) *
-						    sizeof(*types));
-			types[q.ntypes++] = optarg;
-			q.types = types;
+			if ((rc = evt_cli_add_type(&q, &types, optarg))) {
+				free(types);
+				return rc;
+			}
 			break;
 		case OPT_LAST:
 			q.last = 1;

@@ -111,12 +111,10 @@ int main(int argc, char **argv)
 						       optarg);
 			break;
 		case OPT_TYPE:
-			if (!*optarg)
-				return evt_usage_error("invalid type ''");
-			types = evt_xrealloc(types, (q.ntypes + 1) *
-						    sizeof(*types));
-			types[q.ntypes++] = optarg;
-			q.types = types;
+			if ((rc = evt_cli_add_type(&q, &types, optarg))) {
+				free(types);
+				return rc;
+			}
 			break;
 		default:
 			if ((rc = evt_cli_common(c, argc, argv, &so, usage)) != -2) {

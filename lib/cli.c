@@ -117,3 +117,14 @@ const char *evt_split_streams(const char *arg, char ***list, size_t *n,
 		}
 	}
 }
+
+int evt_cli_add_type(struct evt_query *q, const char ***types,
+		     const char *type)
+{
+	if (!*type)
+		return evt_usage_error("invalid type ''");
+	*types = evt_xrealloc(*types, (q->ntypes + 1) * sizeof(**types));
+	(*types)[q->ntypes++] = type;
+	q->types = *types;
+	return 0;
+}

@@ -46,6 +46,10 @@ int evt_flush_stdout(void);
  * *bad, the part at fault (owned by the list too). */
 const char *evt_split_streams(const char *arg, char ***list, size_t *n,
 			      const char **bad);
+/* --type TYPE: add it to q (the list in *types is the caller's to free);
+ * 0, or EVT_EUSAGE after a message. */
+int evt_cli_add_type(struct evt_query *q, const char ***types,
+		     const char *type);
 /* "PROG: message" on stderr. */
 void evt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print e->msg and return e->code. */

@@ -8,24 +8,6 @@
 
 load test_helper
 
-TS=2020-01-02T03:04:05.678Z
-
-# rec POSITION STREAM ID VERSION EVENT: a record as evt-handle gives it.
-rec() {
-	printf '{"position":%s,"stream":"%s","aggregateId":"%s","version":%s,"timestamp":"%s","event":%s}' \
-		"$1" "$2" "$3" "$4" "$TS" "$5"
-}
-
-# put STREAM ID EVENT...: append the events to STREAM/ID with the fixed
-# timestamp $TS. Further evt-append options in $put_opts.
-put() {
-	local s=$1 id=$2 ev
-	shift 2
-	for ev; do
-		printf '{"stream":"%s","aggregateId":"%s","timestamp":"%s","event":%s}\n' "$s" "$id" "$TS" "$ev"
-	done | evt-append -q --records ${put_opts:-}
-}
-
 # A store of 5 events:
 #   1 posts/p1 v1 postCreated   3 users/u1 v1 created   5 posts/p2 v1 postCreated
 #   2 posts/p1 v2 postEdited    4 posts/p1 v3 postDeleted
@@ -35,12 +17,12 @@ fixture() {
 	put posts p1 '{"type":"postDeleted"}'
 	put posts p2 '{"type":"postCreated","title":"yo"}'
 }
-R1=$(rec 1 posts p1 1 '{"type":"postCreated","title":"hi"}')
-R2=$(rec 2 posts p1 2 '{"type":"postEdited"}')
-R3=$(rec 3 users u1 1 '{"type":"created"}')
-R4=$(rec 4 posts p1 3 '{"type":"postDeleted"}')
-R5=$(rec 5 posts p2 1 '{"type":"postCreated","title":"yo"}')
-R_X=$(rec 1 s a 1 '{"type":"x"}')
+R1=$(trec 1 posts p1 1 '{"type":"postCreated","title":"hi"}')
+R2=$(trec 2 posts p1 2 '{"type":"postEdited"}')
+R3=$(trec 3 users u1 1 '{"type":"created"}')
+R4=$(trec 4 posts p1 3 '{"type":"postDeleted"}')
+R5=$(trec 5 posts p2 1 '{"type":"postCreated","title":"yo"}')
+R_X=$(trec 1 s a 1 '{"type":"x"}')
 
 # status NAME POSITION HEAD PARKED RUNNING: a --status line.
 status() {
@@ -178,7 +160,7 @@ $R5"
 	run -0 --separate-stderr evt-handle h posts -- cat
 	put posts p3 '{"type":"postCreated"}'
 	run -0 --separate-stderr evt-handle h posts -- cat
-	same "$output" "$(rec 6 posts p3 1 '{"type":"postCreated"}')"
+	same "$output" "$(trec 6 posts p3 1 '{"type":"postCreated"}')"
 	run -0 --separate-stderr evt-handle h posts -- cat
 	same "$output" ""
 	[ "$stderr" = "" ]
@@ -237,9 +219,9 @@ EVT_BATCH_SIZE=1"
 	same "$output" "[$TS]
 $R_X
 [2025-11-26T12:39:47.123Z]
-$(rec 2 s a 2 '{"type":"y"}' | sed 's/"timestamp":"[^"]*"/"timestamp":"2025-11-26T12:39:47.123Z"/')
+$(trec 2 s a 2 '{"type":"y"}' | sed 's/"timestamp":"[^"]*"/"timestamp":"2025-11-26T12:39:47.123Z"/')
 []
-$(rec 3 s a 3 '{"type":"z"}' | sed 's/"timestamp":"[^"]*"/"timestamp":null/')"
+$(trec 3 s a 3 '{"type":"z"}' | sed 's/"timestamp":"[^"]*"/"timestamp":null/')"
 }
 
 @test "EVT_DB is absolute for a relative SQLite path, whichever way it is given" {
@@ -567,7 +549,7 @@ $R5"
 	put posts p3 '{"type":"a"}'
 	run -0 --separate-stderr evt-handle --batch 3 h posts -- ./h.sh
 	same "$output" "run 1 6 p3 1 a
-$(rec 6 posts p3 1 '{"type":"a"}')"
+$(trec 6 posts p3 1 '{"type":"a"}')"
 }
 
 @test "--batch larger than what there is: one run" {
@@ -666,7 +648,7 @@ $R5"
 	[ "$output" = $((n - 1)) ]
 	last=$(tail -n 1 bg.out)
 	head=$(evt-read --head)
-	same "$last" "$(rec "$head" posts p9 1 '{"type":"late"}')"
+	same "$last" "$(trec "$head" posts p9 1 '{"type":"late"}')"
 	run -0 --separate-stderr evt-handle --status h
 	same "$output" "$(status h "$head" "$head" 0 false)"
 }
@@ -708,8 +690,8 @@ $R5"
 $R2
 $R4
 $R5
-$(rec 6 posts p3 1 '{"type":"new"}')
-$(rec 8 posts p3 2 '{"type":"newer"}')"
+$(trec 6 posts p3 1 '{"type":"new"}')
+$(trec 8 posts p3 2 '{"type":"newer"}')"
 	same "$(cat bg.err)" ""
 	run -0 --separate-stderr evt-handle --status h
 	same "$output" "$(status h 8 8 0 false)"
@@ -827,10 +809,10 @@ if [ "$EVT_POSITION" = 4 ] && [ ! -e killed ]; then touch killed; kill -9 $PPID;
 	[ "$stderr" = "evt-handle: posts-model: already running" ]
 	# another NAME runs beside it
 	run -0 --separate-stderr timeout 10 evt-handle other s -- cat
-	same "$output" "$(rec 1 s a 1 '{"type":"x"}')"
+	same "$output" "$(trec 1 s a 1 '{"type":"x"}')"
 	# the same NAME in another bookmarks table is another handler
 	run -0 --separate-stderr timeout 10 evt-handle --bookmarks-table bm2 posts-model s -- cat
-	same "$output" "$(rec 1 s a 1 '{"type":"x"}')"
+	same "$output" "$(trec 1 s a 1 '{"type":"x"}')"
 	kill -TERM "$pid"
 	ends "$pid" 0
 }
@@ -838,7 +820,7 @@ if [ "$EVT_POSITION" = 4 ] && [ ! -e killed ]; then touch killed; kill -9 $PPID;
 @test "--wait runs at once when nobody holds NAME" {
 	put s a '{"type":"x"}'
 	run -0 --separate-stderr timeout 10 evt-handle --wait h s -- cat
-	same "$output" "$(rec 1 s a 1 '{"type":"x"}')"
+	same "$output" "$(trec 1 s a 1 '{"type":"x"}')"
 }
 
 @test "--wait waits until the holder ends, then runs" {
@@ -884,8 +866,8 @@ if [ "$EVT_POSITION" = 4 ] && [ ! -e killed ]; then touch killed; kill -9 $PPID;
 	run -0 --separate-stderr evt-handle --status h
 	same "$output" "$(status h 0 2 0 false)"
 	run -0 --separate-stderr timeout 10 evt-handle h s -- cat
-	same "$output" "$(rec 1 s a 1 '{"type":"x"}')
-$(rec 2 s a 2 '{"type":"y"}')"
+	same "$output" "$(trec 1 s a 1 '{"type":"x"}')
+$(trec 2 s a 2 '{"type":"y"}')"
 }
 
 # --- --status ---------------------------------------------------------------
@@ -1109,7 +1091,7 @@ $R5"
 @test "the store: -d, EVT_DB, --events-table and --bookmarks-table" {
 	put_opts="-d other.db --events-table ev2" put s a '{"type":"x"}'
 	run -0 --separate-stderr evt-handle -d other.db --events-table ev2 --bookmarks-table bm2 h s -- cat
-	same "$output" "$(rec 1 s a 1 '{"type":"x"}')"
+	same "$output" "$(trec 1 s a 1 '{"type":"x"}')"
 	EVT_DB=other.db EVT_EVENTS_TABLE=ev2 EVT_BOOKMARKS_TABLE=bm2 run -0 --separate-stderr evt-handle --status
 	same "$output" "$(status h 1 1 0 false)"
 	run -0 sqlite3 other.db 'SELECT bookmark, position FROM bm2'
@@ -1234,8 +1216,8 @@ $EVT_TEST_PG_URL"
 	wait_until 20 lines_in bg.out 2
 	kill -TERM "$pid"
 	ends "$pid" 0
-	same "$(cat bg.out)" "$(rec 1 s a 1 '{"type":"x"}')
-$(rec 2 s a 2 '{"type":"y"}')"
+	same "$(cat bg.out)" "$(trec 1 s a 1 '{"type":"x"}')
+$(trec 2 s a 2 '{"type":"y"}')"
 	run -0 --separate-stderr evt-handle --status h
 	same "$output" "$(status h 2 2 0 false)"
 }

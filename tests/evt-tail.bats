@@ -9,25 +9,6 @@
 
 load test_helper
 
-TS=2020-01-02T03:04:05.678Z
-
-# rec POSITION STREAM ID VERSION EVENT: a record as evt-tail prints it.
-rec() {
-	printf '{"position":%s,"stream":"%s","aggregateId":"%s","version":%s,"timestamp":"%s","event":%s}' \
-		"$1" "$2" "$3" "$4" "$TS" "$5"
-}
-
-# put STREAM ID EVENT...: append the events to STREAM/ID in one transaction,
-# with the fixed timestamp $TS. Further evt-append options in $put_opts.
-put() {
-	local s=$1 id=$2 ev
-	shift 2
-	# shellcheck disable=SC2086 # the options are words
-	for ev; do
-		printf '{"stream":"%s","aggregateId":"%s","timestamp":"%s","event":%s}\n' "$s" "$id" "$TS" "$ev"
-	done | evt-append -q --records ${put_opts:-}
-}
-
 join_lines() {
 	printf '%s\n' "$@"
 }
@@ -41,10 +22,10 @@ fixture() {
 	put users u1 '{"type":"renamed","name":"bo"}'
 	put users u2 '{"type":"created"}'
 }
-R1=$(rec 1 users u1 1 '{"type":"created"}')
-R2=$(rec 2 posts p1 1 '{"type":"created"}')
-R3=$(rec 3 users u1 2 '{"type":"renamed","name":"bo"}')
-R4=$(rec 4 users u2 1 '{"type":"created"}')
+R1=$(trec 1 users u1 1 '{"type":"created"}')
+R2=$(trec 2 posts p1 1 '{"type":"created"}')
+R3=$(trec 3 users u1 2 '{"type":"renamed","name":"bo"}')
+R4=$(trec 4 users u2 1 '{"type":"created"}')
 
 # start OUT ARG...: run `evt-tail ARG...` in the background, its stdout to
 # OUT and its stderr to err; its process id in $pid. teardown kills the
@@ -143,9 +124,9 @@ unmarked() {
 	wait_until 20 has_lines out $((k + 3))
 	n=$(evt-read --head)
 	same "$(unmarked out)" "$(join_lines \
-		"$(rec $((n - 2)) users u1 3 '{"type":"live","i":1}')" \
-		"$(rec $((n - 1)) users u1 4 '{"type":"live","i":2}')" \
-		"$(rec "$n" posts p1 2 '{"type":"live","i":3}')")"
+		"$(trec $((n - 2)) users u1 3 '{"type":"live","i":1}')" \
+		"$(trec $((n - 1)) users u1 4 '{"type":"live","i":2}')" \
+		"$(trec "$n" posts p1 2 '{"type":"live","i":3}')")"
 	# the markers come first, then the events, nothing else
 	[ "$(head -n "$k" out | grep -c '"aggregateId":"mark"')" = "$k" ]
 	[ "$(wc -l <out)" = $((k + 3)) ]
@@ -159,7 +140,7 @@ unmarked() {
 	k=$(wc -l <out)
 	put users u1 '{"type":"live"}'
 	wait_until 20 has_lines out $((k + 1))
-	same "$(unmarked out)" "$(rec "$(evt-read --head)" users u1 3 '{"type":"live"}')"
+	same "$(unmarked out)" "$(trec "$(evt-read --head)" users u1 3 '{"type":"live"}')"
 	stop "$pid"
 }
 
@@ -173,9 +154,9 @@ unmarked() {
 	put users u1 '{"type":"disabled"}' '{"type":"enabled"}'
 	wait_until 20 has_lines out 5
 	same "$(cat out)" "$(join_lines "$R3" "$R4" \
-		"$(rec 5 posts p1 2 '{"type":"published"}')" \
-		"$(rec 6 users u1 3 '{"type":"disabled"}')" \
-		"$(rec 7 users u1 4 '{"type":"enabled"}')")"
+		"$(trec 5 posts p1 2 '{"type":"published"}')" \
+		"$(trec 6 users u1 3 '{"type":"disabled"}')" \
+		"$(trec 7 users u1 4 '{"type":"enabled"}')")"
 	stop "$pid"
 }
 
@@ -189,7 +170,7 @@ unmarked() {
 	put posts p1 '{"type":"five"}'
 	put posts p1 '{"type":"six"}'
 	wait_until 20 has_lines out2 1
-	same "$(cat out2)" "$(rec 6 posts p1 3 '{"type":"six"}')"
+	same "$(cat out2)" "$(trec 6 posts p1 3 '{"type":"six"}')"
 	stop "$pid"
 }
 
@@ -200,12 +181,12 @@ unmarked() {
 	same "$(cat out)" "$(join_lines "$R3" "$R4")"
 	put posts p1 '{"type":"published"}'
 	wait_until 20 has_lines out 3
-	same "$(cat out)" "$(join_lines "$R3" "$R4" "$(rec 5 posts p1 2 '{"type":"published"}')")"
+	same "$(cat out)" "$(join_lines "$R3" "$R4" "$(trec 5 posts p1 2 '{"type":"published"}')")"
 	stop "$pid"
 	# more than there are: all of them
 	start out2 --lines 10
 	wait_until 20 has_lines out2 5
-	same "$(cat out2)" "$(join_lines "$R1" "$R2" "$R3" "$R4" "$(rec 5 posts p1 2 '{"type":"published"}')")"
+	same "$(cat out2)" "$(join_lines "$R1" "$R2" "$R3" "$R4" "$(trec 5 posts p1 2 '{"type":"published"}')")"
 	stop "$pid"
 }
 
@@ -218,7 +199,7 @@ unmarked() {
 	put posts p2 '{"type":"created"}'
 	put users u3 '{"type":"created"}'
 	wait_until 20 has_lines out 3
-	same "$(cat out)" "$(join_lines "$R1" "$R4" "$(rec 7 users u3 1 '{"type":"created"}')")"
+	same "$(cat out)" "$(join_lines "$R1" "$R4" "$(trec 7 users u3 1 '{"type":"created"}')")"
 	stop "$pid"
 }
 
@@ -231,8 +212,8 @@ unmarked() {
 	put posts p1 '{"kind":"disabled","type":"x"}' '{"type":"renamed"}'
 	wait_until 20 has_lines out 3
 	same "$(cat out)" "$(join_lines "$R3" \
-		"$(rec 6 users u1 4 '{"type":"disabled"}')" \
-		"$(rec 8 posts p1 3 '{"type":"renamed"}')")"
+		"$(trec 6 users u1 4 '{"type":"disabled"}')" \
+		"$(trec 8 posts p1 3 '{"type":"renamed"}')")"
 	stop "$pid"
 }
 
@@ -252,12 +233,12 @@ unmarked() {
 	wait_until 20 has_lines out 6
 	wait_until 20 has_lines out2 4
 	same "$(cat out)" "$(join_lines "$R1" "$R2" "$R3" "$R4" \
-		"$(rec 6 users u1 3 '{"type":"a"}')" \
-		"$(rec 8 posts p1 2 '{"type":"c"}')")"
+		"$(trec 6 users u1 3 '{"type":"a"}')" \
+		"$(trec 8 posts p1 2 '{"type":"c"}')")"
 	same "$(cat out2)" "$(join_lines "$R2" \
-		"$(rec 5 other o1 1 '{"type":"created"}')" \
-		"$(rec 7 other o1 2 '{"type":"b"}')" \
-		"$(rec 8 posts p1 2 '{"type":"c"}')")"
+		"$(trec 5 other o1 1 '{"type":"created"}')" \
+		"$(trec 7 other o1 2 '{"type":"b"}')" \
+		"$(trec 8 posts p1 2 '{"type":"c"}')")"
 	stop "$pid1"
 	stop "$pid2"
 }
@@ -269,7 +250,7 @@ unmarked() {
 	put s a '{"type":"other"}'
 	put_opts='--events-table mine' put s a '{"type":"mine2"}'
 	wait_until 20 has_lines out 2
-	same "$(cat out)" "$(join_lines "$(rec 1 s a 1 '{"type":"mine"}')" "$(rec 2 s a 2 '{"type":"mine2"}')")"
+	same "$(cat out)" "$(join_lines "$(trec 1 s a 1 '{"type":"mine"}')" "$(trec 2 s a 2 '{"type":"mine2"}')")"
 	stop "$pid"
 }
 
@@ -297,8 +278,8 @@ unmarked() {
 	put users u9 '{"type":"b"}' '{"type":"c"}' '{"type":"d"}'
 	ends "$pid" 0
 	same "$(cat out)" "$(join_lines "$R3" "$R4" \
-		"$(rec 5 posts p1 2 '{"type":"a"}')" \
-		"$(rec 6 users u9 1 '{"type":"b"}')")"
+		"$(trec 5 posts p1 2 '{"type":"a"}')" \
+		"$(trec 6 users u9 1 '{"type":"b"}')")"
 	same "$(cat err)" ""
 }
 
@@ -310,7 +291,7 @@ unmarked() {
 	running "$pid"
 	put s a '{"type":"a"}' '{"type":"b"}' '{"type":"b"}'
 	ends "$pid" 0
-	same "$(cat out)" "$(join_lines "$(rec 6 s a 2 '{"type":"b"}')" "$(rec 9 s a 5 '{"type":"b"}')")"
+	same "$(cat out)" "$(join_lines "$(trec 6 s a 2 '{"type":"b"}')" "$(trec 9 s a 5 '{"type":"b"}')")"
 }
 
 # --- signals, output -------------------------------------------------------------------
@@ -360,7 +341,7 @@ unmarked() {
 	put posts p1 '{"type":"published"}'
 	wait_until 20 has_lines out 2
 	running "$pid"
-	same "$(cat out)" "$(join_lines "$R4" "$(rec 5 posts p1 2 '{"type":"published"}')")"
+	same "$(cat out)" "$(join_lines "$R4" "$(trec 5 posts p1 2 '{"type":"published"}')")"
 	stop "$pid"
 }
 
@@ -374,7 +355,7 @@ unmarked() {
 	running "$pid"
 	put posts p1 '{"type":"published"}'
 	IFS= read -r -t 20 -u 4 line
-	[ "$line" = "$(rec 5 posts p1 2 '{"type":"published"}')" ]
+	[ "$line" = "$(trec 5 posts p1 2 '{"type":"published"}')" ]
 	running "$pid"
 	stop "$pid"
 	exec 4<&-
@@ -500,7 +481,7 @@ tables() {
 		run -0 sqlite3 events.db "PRAGMA wal_checkpoint($mode)"
 		put s a "{\"type\":\"after\",\"mode\":\"$mode\"}"
 		wait_until 20 has_lines out $pos
-		same "$(tail -n 1 out)" "$(rec $pos s a $((pos - 4)) "{\"type\":\"after\",\"mode\":\"$mode\"}")"
+		same "$(tail -n 1 out)" "$(trec $pos s a $((pos - 4)) "{\"type\":\"after\",\"mode\":\"$mode\"}")"
 		pos=$((pos + 1))
 	done
 	[ "$(stat -c %s events.db-wal)" -gt 0 ]
@@ -524,10 +505,10 @@ tables() {
 	put users u1 '{"type":"after-third"}' '{"type":"and-one-more"}'
 	wait_until 60 has_lines out 8
 	same "$(cat out)" "$(join_lines "$R1" "$R2" "$R3" "$R4" \
-		"$(rec 5 posts p1 2 '{"type":"after-first"}')" \
-		"$(rec 6 posts p1 3 '{"type":"before-second"}')" \
-		"$(rec 7 users u1 3 '{"type":"after-third"}')" \
-		"$(rec 8 users u1 4 '{"type":"and-one-more"}')")"
+		"$(trec 5 posts p1 2 '{"type":"after-first"}')" \
+		"$(trec 6 posts p1 3 '{"type":"before-second"}')" \
+		"$(trec 7 users u1 3 '{"type":"after-third"}')" \
+		"$(trec 8 users u1 4 '{"type":"and-one-more"}')")"
 	kill -TERM "$pid"
 	ends "$pid" 0
 }

@@ -127,3 +127,23 @@ same() {
 		return 1
 	fi
 }
+
+# Records with a fixed timestamp, for tests that compare whole lines.
+TS=2020-01-02T03:04:05.678Z
+
+# trec POSITION STREAM ID VERSION EVENT: a record as the programs print it.
+trec() {
+	printf '{"position":%s,"stream":"%s","aggregateId":"%s","version":%s,"timestamp":"%s","event":%s}' \
+		"$1" "$2" "$3" "$4" "$TS" "$5"
+}
+
+# put STREAM ID EVENT...: append the events to STREAM/ID in one transaction,
+# with the timestamp $TS.  Further evt-append options in $put_opts.
+put() {
+	local s=$1 id=$2 ev
+	shift 2
+	# shellcheck disable=SC2086 # the options are words
+	for ev; do
+		printf '{"stream":"%s","aggregateId":"%s","timestamp":"%s","event":%s}\n' "$s" "$id" "$TS" "$ev"
+	done | evt-append -q --records ${put_opts:-}
+}
