@@ -360,14 +360,17 @@ int evt_event_parse(const char *s, size_t n, struct evt_buf *out,
 				col, why);
 	if (k != EVT_J_OBJECT) {
 		out->len = base;
+		out->p[base] = '\0';
 		return evt_errf(e, EVT_EINPUT, "event is not a JSON object");
 	}
 	if (f.kind != EVT_J_STRING) {
 		out->len = base;
+		out->p[base] = '\0';
 		return evt_errf(e, EVT_EINPUT, "event has no string \"type\"");
 	}
 	if (f.len == 2) {
 		out->len = base;
+		out->p[base] = '\0';
 		return evt_errf(e, EVT_EINPUT, "event has an empty \"type\"");
 	}
 	return 0;

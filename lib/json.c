@@ -439,6 +439,7 @@ int evt_json_unquote(const char *tok, size_t len, struct evt_buf *out)
 
 	evt_buf_reset(out);
 	evt_buf_grow(out, len);
+	out->p[0] = '\0';
 	while (p < e) {
 		const char *q = p;
 

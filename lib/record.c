@@ -18,6 +18,7 @@ static int plain(const char *s, size_t n)
 static void put_str(struct evt_buf *b, const char *s, size_t n)
 {
 	if (plain(s, n)) {
+		evt_buf_grow(b, n + 2);
 		b->p[b->len++] = '"';
 		memcpy(b->p + b->len, s, n);
 		b->len += n;
@@ -30,6 +31,7 @@ static void put_str(struct evt_buf *b, const char *s, size_t n)
 
 static void put_lit(struct evt_buf *b, const char *s, size_t n)
 {
+	evt_buf_grow(b, n);
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
 }

@@ -301,19 +301,37 @@ static jv value_jv(struct jqr *q, const char *s, size_t n, int depth)
 			break;
 		v = jv_object();
 		while (evt_json_next(s, n, &at, &key, &klen, &val, &vlen)) {
-			jv k = value_jv(q, key, klen, -1);
+			jv k = value_jv(q, key, klen, -1), x;
 
-			v = jv_object_set(v, k, value_jv(q, val, vlen,
-							 depth + 1));
+			/* What jq cannot read (a lone surrogate) makes the
+			 * whole value unreadable, as with jq's own parser. */
+			if (jv_get_kind(k) != JV_KIND_STRING) {
+				jv_free(v);
+				return is_valid(k) ? (jv_free(k), jv_invalid())
+						   : k;
+			}
+			x = value_jv(q, val, vlen, depth + 1);
+			if (!is_valid(x)) {
+				jv_free(k);
+				jv_free(v);
+				return x;
+			}
+			v = jv_object_set(v, k, x);
 		}
 		return v;
 	case '[':
 		if (depth > 32)
 			break;
 		v = jv_array();
-		while (evt_json_next(s, n, &at, &key, &klen, &val, &vlen))
-			v = jv_array_append(v, value_jv(q, val, vlen,
-							depth + 1));
+		while (evt_json_next(s, n, &at, &key, &klen, &val, &vlen)) {
+			jv x = value_jv(q, val, vlen, depth + 1);
+
+			if (!is_valid(x)) {
+				jv_free(v);
+				return x;
+			}
+			v = jv_array_append(v, x);
+		}
 		return v;
 	default:
 		if (n >= sizeof(num))

@@ -746,3 +746,13 @@ opt_events"
 	[ "$stderr" = "evt-append: option '-d' needs a value" ]
 	[ ! -e events.db ]
 }
+
+@test "an escaped stream name and a long id print whole" {
+	local s id
+	s=$(printf '\001%.0s' $(seq 30))
+	id=$(printf 'y%.0s' $(seq 255))
+	run -0 --separate-stderr evt-append -q "$s" "$id" '{"type":"x"}'
+	run -0 --separate-stderr evt-read --last
+	[ "$stderr" = "" ]
+	[ "$(printf '%s' "$output" | sed "s/\"timestamp\":\"[^\"]*\"/T/")" = "{\"position\":1,\"stream\":\"$(printf '\\u0001%.0s' $(seq 30))\",\"aggregateId\":\"$id\",\"version\":1,T,\"event\":{\"type\":\"x\"}}" ]
+}

@@ -537,3 +537,9 @@ EOF
 	[ "$stderr" = "evt-fold: write error: No space left on device" ]
 	[ ! -e events.db ]
 }
+
+@test "--jq: an event jq cannot read is exit 4 naming the position" {
+	run -0 evt-append -q s a '{"type":"x","\ud800":1}'
+	run -4 --separate-stderr evt-fold --jq . s a
+	[ "$stderr" = "evt-fold: position 1: jq cannot read the event: Invalid \\uXXXX\\uXXXX surrogate pair escape at line 1, column 8 (while parsing '\"\\ud800\"')" ]
+}

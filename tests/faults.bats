@@ -147,7 +147,7 @@ handler() {
 	run -1 --separate-stderr evt-handle -d ro/e.db h s -- "$BATS_TEST_TMPDIR/h.sh"
 	[ "$stderr" = "evt-handle: cannot open 'ro/e.db': unable to open database file" ]
 	[ ! -e handled ]
-	run -1 --separate-stderr evt-command -d ro/e.db s a do -- /bin/true
+	run -1 --separate-stderr evt-command -d ro/e.db s a act -- /bin/true
 	[ "$stderr" = "evt-command: cannot open 'ro/e.db': unable to open database file" ]
 	cmp ro/e.db copy.db
 	mount -o remount,rw ro
@@ -219,7 +219,7 @@ as_nobody() {
 
 @test "a file that is not a database: exit 1 from every program, the file untouched" {
 	sqlite_only "a file that is not a SQLite database"
-	for i in $(seq 40); do echo "this is not a database"; done >x.db
+	for _ in $(seq 40); do echo "this is not a database"; done >x.db
 	cp x.db orig
 	run -1 --separate-stderr evt-append -d x.db s a '{"type":"a"}'
 	[ "$stderr" = "evt-append: cannot open 'x.db': file is not a database" ]
@@ -238,7 +238,7 @@ as_nobody() {
 	[ "$stderr" = "evt-handle: cannot open 'x.db': file is not a database" ]
 	run -1 --separate-stderr evt-handle -d x.db --status
 	[ "$stderr" = "evt-handle: cannot open 'x.db': file is not a database" ]
-	run -1 --separate-stderr evt-command -d x.db s a do -- /bin/true
+	run -1 --separate-stderr evt-command -d x.db s a act -- /bin/true
 	[ "$stderr" = "evt-command: cannot open 'x.db': file is not a database" ]
 	cmp x.db orig
 	[ ! -e x.db-wal ] && [ ! -e x.db-shm ]
@@ -290,7 +290,7 @@ release_lock() {
 	printf '{"stream":"s","aggregateId":"a","event":{"type":"r"}}\n' >records
 	run -1 --separate-stderr evt-append --records <records
 	[ "$stderr" = "evt-append: cannot write to 'events.db': database is locked" ]
-	run -1 --separate-stderr evt-command s a do -- sh -c 'cat >/dev/null; echo "{\"type\":\"c\"}"'
+	run -1 --separate-stderr evt-command s a act -- sh -c 'cat >/dev/null; echo "{\"type\":\"c\"}"'
 	[ "$stderr" = "evt-command: cannot write to 'events.db': database is locked" ]
 	# the handler runs, its bookmark cannot be written: it will run again
 	run -1 --separate-stderr evt-handle h s -- "$BATS_TEST_TMPDIR/h.sh"

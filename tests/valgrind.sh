@@ -47,6 +47,8 @@ if ! command -v valgrind >/dev/null 2>&1; then
 	exit 1
 fi
 mkdir -p "$dir" "$logs" || exit 1
+# tests that run a program as another user need to write its log too
+chmod 1777 "$logs" || exit 1
 rm -f "$logs"/*.log
 for bin in "$real"/evt "$real"/evt-*; do
 	[ -f "$bin" ] && [ -x "$bin" ] || continue

@@ -15,7 +15,7 @@
 #     its event is there;
 #   - each aggregate's versions are 1..n without a gap.
 # Usage: CRASH_KILLS=200 tests/crash/append.sh
-LOOP=append
+LOOP='append'
 . "$(dirname "$0")/common.sh"
 DIR=$(crash_dir append) || exit 1
 DB=$DIR/crash.db
@@ -28,7 +28,7 @@ batch() {	# number size
 batch 0 3000
 t0=$(now_us)
 evt-append -q -d "$DIR/calibrate.db" s a <"$DIR/in" || die "calibration failed"
-per_event=$(( ($(now_us) - t0) / 3000 + 1 ))
+learn $(( $(now_us) - t0 )) 3000
 rm -f "$DIR"/calibrate.db*
 
 # Every batch there is whole, every acknowledged one there, versions
@@ -70,18 +70,20 @@ while [ $kills -lt "$KILLS" ]; do
 		evt-append -q -d "$DB" s w "{\"type\":\"w\",\"r\":$runs}" &
 		opid=$!
 	fi
+	t0=$(now_us)
 	evt-append -q -d "$DB" s "a$((RANDOM % 5))" <"$DIR/in" &
 	pid=$!
 	# Spread over the start-up (about 2 ms) and the batch.
-	kill_after $pid "$(rand $((n * per_event * 13 / 10 + 3000)))" evt-append
+	kill_after $pid "$(rand $((n * estimate * 13 / 10 + 3000)))" evt-append
 	st=0
 	wait $pid 2>/dev/null || st=$?
+	[ $st != 0 ] || [ "$n" -lt 100 ] || learn $(( $(now_us) - t0 )) "$n"
 	case $st in
 	0) status[$runs]=acked; acked=$((acked + 1)) ;;
 	137) status[$runs]=killed ;;
 	*) die "run $runs: evt-append exited $st" ;;
 	esac
-	[ $st = 137 ] && [ $landed = 1 ] && kills=$((kills + 1))
+	[ $st = 137 ] && [ "$landed" = 1 ] && kills=$((kills + 1))
 	if [ -n "$opid" ]; then
 		st=0
 		wait $opid || st=$?
@@ -89,8 +91,14 @@ while [ $kills -lt "$KILLS" ]; do
 		other=$((other + 1))
 	fi
 	[ -e "$DB" ] || continue
-
 	integrity "$DB"
+	# Killed before the schema was there: an empty store, as it should.
+	t=$(sq "$DB" "SELECT count(*) FROM sqlite_master WHERE name = 'events'")
+	if [ "$t" = 0 ]; then
+		[ "${status[$runs]}" = killed ] && [ $((total + other)) = 0 ] ||
+			die "run $runs: the events table is gone"
+		continue
+	fi
 	# What this run added: the rows after the last position seen, all
 	# of this batch (or the other writer's event), all or none of it.
 	IFS='|' read -r c bmin bmax top < <(sq "$DB" "SELECT count(*),

@@ -14,7 +14,7 @@
 #   - a command that exited 0 is there; one that exited 3 is not;
 #   - each aggregate's versions are 1..n without a gap.
 # Usage: CRASH_KILLS=200 tests/crash/command.sh
-LOOP=command
+LOOP='command'
 . "$(dirname "$0")/common.sh"
 DIR=$(crash_dir command) || exit 1
 DB=$DIR/crash.db
@@ -46,24 +46,28 @@ evt-append -q -d "$DB" s a '{"type":"created"}' || die "cannot append"
 writer=$!
 trap 'touch "$DIR/stop"; wait $writer 2>/dev/null' EXIT
 
+# A first guess of how long a command takes; learnt from then on.
+learn 100000
 declare -A status
 kills=0 runs=0 acked=0 conflicts=0 in_retry=0 killed_committed=0
 while [ $kills -lt "$KILLS" ]; do
 	runs=$((runs + 1))
 	[ $runs -le "$MAX_RUNS" ] || die "only $kills kills landed in $runs runs"
-	setsid evt-command -d "$DB" --retries 1000 s a do "{\"cmd\":\"$runs\"}" \
+	setsid evt-command -d "$DB" --retries 1000 s a act "{\"cmd\":\"$runs\"}" \
 		-- "$DIR/decide.sh" >/dev/null &
 	pid=$!
-	kill_after $pid "$(rand 150000)" evt-command
+	t0=$(now_us)
+	kill_after $pid "$(rand $((estimate * 15 / 10 + 3000)))" evt-command
 	st=0
 	wait $pid 2>/dev/null || st=$?
+	[ $st != 0 ] || learn $(( $(now_us) - t0 ))
 	case $st in
 	0) status[$runs]=acked; acked=$((acked + 1)) ;;
 	3) status[$runs]=conflict; conflicts=$((conflicts + 1)) ;;
 	137) status[$runs]=killed ;;
 	*) die "run $runs: evt-command exited $st" ;;
 	esac
-	if [ $st = 137 ] && [ $landed = 1 ]; then
+	if [ $st = 137 ] && [ "$landed" = 1 ]; then
 		kills=$((kills + 1))
 		tries=$(grep -c "^$runs " "$RUNS")
 		[ "$tries" -lt 2 ] || in_retry=$((in_retry + 1))

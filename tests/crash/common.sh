@@ -47,6 +47,20 @@ now_us() {
 	echo $(( $(date +%s%N) / 1000 ))
 }
 
+# How long the program takes, in microseconds (per event, or per run): a
+# moving average of the runs that were not killed, so that the kills stay
+# spread over the program's run time however busy the machine is.
+estimate=0
+learn() {	# elapsed_us [count]
+	local per=$(($1 / ${2:-1}))
+	if [ "$estimate" = 0 ]; then
+		estimate=$per
+	else
+		estimate=$(( (estimate * 3 + per) / 4 ))
+	fi
+	[ "$estimate" -gt 0 ] || estimate=1
+}
+
 # Kill pid $1 with SIGKILL after $2 microseconds; landed=1 when it was
 # the program $3 that got it (it had exec'd and not exited yet).
 landed=0

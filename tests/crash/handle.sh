@@ -16,7 +16,7 @@
 #   - the next evt-handle is not kept out by the killed one (never exit 6).
 # New events are appended whenever fewer than 150 are left to handle.
 # Usage: CRASH_KILLS=200 tests/crash/handle.sh
-LOOP=handle
+LOOP='handle'
 . "$(dirname "$0")/common.sh"
 DIR=$(crash_dir handle) || exit 1
 DB=$DIR/crash.db
@@ -37,8 +37,7 @@ SH
 chmod +x "$DIR/one.sh" "$DIR/batch.sh"
 
 more() {	# append $1 events to s, a few to o in between
-	local i
-	for i in 1 2 3; do
+	for _ in 1 2 3; do
 		seq $(($1 / 3)) | sed 's/.*/{"type":"t","k":&}/' |
 			evt-append -q -d "$DB" s "a$((RANDOM % 7))" ||
 			die "cannot append"
@@ -49,10 +48,12 @@ more() {	# append $1 events to s, a few to o in between
 more 300
 
 # How long one event takes, to spread the kills over a few dozen.
+seq 100 | sed 's/.*/{"type":"c"}/' | evt-append -q -d "$DB" c c ||
+	die "cannot append"
 t0=$(now_us)
-evt-handle -d "$DB" calibrate o -- /bin/true || die "calibration failed"
-per_event=$(( ($(now_us) - t0) / 3 + 1 ))
-[ $per_event -gt 1000 ] || per_event=1000
+HANDLED=/dev/null evt-handle -d "$DB" calibrate c -- "$DIR/one.sh" ||
+	die "calibration failed"
+learn $(( $(now_us) - t0 )) 100
 
 kills=0 runs=0 last_bm=0 caught_up=0
 while [ $kills -lt "$KILLS" ]; do
@@ -67,17 +68,21 @@ while [ $kills -lt "$KILLS" ]; do
 		setsid evt-handle -d "$DB" h s -- "$DIR/one.sh" &
 	fi
 	pid=$!
-	kill_after $pid "$(rand $((per_event * 40 + 3000)))" evt-handle
+	t0=$(now_us)
+	kill_after $pid "$(rand $((estimate * 40 + 3000)))" evt-handle
 	st=0
 	wait $pid 2>/dev/null || st=$?
+	t1=$(now_us)
 	case $st in
 	0) caught_up=$((caught_up + 1)) ;;
 	137) ;;
 	6) die "run $runs: a killed evt-handle kept its successor out" ;;
 	*) die "run $runs: evt-handle exited $st" ;;
 	esac
-	[ $st = 137 ] && [ $landed = 1 ] && kills=$((kills + 1))
+	[ $st = 137 ] && [ "$landed" = 1 ] && kills=$((kills + 1))
 	wait_group $pid
+	done_now=$(( $(wc -l <"$HANDLED") - before ))
+	[ $st != 0 ] || [ $done_now -lt 20 ] || learn $((t1 - t0)) $done_now
 
 	integrity "$DB"
 	bm=$(sq "$DB" "SELECT position FROM bookmarks WHERE bookmark = 'h'")
