@@ -24,11 +24,23 @@ batch() {	# number size
 	seq "$2" | sed "s/.*/{\"type\":\"t\",\"b\":$1,\"k\":&}/" >"$DIR/in"
 }
 
-# How long a batch of 3000 takes here, to spread the kills over it.
+# How long a batch takes here, to spread the kills over it: a start-up
+# (learnt from small batches) and a time per event (from large ones).
+ema() {	# variable value
+	local old=${!1}
+	[ "$old" = 0 ] && printf -v "$1" %d "$2" ||
+		printf -v "$1" %d $(( (old * 3 + $2) / 4 ))
+	[ "${!1}" -gt 0 ] || printf -v "$1" %d 1
+}
+start_us=0 event_us=0
+batch 0 3
+t0=$(now_us)
+evt-append -q -d "$DIR/calibrate.db" s a <"$DIR/in" || die "calibration failed"
+ema start_us $(( $(now_us) - t0 ))
 batch 0 3000
 t0=$(now_us)
 evt-append -q -d "$DIR/calibrate.db" s a <"$DIR/in" || die "calibration failed"
-learn $(( $(now_us) - t0 )) 3000
+ema event_us $(( ($(now_us) - t0 - start_us) / 3000 ))
 rm -f "$DIR"/calibrate.db*
 
 # Every batch there is whole, every acknowledged one there, versions
@@ -74,10 +86,17 @@ while [ $kills -lt "$KILLS" ]; do
 	evt-append -q -d "$DB" s "a$((RANDOM % 5))" <"$DIR/in" &
 	pid=$!
 	# Spread over the start-up (about 2 ms) and the batch.
-	kill_after $pid "$(rand $((n * estimate * 13 / 10 + 3000)))" evt-append
+	start_killer $pid "$(rand $(( (start_us + n * event_us) * 13 / 10 )))" \
+		evt-append
 	st=0
 	wait $pid 2>/dev/null || st=$?
-	[ $st != 0 ] || [ "$n" -lt 100 ] || learn $(( $(now_us) - t0 )) "$n"
+	t1=$(now_us)
+	stop_killer $st
+	if [ $st = 0 ] && [ "$n" -le 10 ]; then
+		ema start_us $((t1 - t0))
+	elif [ $st = 0 ] && [ "$n" -ge 1000 ]; then
+		ema event_us $(( (t1 - t0 - start_us) / n ))
+	fi
 	case $st in
 	0) status[$runs]=acked; acked=$((acked + 1)) ;;
 	137) status[$runs]=killed ;;

@@ -57,10 +57,12 @@ while [ $kills -lt "$KILLS" ]; do
 		-- "$DIR/decide.sh" >/dev/null &
 	pid=$!
 	t0=$(now_us)
-	kill_after $pid "$(rand $((estimate * 15 / 10 + 3000)))" evt-command
+	start_killer $pid "$(rand $((estimate * 15 / 10 + 3000)))" evt-command
 	st=0
 	wait $pid 2>/dev/null || st=$?
-	[ $st != 0 ] || learn $(( $(now_us) - t0 ))
+	t1=$(now_us)
+	stop_killer $st
+	[ $st != 0 ] || learn $((t1 - t0))
 	case $st in
 	0) status[$runs]=acked; acked=$((acked + 1)) ;;
 	3) status[$runs]=conflict; conflicts=$((conflicts + 1)) ;;

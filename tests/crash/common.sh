@@ -61,17 +61,31 @@ learn() {	# elapsed_us [count]
 	[ "$estimate" -gt 0 ] || estimate=1
 }
 
-# Kill pid $1 with SIGKILL after $2 microseconds; landed=1 when it was
-# the program $3 that got it (it had exec'd and not exited yet).
+# Start the killer: SIGKILL pid $1 after $2 microseconds, in the
+# background, so that the program's own run time can be measured.  Its
+# exit status says whether the kill landed in the program $3 (it had
+# exec'd and not exited yet).
+start_killer() {
+	(
+		sleep_us "$2"
+		comm=$(cat "/proc/$1/comm" 2>/dev/null) || exit 1
+		kill -9 "$1" 2>/dev/null && [ "$comm" = "$3" ]
+	) &
+	killer=$!
+}
+
+# The program ended with status $1: landed=1 if the killer's SIGKILL
+# ended it, else the killer (still asleep) is stopped.
 landed=0
-kill_after() {
-	local comm
+stop_killer() {
 	landed=0
-	sleep_us "$2"
-	comm=$(cat "/proc/$1/comm" 2>/dev/null) || return 0
-	if kill -9 "$1" 2>/dev/null && [ "$comm" = "$3" ]; then
-		landed=1
+	if [ "$1" = 137 ]; then
+		if wait "$killer"; then landed=1; fi
+	else
+		kill "$killer" 2>/dev/null
+		wait "$killer" 2>/dev/null
 	fi
+	return 0
 }
 
 # Is a process of group $1 still running (zombies aside: a killed program's

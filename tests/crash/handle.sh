@@ -69,10 +69,11 @@ while [ $kills -lt "$KILLS" ]; do
 	fi
 	pid=$!
 	t0=$(now_us)
-	kill_after $pid "$(rand $((estimate * 40 + 3000)))" evt-handle
+	start_killer $pid "$(rand $((estimate * 40 + 3000)))" evt-handle
 	st=0
 	wait $pid 2>/dev/null || st=$?
 	t1=$(now_us)
+	stop_killer $st
 	case $st in
 	0) caught_up=$((caught_up + 1)) ;;
 	137) ;;

@@ -30,14 +30,6 @@
 #define CHECK_NUL(b) CHECK(!(b)->p || (b)->p[(b)->len] == '\0', \
 			   "buffer not NUL-terminated at %zu", (b)->len)
 
-/* The same, where a known (reported) bug breaks it: only with
- * FUZZ_STRICT, see TESTING.md. */
-#ifdef FUZZ_STRICT
-#define CHECK_NUL_KNOWN(b) CHECK_NUL(b)
-#else
-#define CHECK_NUL_KNOWN(b) ((void)0)
-#endif
-
 /* A copy of s[0..n) with a NUL after it, for APIs that take C strings. */
 static inline char *fuzz_strndup(const uint8_t *s, size_t n)
 {

@@ -31,6 +31,7 @@ json_seeds = [
     '{"a":1}}', '{"a":1} x', '', '   ', '{"a":"\\x"}', '{"a":"\\u12"}',
     '{"a":tru}', '{"a":nul}', '\x00', '{"a":"b\x00"}',
     '{"\\":1}', '[' * 100, '{"type":"a"',
+    '{"":""}',    # evt_json_unquote of "" left its buffer without a NUL
     REC,
 ]
 
