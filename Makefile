@@ -48,10 +48,11 @@ bin/%: cmd/%.o lib/libevt.a
 deps:
 	@sh tools/deps.sh build
 
+# make check VALGRIND=1 runs every program of the suite under memcheck.
 check:
-	@sh tools/deps.sh check
+	@VALGRIND="$(VALGRIND)" sh tools/deps.sh check
 	@$(MAKE) -s all
-	sh tests/run.sh
+	VALGRIND="$(VALGRIND)" sh tests/run.sh
 
 demo:
 	@sh tools/deps.sh demo
@@ -71,6 +72,7 @@ bench:
 # 200000; needs clang and libclang-rt-14-dev), and SIGKILL crash loops,
 # CRASH_KILLS kills each (default 200).
 fuzz:
+	@sh tools/deps.sh fuzz
 	@$(MAKE) -s -f tests/fuzz/fuzz.mk run
 
 crash:

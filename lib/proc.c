@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -51,9 +52,71 @@ static char **make_env(char *const *add)
 	return env;
 }
 
+static int spawn_failed(struct evt_child *c, const char *name, int rc,
+			struct evt_buf *path, struct evt_err *e)
+{
+	evt_buf_release(path);
+	c->pid = -1;
+	c->err = rc;
+	return evt_errf(e, EVT_EPROG, "cannot run '%s': %s", name,
+			rc == ENOENT ? "not found" :
+			rc == EACCES ? "not executable" : strerror(rc));
+}
+
+/* 0 if path is a file we may execute, else why not, as execve says it. */
+static int runnable(const char *path)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) < 0)
+		return errno == ENOTDIR ? ENOENT : errno;
+	if (!S_ISREG(sb.st_mode) || access(path, X_OK) < 0)
+		return EACCES;
+	return 0;
+}
+
+/* The file that execvp(3) would run for name, in path: 0, or ENOENT when
+ * there is none, EACCES when the only ones are not executable.  Checked
+ * here rather than learnt from posix_spawn, whose report of a failed exec
+ * goes through memory shared with the child (not kept under valgrind). */
+static int find_program(const char *name, struct evt_buf *path)
+{
+	const char *dirs = getenv("PATH"), *p, *end;
+	int why = ENOENT, rc;
+
+	evt_buf_reset(path);
+	if (strchr(name, '/')) {
+		evt_buf_addstr(path, name);
+		return runnable(name);
+	}
+	if (!*name)
+		return ENOENT;
+	if (!dirs)
+		dirs = "/bin:/usr/bin";
+	for (p = dirs;; p = end + 1) {
+		end = strchr(p, ':');
+		if (!end)
+			end = p + strlen(p);
+		evt_buf_reset(path);
+		if (end > p) {
+			evt_buf_add(path, p, (size_t)(end - p));
+			evt_buf_add(path, "/", 1);
+		}
+		evt_buf_addstr(path, name);
+		rc = runnable(path->p);
+		if (rc == 0)
+			return 0;
+		if (rc == EACCES)
+			why = EACCES;
+		if (!*end)
+			return why;
+	}
+}
+
 int evt_spawn(const struct evt_spawn *sp, struct evt_child *c,
 	      struct evt_err *e)
 {
+	struct evt_buf path = EVT_BUF_INIT;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none, dfl;
@@ -65,6 +128,8 @@ int evt_spawn(const struct evt_spawn *sp, struct evt_child *c,
 	c->in = c->out = -1;
 	c->name = sp->argv[0];
 	c->err = 0;
+	if ((rc = find_program(sp->argv[0], &path)))
+		return spawn_failed(c, sp->argv[0], rc, &path, e);
 	if (sp->pipe_in && pipe2(inp, O_CLOEXEC) < 0)
 		return evt_errf(e, EVT_EFAIL, "cannot make a pipe: %s",
 				strerror(errno));
@@ -97,8 +162,8 @@ int evt_spawn(const struct evt_spawn *sp, struct evt_child *c,
 				      POSIX_SPAWN_SETSIGDEF);
 	if (sp->env_add)
 		env = make_env(sp->env_add);
-	rc = posix_spawnp(&c->pid, sp->argv[0], &fa, &at, sp->argv,
-			  env ? env : environ);
+	rc = posix_spawn(&c->pid, path.p, &fa, &at, sp->argv,
+			 env ? env : environ);
 	free(env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
@@ -111,13 +176,9 @@ int evt_spawn(const struct evt_spawn *sp, struct evt_child *c,
 			close(inp[1]);
 		if (outp[0] >= 0)
 			close(outp[0]);
-		c->pid = -1;
-		c->err = rc;
-		return evt_errf(e, EVT_EPROG, "cannot run '%s': %s",
-				sp->argv[0],
-				rc == ENOENT ? "not found" :
-				rc == EACCES ? "not executable" : strerror(rc));
+		return spawn_failed(c, sp->argv[0], rc, &path, e);
 	}
+	evt_buf_release(&path);
 	c->in = inp[1];
 	c->out = outp[0];
 	return 0;

@@ -719,37 +719,38 @@ static int sq_lock(struct evt_store *st, const char *name, int wait,
 		   struct evt_err *e)
 {
 	struct flock fl;
-	sigset_t unblock, old;
-	int rc, r, saved;
+	int nap = 1;
 
-	if ((rc = lock_file(st, e)))
-		return rc;
+	if (lock_file(st, e))
+		return EVT_EFAIL;
 	memset(&fl, 0, sizeof(fl));
 	fl.l_type = F_WRLCK;
 	fl.l_whence = SEEK_SET;
 	fl.l_start = lock_byte(st, name);
 	fl.l_len = 1;
-	/* Waiting lets SIGINT and SIGTERM through (a caller may block them),
-	 * as the PostgreSQL backend does: they interrupt the wait. */
-	sigemptyset(&unblock);
-	sigaddset(&unblock, SIGINT);
-	sigaddset(&unblock, SIGTERM);
-	if (wait)
-		sigprocmask(SIG_UNBLOCK, &unblock, &old);
-	r = fcntl(SQ(st)->lockfd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl);
-	saved = errno;
-	if (wait)
-		sigprocmask(SIG_SETMASK, &old, NULL);
-	errno = saved;
-	if (r < 0) {
-		if (errno == EINTR && wait)
-			return evt_errf(e, EVT_EBUSY, "%s: interrupted while "
-					"waiting for the lock", name);
-		if (errno == EAGAIN || errno == EACCES)
+	/* Waiting tries again at 1, 2, 4 ... 100 ms, sleeping in ppoll with
+	 * SIGINT and SIGTERM let through (a caller may block them), as the
+	 * PostgreSQL backend does: one that is pending or comes interrupts
+	 * the wait.  (A blocking F_OFD_SETLKW would miss a signal that comes
+	 * between unblocking it and going to sleep.) */
+	while (fcntl(SQ(st)->lockfd, F_OFD_SETLK, &fl) < 0) {
+		struct timespec ts = { 0, nap * 1000000L };
+		sigset_t mask;
+
+		if (errno != EAGAIN && errno != EACCES)
+			return evt_errf(e, EVT_EFAIL, "cannot lock "
+					"'%s-evtlock': %s", st->path,
+					strerror(errno));
+		if (!wait)
 			return evt_errf(e, EVT_EBUSY, "%s: already running",
 					name);
-		return evt_errf(e, EVT_EFAIL, "cannot lock '%s-evtlock': %s",
-				st->path, strerror(errno));
+		sigprocmask(SIG_BLOCK, NULL, &mask);
+		sigdelset(&mask, SIGINT);
+		sigdelset(&mask, SIGTERM);
+		if (ppoll(NULL, 0, &ts, &mask) < 0 && errno == EINTR)
+			return evt_errf(e, EVT_EBUSY, "%s: interrupted while "
+					"waiting for the lock", name);
+		nap = nap < 50 ? nap * 2 : 100;
 	}
 	return 0;
 }

@@ -230,7 +230,7 @@ EOF
 	evt-append -q other o1 '{"type":"init"}'
 	pids=
 	for w in 1 2 3 4 5 6 7 8; do
-		timeout 60 sh worker.sh "$w" 5 &
+		timeout $((60 * EVT_TEST_SLOW)) sh worker.sh "$w" 5 &
 		pids="$pids $!"
 	done
 	for p in $pids; do
@@ -567,7 +567,7 @@ $(rec 2 users u1 2 '{"type":"b"}')"
 	evt-append -q -d crash.db s a <big &
 	pid=$!
 	# wait until the transaction has written megabytes to the WAL
-	timeout 20 sh -c "while kill -0 $pid 2>/dev/null &&
+	timeout $((20 * EVT_TEST_SLOW)) sh -c "while kill -0 $pid 2>/dev/null &&
 		[ \$(stat -c %s crash.db-wal 2>/dev/null || echo 0) -lt 2000000 ]; do
 		sleep 0.01; done"
 	kill -9 "$pid" 2>/dev/null || true

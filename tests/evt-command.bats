@@ -123,7 +123,7 @@ evt-command: './user.sh' exited with status 1"
 }
 
 @test "a program that does not read its stdin, or prints a lot, does not block" {
-	run -0 --separate-stderr timeout 20 evt-command users u1 go '{"pad":"'"$(head -c 100000 /dev/zero | tr '\0' x)"'"}' -- sh -c 'seq 1 100000 | sed "s/.*/{\"type\":\"n\",\"i\":&}/"'
+	run -0 --separate-stderr timeout $((20 * EVT_TEST_SLOW)) evt-command users u1 go '{"pad":"'"$(head -c 100000 /dev/zero | tr '\0' x)"'"}' -- sh -c 'seq 1 100000 | sed "s/.*/{\"type\":\"n\",\"i\":&}/"'
 	[ "$output" = '{"i":100000,"aggregateId":"u1","version":100000}' ]
 }
 

@@ -59,52 +59,15 @@ teardown() {
 	done
 }
 
-# wait_until SECONDS COMMAND...: run COMMAND every 10 ms until it succeeds;
-# fail after SECONDS.
-wait_until() {
-	local end=$(( ${EPOCHREALTIME/./} + $1 * 1000000 ))
-	shift
-	until "$@"; do
-		if [ "${EPOCHREALTIME/./}" -ge "$end" ]; then
-			echo "timed out waiting for: $*" >&2
-			return 1
-		fi
-		sleep 0.01
-	done
-}
-
-gone() {
-	if kill -0 "$1" 2>/dev/null; then return 1; fi
-}
-
-# ends PID STATUS: the background process PID ends (within 20 s) with exit
-# status STATUS.
-ends() {
-	local rc=0
-	wait_until 20 gone "$1"
-	wait "$1" || rc=$?
-	if [ "$rc" != "$2" ]; then
-		echo "exit status $rc, expected $2" >&2
-		return 1
-	fi
-}
-
 # holding NAME: a process holds NAME, as --status says.
 holding() {
 	[[ "$(evt-handle --status "$1")" == *'"running":true}' ]]
 }
 
-# lines_in FILE N: FILE has at least N lines.
-lines_in() {
-	[ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]
-}
-
-# lock_waiter: some process waits for a lock on events.db-evtlock
-# (/proc/locks marks a blocked request with "->").
+# lock_waiter PID: PID has opened events.db-evtlock: it has signals
+# blocked and tries the lock (one that comes now ends the wait).
 lock_waiter() {
-	local ino
-	ino=$(stat -c %i events.db-evtlock) || return 1
-	grep -q -- "-> OFDLCK .*:$ino " /proc/locks
+	ls -l "/proc/$1/fd" 2>/dev/null | grep -q -- '-> .*/events\.db-evtlock$'
 }
 
 # ping STREAM: append an event to STREAM/ping and tell whether a follower
@@ -679,11 +642,11 @@ $R5"
 @test "--follow handles new events until SIGTERM, then exits 0" {
 	fixture
 	start --follow h posts -- cat
-	wait_until 10 lines_in bg.out 4
+	wait_until 10 has_lines bg.out 4
 	put posts p3 '{"type":"new"}'
 	put users u1 '{"type":"elsewhere"}'
 	put posts p3 '{"type":"newer"}'
-	wait_until 10 lines_in bg.out 6
+	wait_until 10 has_lines bg.out 6
 	kill -TERM "$pid"
 	ends "$pid" 0
 	same "$(cat bg.out)" "$R1
@@ -757,7 +720,7 @@ $(trec 8 posts p3 2 '{"type":"newer"}')"
 	put s a '{"type":"x"}'
 	mkprog h.sh 'echo run >>runs; exit 1'
 	start --follow --retries 1 --retry-delay 5000 h s -- ./h.sh
-	wait_until 10 lines_in runs 1
+	wait_until 10 has_lines runs 1
 	kill -TERM "$pid"
 	ends "$pid" 0
 	same "$(cat runs)" "run"
@@ -804,14 +767,14 @@ if [ "$EVT_POSITION" = 4 ] && [ ! -e killed ]; then touch killed; kill -9 $PPID;
 	put s a '{"type":"x"}'
 	start --follow posts-model s -- cat
 	wait_until 10 holding posts-model
-	run -6 --separate-stderr timeout 10 evt-handle posts-model s -- cat
+	run -6 --separate-stderr timeout $((10 * EVT_TEST_SLOW)) evt-handle posts-model s -- cat
 	same "$output" ""
 	[ "$stderr" = "evt-handle: posts-model: already running" ]
 	# another NAME runs beside it
-	run -0 --separate-stderr timeout 10 evt-handle other s -- cat
+	run -0 --separate-stderr timeout $((10 * EVT_TEST_SLOW)) evt-handle other s -- cat
 	same "$output" "$(trec 1 s a 1 '{"type":"x"}')"
 	# the same NAME in another bookmarks table is another handler
-	run -0 --separate-stderr timeout 10 evt-handle --bookmarks-table bm2 posts-model s -- cat
+	run -0 --separate-stderr timeout $((10 * EVT_TEST_SLOW)) evt-handle --bookmarks-table bm2 posts-model s -- cat
 	same "$output" "$(trec 1 s a 1 '{"type":"x"}')"
 	kill -TERM "$pid"
 	ends "$pid" 0
@@ -819,7 +782,7 @@ if [ "$EVT_POSITION" = 4 ] && [ ! -e killed ]; then touch killed; kill -9 $PPID;
 
 @test "--wait runs at once when nobody holds NAME" {
 	put s a '{"type":"x"}'
-	run -0 --separate-stderr timeout 10 evt-handle --wait h s -- cat
+	run -0 --separate-stderr timeout $((10 * EVT_TEST_SLOW)) evt-handle --wait h s -- cat
 	same "$output" "$(trec 1 s a 1 '{"type":"x"}')"
 }
 
@@ -831,7 +794,7 @@ if [ "$EVT_POSITION" = 4 ] && [ ! -e killed ]; then touch killed; kill -9 $PPID;
 	holder=$pid
 	start --wait h s -- sh -c 'echo "$EVT_POSITION" >>waited'
 	waiter=$pid
-	wait_until 10 lock_waiter
+	wait_until 10 lock_waiter "$waiter"
 	[ ! -e waited ]
 	kill -TERM "$holder"
 	ends "$holder" 0
@@ -847,7 +810,7 @@ if [ "$EVT_POSITION" = 4 ] && [ ! -e killed ]; then touch killed; kill -9 $PPID;
 		evt-handle --wait h s -- true >w.out 2>w.err 3>&- &
 		waiter=$!
 		pids="$pids $waiter"
-		wait_until 10 lock_waiter
+		wait_until 10 lock_waiter "$waiter"
 		kill -$sig "$waiter"
 		ends "$waiter" 6
 		same "$(cat w.err)" "evt-handle: h: interrupted while waiting for the lock"
@@ -865,7 +828,7 @@ if [ "$EVT_POSITION" = 4 ] && [ ! -e killed ]; then touch killed; kill -9 $PPID;
 	ends "$pid" 137
 	run -0 --separate-stderr evt-handle --status h
 	same "$output" "$(status h 0 2 0 false)"
-	run -0 --separate-stderr timeout 10 evt-handle h s -- cat
+	run -0 --separate-stderr timeout $((10 * EVT_TEST_SLOW)) evt-handle h s -- cat
 	same "$output" "$(trec 1 s a 1 '{"type":"x"}')
 $(trec 2 s a 2 '{"type":"y"}')"
 }
@@ -971,7 +934,7 @@ $R5"
 	put s a '{"type":"x"}'
 	start --follow h s -- true
 	wait_until 10 holding h
-	run -6 --separate-stderr timeout 10 evt-handle --reset h
+	run -6 --separate-stderr timeout $((10 * EVT_TEST_SLOW)) evt-handle --reset h
 	[ "$stderr" = "evt-handle: h: already running" ]
 	kill -TERM "$pid"
 	ends "$pid" 0
@@ -1193,13 +1156,13 @@ $EVT_TEST_PG_URL"
 	put s a '{"type":"x"}'
 	start --follow h s -- true
 	wait_until 20 holding h
-	run -6 --separate-stderr timeout 10 evt-handle h s -- true
+	run -6 --separate-stderr timeout $((10 * EVT_TEST_SLOW)) evt-handle h s -- true
 	[ "$stderr" = "evt-handle: h: already running" ]
-	run -6 --separate-stderr timeout 10 evt-handle --reset h
+	run -6 --separate-stderr timeout $((10 * EVT_TEST_SLOW)) evt-handle --reset h
 	[ "$stderr" = "evt-handle: h: already running" ]
 	run -0 --separate-stderr evt-handle --status h
 	same "$output" "$(status h 1 1 0 true)"
-	run -0 --separate-stderr timeout 10 evt-handle other s -- true
+	run -0 --separate-stderr timeout $((10 * EVT_TEST_SLOW)) evt-handle other s -- true
 	kill -KILL "$pid"
 	ends "$pid" 137
 	# at once, or as soon as the server has seen the connection go
@@ -1213,7 +1176,7 @@ $EVT_TEST_PG_URL"
 	start --follow h s -- cat
 	wait_until 20 holding h
 	put s a '{"type":"x"}' '{"type":"y"}'
-	wait_until 20 lines_in bg.out 2
+	wait_until 20 has_lines bg.out 2
 	kill -TERM "$pid"
 	ends "$pid" 0
 	same "$(cat bg.out)" "$(trec 1 s a 1 '{"type":"x"}')

@@ -353,12 +353,12 @@ join_lines() {
 
 @test "evt-read | head -1 ends quietly on a store of 100,000 events" {
 	seq 100000 | sed 's/.*/{"type":"n","i":&}/' | evt-append -q s a
-	run -0 --separate-stderr timeout 20 bash -c 'evt-read | head -n 1; echo "status ${PIPESTATUS[0]}"'
+	run -0 --separate-stderr timeout $((20 * EVT_TEST_SLOW)) bash -c 'evt-read | head -n 1; echo "status ${PIPESTATUS[0]}"'
 	[ "$stderr" = "" ]
 	[ "${#lines[@]}" = 2 ]
 	[[ "${lines[0]}" =~ ^\{\"position\":1,\"stream\":\"s\",\"aggregateId\":\"a\",\"version\":1,\"timestamp\":\"$TS_RE\",\"event\":\{\"type\":\"n\",\"i\":1\}\}$ ]]
 	[[ "${lines[1]}" =~ ^status\ (0|141)$ ]]
-	run -0 --separate-stderr timeout 20 bash -c 'evt-read s a | head -n 1 >/dev/null'
+	run -0 --separate-stderr timeout $((20 * EVT_TEST_SLOW)) bash -c 'evt-read s a | head -n 1 >/dev/null'
 	[ "$output" = "" ]
 	[ "$stderr" = "" ]
 	run -0 --separate-stderr evt-read --head

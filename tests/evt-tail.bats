@@ -45,43 +45,9 @@ teardown() {
 	done
 }
 
-# wait_until SECONDS COMMAND...: run COMMAND every 10 ms until it succeeds;
-# fail after SECONDS.
-wait_until() {
-	local end=$(( ${EPOCHREALTIME/./} + $1 * 1000000 ))
-	shift
-	until "$@"; do
-		if [ "${EPOCHREALTIME/./}" -ge "$end" ]; then
-			echo "timed out waiting for: $*" >&2
-			return 1
-		fi
-		sleep 0.01
-	done
-}
-
-# has_lines FILE N: FILE has at least N lines.
-has_lines() {
-	[ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]
-}
-
-# running PID / gone PID
+# running PID: PID has not ended
 running() {
 	kill -0 "$1" 2>/dev/null
-}
-gone() {
-	if kill -0 "$1" 2>/dev/null; then return 1; fi
-}
-
-# ends PID STATUS: the background process PID ends (within 20 s) with exit
-# status STATUS.
-ends() {
-	local rc=0
-	wait_until 20 gone "$1"
-	wait "$1" || rc=$?
-	if [ "$rc" != "$2" ]; then
-		echo "exit status $rc, expected $2" >&2
-		return 1
-	fi
 }
 
 # stop PID: SIGTERM, then it exits 0 with nothing on stderr.
@@ -258,12 +224,12 @@ unmarked() {
 
 @test "--count N: exit 0 after N records of history" {
 	fixture
-	run -0 --separate-stderr timeout 20 evt-tail --after 0 --count 2
+	run -0 --separate-stderr timeout $((20 * EVT_TEST_SLOW)) evt-tail --after 0 --count 2
 	[ "$stderr" = "" ]
 	same "$output" "$(join_lines "$R1" "$R2")"
-	run -0 --separate-stderr timeout 20 evt-tail -n 3 --count 3
+	run -0 --separate-stderr timeout $((20 * EVT_TEST_SLOW)) evt-tail -n 3 --count 3
 	same "$output" "$(join_lines "$R2" "$R3" "$R4")"
-	run -0 --separate-stderr timeout 20 evt-tail --after 0 --count=1 --type created posts
+	run -0 --separate-stderr timeout $((20 * EVT_TEST_SLOW)) evt-tail --after 0 --count=1 --type created posts
 	same "$output" "$R2"
 }
 
@@ -321,7 +287,7 @@ unmarked() {
 		IFS= read -r -t 20 -u 4 first
 		[ "$first" = "$R1" ]
 		kill -s "$sig" "$pid"
-		timeout 20 cat <&4 >rest
+		timeout $((20 * EVT_TEST_SLOW)) cat <&4 >rest
 		exec 4<&-
 		ends "$pid" 0
 		same "$(cat err)" ""
@@ -363,7 +329,7 @@ unmarked() {
 
 @test "evt-tail | head -1 ends quietly on a long history" {
 	seq 20000 | sed 's/.*/{"type":"n","i":&}/' | evt-append -q s a
-	run -0 --separate-stderr bash -c 'timeout 20 evt-tail --after 0 | head -n 1; echo "status ${PIPESTATUS[0]} ${PIPESTATUS[1]}"'
+	run -0 --separate-stderr bash -c 'timeout $((20 * EVT_TEST_SLOW)) evt-tail --after 0 | head -n 1; echo "status ${PIPESTATUS[0]} ${PIPESTATUS[1]}"'
 	[ "$stderr" = "" ]
 	[ "${#lines[@]}" = 2 ]
 	[[ "${lines[0]}" =~ ^\{\"position\":1,\"stream\":\"s\",\"aggregateId\":\"a\",\"version\":1,\"timestamp\":\"$TS_RE\",\"event\":\{\"type\":\"n\",\"i\":1\}\}$ ]]
@@ -373,7 +339,7 @@ unmarked() {
 @test "evt-tail | head -1 ends quietly when nothing more is committed" {
 	# one event: evt-tail has written all it has before head exits
 	put users u1 '{"type":"created"}'
-	run -0 --separate-stderr bash -c 'timeout 10 evt-tail --after 0 | head -n 1; echo "status ${PIPESTATUS[0]} ${PIPESTATUS[1]}"'
+	run -0 --separate-stderr bash -c 'timeout $((10 * EVT_TEST_SLOW)) evt-tail --after 0 | head -n 1; echo "status ${PIPESTATUS[0]} ${PIPESTATUS[1]}"'
 	[ "$stderr" = "" ]
 	same "$output" "$(join_lines "$R1" "status 141 0")" ||
 		same "$output" "$(join_lines "$R1" "status 0 0")"
@@ -381,7 +347,7 @@ unmarked() {
 
 @test "write error on stdout is exit 1 with a message" {
 	fixture
-	run -1 --separate-stderr to_full timeout 20 evt-tail --after 0
+	run -1 --separate-stderr to_full timeout $((20 * EVT_TEST_SLOW)) evt-tail --after 0
 	[ "$output" = "" ]
 	[ "$stderr" = "evt-tail: write error: No space left on device" ]
 	# also on a live event
@@ -416,7 +382,7 @@ done
 EOF
 	writers=
 	for w in 1 2 3 4; do
-		timeout 60 sh writer.sh "$w" "$n" 3>&- &
+		timeout $((60 * EVT_TEST_SLOW)) sh writer.sh "$w" "$n" 3>&- &
 		writers="$writers $!"
 	done
 	for p in $writers; do

@@ -267,7 +267,7 @@ hold_lock() {
 	HOLDER=$!
 	exec {CTL}>ctl
 	printf "BEGIN IMMEDIATE;\nSELECT 'locked';\n" >&$CTL
-	timeout 10 sh -c 'until grep -q "^locked$" holder.out; do sleep 0.01; done'
+	timeout $((10 * EVT_TEST_SLOW)) sh -c 'until grep -q "^locked$" holder.out; do sleep 0.01; done'
 }
 
 release_lock() {

@@ -43,43 +43,10 @@ bg() {
 	pids="${pids:-} $pid"
 }
 
-# wait_until SECONDS COMMAND...: poll COMMAND until it succeeds.
-wait_until() {
-	local end=$(( ${EPOCHREALTIME/./} + $1 * 1000000 ))
-	shift
-	until "$@"; do
-		if [ "${EPOCHREALTIME/./}" -ge "$end" ]; then
-			echo "timed out waiting for: $*" >&2
-			return 1
-		fi
-		sleep 0.02
-	done
-}
-
 # has_position FILE P: FILE has the record at position P (a follower that
 # started after the first events does not print those: count no lines).
 has_position() {
 	grep -q "^{\"position\":$2," "$1" 2>/dev/null
-}
-
-# has_lines FILE N: FILE has at least N lines.
-has_lines() {
-	[ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]
-}
-
-gone() {
-	if kill -0 "$1" 2>/dev/null; then return 1; fi
-}
-
-# ends PID STATUS: PID ends within 20 s with exit status STATUS.
-ends() {
-	local rc=0
-	wait_until 20 gone "$1"
-	wait "$1" || rc=$?
-	if [ "$rc" != "$2" ]; then
-		echo "exit status $rc, expected $2" >&2
-		return 1
-	fi
 }
 
 # ready OUT: append markers to stream m until the follower writing OUT

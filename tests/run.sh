@@ -9,6 +9,15 @@ cd "$(dirname "$0")/.." || exit 1
 [ $# -gt 0 ] || set -- tests/*.bats
 . tests/pg.bash
 
+# VALGRIND=1 (make check VALGRIND=1): every evt program a test runs goes
+# through a memcheck wrapper (tests/valgrind.sh), and the tests' time
+# bounds are 20 times longer.
+if [ -n "${VALGRIND:-}" ]; then
+	EVT_TEST_BIN=$(sh tests/valgrind.sh) || exit 1
+	EVT_TEST_SLOW=${EVT_TEST_SLOW:-20}
+	export EVT_TEST_BIN EVT_TEST_SLOW VALGRIND
+fi
+
 log=$(mktemp)
 trap 'rm -f "$log"; [ -z "$started" ] || pg_stop' EXIT
 trap 'exit 130' INT TERM
@@ -50,5 +59,9 @@ planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log" |
 missing=$(( planned - passed - failed ))
 [ "$missing" -gt 0 ] && failed=$((failed + missing))
 failed=$((failed + pg_failed))
+if [ -n "${VALGRIND:-}" ] && ! sh tests/valgrind.sh --report; then
+	echo "tests/run.sh: valgrind reported errors (above)" >&2
+	failed=$((failed + 1))
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

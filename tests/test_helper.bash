@@ -2,7 +2,9 @@
 bats_require_minimum_version 1.5.0
 
 EVT_TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
-export PATH="$EVT_TOP/bin:$PATH"
+# EVT_TEST_BIN (set by tests/run.sh under VALGRIND=1) comes first: the
+# memcheck wrappers of the programs.
+export PATH="${EVT_TEST_BIN:+$EVT_TEST_BIN:}$EVT_TOP/bin:$PATH"
 export LC_ALL=C
 
 # The store the tests use by default: EVT_TEST_BACKEND=sqlite (the default:
@@ -146,4 +148,48 @@ put() {
 	for ev; do
 		printf '{"stream":"%s","aggregateId":"%s","timestamp":"%s","event":%s}\n' "$s" "$id" "$TS" "$ev"
 	done | evt-append -q --records ${put_opts:-}
+}
+
+# --- waiting -------------------------------------------------------------------
+
+# Under valgrind (make check VALGRIND=1) every program runs 20 to 50 times
+# slower: the time bounds of the tests are multiplied by EVT_TEST_SLOW
+# (tests/run.sh sets it; 1 otherwise), also in the shells tests start:
+# timeout $((20 * EVT_TEST_SLOW)) ...
+export EVT_TEST_SLOW=${EVT_TEST_SLOW:-1}
+
+# wait_until SECONDS COMMAND...: run COMMAND every 10 ms until it succeeds;
+# fail after SECONDS (scaled).
+wait_until() {
+	local end=$(( ${EPOCHREALTIME/./} + $1 * EVT_TEST_SLOW * 1000000 ))
+	shift
+	until "$@"; do
+		if [ "${EPOCHREALTIME/./}" -ge "$end" ]; then
+			echo "timed out waiting for: $*" >&2
+			return 1
+		fi
+		sleep 0.01
+	done
+}
+
+# gone PID: PID has ended.
+gone() {
+	if kill -0 "$1" 2>/dev/null; then return 1; fi
+}
+
+# ends PID STATUS: the background process PID ends (within 20 s, scaled)
+# with exit status STATUS.
+ends() {
+	local rc=0
+	wait_until 20 gone "$1"
+	wait "$1" || rc=$?
+	if [ "$rc" != "$2" ]; then
+		echo "exit status $rc, expected $2" >&2
+		return 1
+	fi
+}
+
+# has_lines FILE N: FILE has at least N lines.
+has_lines() {
+	[ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]
 }

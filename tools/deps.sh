@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install what evt needs on Debian, or say what to install.
-# Usage: tools/deps.sh build|demo|check|bench
+# Usage: tools/deps.sh build|demo|check|bench|fuzz
+# (check with VALGRIND set in the environment also needs valgrind)
 # As root, missing packages are installed with apt-get; otherwise the one
 # apt-get line that would install them is printed and the exit status is 1.
 set -u
@@ -31,10 +32,16 @@ need_bench='
 /usr/lib/postgresql:postgresql
 /usr/bin/python3:python3
 '
+need_fuzz='
+/usr/bin/clang:clang
+/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a:libclang-rt-dev
+'
 list=$need_build
 case $what in
-check) list="$list$need_check" ;;
+check) list="$list$need_check"
+	[ -z "${VALGRIND:-}" ] || list="$list /usr/bin/valgrind:valgrind" ;;
 bench) list="$list$need_bench" ;;
+fuzz) list="$list$need_fuzz" ;;
 build|demo) ;;
 *) echo "tools/deps.sh: unknown target '$what'" >&2; exit 2 ;;
 esac
@@ -43,7 +50,8 @@ missing=
 for pair in $list; do
 	file=${pair%%:*}
 	pkg=${pair#*:}
-	[ -e "$file" ] && continue
+	# (a pattern: any file it matches)
+	for f in $file; do [ -e "$f" ] && continue 2; done
 	case " $missing " in *" $pkg "*) continue ;; esac
 	missing="$missing $pkg"
 done
