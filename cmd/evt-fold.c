@@ -98,7 +98,7 @@ static int run(struct run *r, struct evt_err *e)
 		if (!rc)
 			rc = evt_reducer_finish(r->f.r, e);
 		if (!rc && r->persist)
-			rc = evt_fold_save(&r->f, st, &a, r->persist, e);
+			evt_fold_save(&r->f, st, &a, r->persist);
 		if (!rc && !r->scan) {
 			evt_fold_sync(&r->f, &a);
 			rc = print_agg(&r->out, &a);

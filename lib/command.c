@@ -293,7 +293,7 @@ int evt_command_run(const struct evt_command *c, struct evt_buf *result,
 	if (!rc)
 		rc = evt_reducer_finish(c->fold->r, e);
 	if (!rc && c->persist)
-		rc = evt_fold_save(c->fold, st, &a, c->persist, e);
+		evt_fold_save(c->fold, st, &a, c->persist);
 	if (!rc) {
 		evt_fold_sync(c->fold, &a);
 		evt_agg_print(&a, result);

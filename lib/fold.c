@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "append.h"
+#include "cli.h"
 #include "fold.h"
 #include "json.h"
 
@@ -253,15 +254,16 @@ int evt_fold_catch_up(struct evt_fold *f, struct evt_store *st,
 	return rc;
 }
 
-int evt_fold_save(struct evt_fold *f, struct evt_store *st, struct evt_agg *a,
-		  const char *key, struct evt_err *e)
+void evt_fold_save(struct evt_fold *f, struct evt_store *st,
+		   struct evt_agg *a, const char *key)
 {
 	struct evt_buf text = EVT_BUF_INIT;
+	struct evt_err se;
 	int rc;
 
 	if (a->version <= 0 || a->position <= 0 ||
 	    (f->snap_version == a->version && f->snap_position == a->position))
-		return 0;
+		return;
 	evt_reducer_sync(f->r, a);
 	evt_buf_addstr(&text, "{\"reducer\":");
 	evt_json_quote(&text, f->what, strlen(f->what));
@@ -269,13 +271,15 @@ int evt_fold_save(struct evt_fold *f, struct evt_store *st, struct evt_agg *a,
 	evt_agg_print(a, &text);
 	evt_buf_addc(&text, '}');
 	rc = evt_store_snapshot_put(st, a->stream, a->id, key, text.p,
-				    text.len, a->version, a->position, e);
+				    text.len, a->version, a->position, &se);
 	evt_buf_release(&text);
-	if (!rc) {
-		f->snap_version = a->version;
-		f->snap_position = a->position;
+	if (rc) {
+		/* The snapshot is a cache: the fold stands without it. */
+		evt_warn("cannot keep the snapshot: %s", se.msg);
+		return;
 	}
-	return rc;
+	f->snap_version = a->version;
+	f->snap_position = a->position;
 }
 
 /* ---- many aggregates ----------------------------------------------------- */

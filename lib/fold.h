@@ -60,13 +60,14 @@ int evt_fold_event(struct evt_fold *f, struct evt_agg *a,
  * evt_fold_start) from its snapshot under key, when there is one made by
  * the same reducer and init.  evt_fold_catch_up folds the events after
  * a->position, at most limit of them (< 0: all).  evt_fold_save writes the
- * snapshot when a is newer than the one loaded. */
+ * snapshot when a is newer than the one loaded; as the snapshot is a cache,
+ * a failure to write it is a warning on stderr, not an error. */
 int evt_fold_snapshot(struct evt_fold *f, struct evt_store *st,
 		      struct evt_agg *a, const char *key, struct evt_err *e);
 int evt_fold_catch_up(struct evt_fold *f, struct evt_store *st,
 		      struct evt_agg *a, int64_t limit, struct evt_err *e);
-int evt_fold_save(struct evt_fold *f, struct evt_store *st, struct evt_agg *a,
-		  const char *key, struct evt_err *e);
+void evt_fold_save(struct evt_fold *f, struct evt_store *st,
+		   struct evt_agg *a, const char *key);
 
 /* Every aggregate of stream, or of the records read from in.  Aggregates
  * stay in f->aggs, in order of first appearance. */

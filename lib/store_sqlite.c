@@ -39,6 +39,12 @@ static int fail(struct evt_store *st, struct evt_err *e, const char *what)
 	if (rc == SQLITE_CONSTRAINT)
 		return evt_errf(e, EVT_ECONFLICT, "cannot %s '%s': %s", what,
 				st->path, sqlite3_errmsg(q->db));
+	/* "disk I/O error" says less than the system's error behind it
+	 * (No space left on device, Input/output error). */
+	if (rc == SQLITE_IOERR && sqlite3_system_errno(q->db) > 0)
+		return evt_errf(e, EVT_EFAIL, "cannot %s '%s': %s", what,
+				st->path,
+				strerror(sqlite3_system_errno(q->db)));
 	return evt_errf(e, EVT_EFAIL, "cannot %s '%s': %s", what, st->path,
 			sqlite3_errmsg(q->db));
 }
@@ -96,6 +102,51 @@ static int table_count(struct evt_store *st, int *n, struct evt_err *e)
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW)
 		return fail(st, e, "open");
+	return 0;
+}
+
+/* Whether a reader's open failed for want of the -shm file, with no
+ * -wal file there: the database file alone is the whole store. */
+static int unshared(struct evt_store *st)
+{
+	struct evt_buf wal = EVT_BUF_INIT;
+	struct stat sb;
+	int rc = sqlite3_errcode(SQ(st)->db), none;
+
+	if (rc != SQLITE_CANTOPEN && rc != SQLITE_READONLY)
+		return 0;
+	evt_buf_addf(&wal, "%s-wal", st->path);
+	none = stat(wal.p, &sb) < 0 ? errno == ENOENT : sb.st_size == 0;
+	evt_buf_release(&wal);
+	return none;
+}
+
+/* Open the store read-only as immutable: SQLite takes no locks and reads
+ * the file alone (a file: URI, its path %-escaped where it must be). */
+static int open_immutable(struct evt_store *st, struct evt_err *e)
+{
+	struct evt_buf uri = EVT_BUF_INIT;
+	const char *p;
+	int rc;
+
+	evt_buf_addstr(&uri, st->path[0] == '/' ? "file://" : "file:");
+	for (p = st->path; *p; p++) {
+		if (*p == '%' || *p == '?' || *p == '#')
+			evt_buf_addf(&uri, "%%%02X", (unsigned char)*p);
+		else
+			evt_buf_add(&uri, p, 1);
+	}
+	evt_buf_addstr(&uri, "?immutable=1");
+	rc = sqlite3_open_v2(uri.p, &SQ(st)->db, SQLITE_OPEN_READONLY |
+			     SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+	evt_buf_release(&uri);
+	if (rc != SQLITE_OK) {
+		if (!SQ(st)->db)
+			return evt_errf(e, EVT_EFAIL, "cannot open '%s': %s",
+					st->path, sqlite3_errstr(rc));
+		return fail(st, e, "open");
+	}
+	sqlite3_extended_result_codes(SQ(st)->db, 0);
 	return 0;
 }
 
@@ -169,7 +220,19 @@ static int sq_open(struct evt_store *st, struct evt_err *e)
 	}
 	sqlite3_extended_result_codes(q->db, 0);
 	sqlite3_busy_timeout(q->db, (int)busy);
-	if ((rc = table_count(st, &n, e)))
+	if ((rc = table_count(st, &n, e)) && !st->write && unshared(st)) {
+		/* A reader that may not make the -shm file beside a WAL
+		 * store (read-only media, another user's directory): with no
+		 * -wal file the database file holds every commit, and there
+		 * is no writer to share memory with. */
+		sqlite3_close(q->db);
+		q->db = NULL;
+		if ((rc = open_immutable(st, e)))
+			return rc;
+		sqlite3_busy_timeout(q->db, (int)busy);
+		rc = table_count(st, &n, e);
+	}
+	if (rc)
 		return rc;
 	q->tables = n & 1;
 	if (!st->write)
