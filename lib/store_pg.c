@@ -14,7 +14,10 @@
  * at a time.
  *
  * Inserts go in batches: one INSERT ... SELECT unnest(...) of binary
- * arrays per batch, RETURNING the positions in order.
+ * arrays per batch, RETURNING the positions in order.  Reads are a binary
+ * COPY of the SELECT (COPY (SELECT ...) TO STDOUT), its values quoted as
+ * literals: rows come one at a time, with less work per row on both sides
+ * than the DataRows of a SELECT.
  *
  * Wake-up: an append NOTIFYs a channel named after the events table's oid,
  * delivered at COMMIT; a follower LISTENs to it and polls the socket.
@@ -46,11 +49,12 @@
 #define PQ_FUNCS(X) \
 	X(PQconnectdbParams) X(PQstatus) X(PQerrorMessage) X(PQfinish) \
 	X(PQsetNoticeProcessor) X(PQexec) X(PQexecParams) X(PQprepare) \
-	X(PQexecPrepared) X(PQsendQueryParams) X(PQsetSingleRowMode) \
+	X(PQexecPrepared) X(PQsendQueryParams) \
 	X(PQgetResult) X(PQresultStatus) X(PQresultErrorField) X(PQclear) \
 	X(PQntuples) X(PQgetvalue) X(PQgetlength) X(PQgetisnull) \
 	X(PQsocket) X(PQconsumeInput) X(PQnotifies) X(PQfreemem) \
-	X(PQisBusy) X(PQgetCancel) X(PQcancel) X(PQfreeCancel)
+	X(PQisBusy) X(PQgetCancel) X(PQcancel) X(PQfreeCancel) \
+	X(PQsendQuery) X(PQgetCopyData) X(PQescapeLiteral)
 
 static struct pq_api {
 #define X(f) __typeof__(&f) f;
@@ -1116,37 +1120,96 @@ static size_t params(const struct evt_query *q, char *after,
 	return n;
 }
 
-/* Stop the running query and throw away what is left of it. */
-static void cancel(struct pg *pg)
+/* The query of q with its values as literals (COPY takes no parameters);
+ * NULL with the message in e when one cannot be quoted. */
+static char *read_sql(struct evt_store *st, const struct evt_query *q,
+		      struct evt_err *e)
 {
-	PGcancel *c = pq.PQgetCancel(pg->conn);
-	PGresult *res;
-	char err[256];
+	struct pg *pg = PG(st);
+	struct evt_buf sql = EVT_BUF_INIT;
+	size_t i, n = (q->streams ? q->nstreams : 0) + (q->id ? 1 : 0);
 
-	if (c) {
-		pq.PQcancel(c, err, sizeof(err));
-		pq.PQfreeCancel(c);
+	evt_buf_addf(&sql, "COPY (SELECT position, stream, aggregate_id, "
+		     "version, timestamp, event FROM %s WHERE position > %lld",
+		     pg->ev, (long long)q->after);
+	for (i = 0; i < n; i++) {
+		const char *v = q->id && i == n - 1 ? q->id : q->streams[i];
+		char *lit = pq.PQescapeLiteral(pg->conn, v, strlen(v));
+
+		if (!lit) {
+			evt_buf_release(&sql);
+			fail(st, NULL, "read", e);
+			return NULL;
+		}
+		if (q->id && i == n - 1)
+			evt_buf_addf(&sql, " AND aggregate_id = %s", lit);
+		else if (q->nstreams == 1)
+			evt_buf_addf(&sql, " AND stream = %s", lit);
+		else
+			evt_buf_addf(&sql, "%s%s", i ? ", " : " AND stream IN (",
+				     lit);
+		if (q->nstreams > 1 && i == q->nstreams - 1)
+			evt_buf_addc(&sql, ')');
+		pq.PQfreemem(lit);
 	}
-	while ((res = pq.PQgetResult(pg->conn)))
-		pq.PQclear(res);
+	evt_buf_addf(&sql, " ORDER BY %s%s",
+		     q->id && q->streams && q->nstreams == 1 ? "version" :
+							       "position",
+		     q->last ? " DESC" : "");
+	if (q->limit > 0)
+		evt_buf_addf(&sql, " LIMIT %lld", (long long)q->limit);
+	evt_buf_addstr(&sql, ") TO STDOUT (FORMAT binary)");
+	return sql.p;
 }
 
-/* A row of the read query as a record.  *last_us and tsbuf keep the last
- * timestamp formatted: a bulk append gives many events the same. */
-static void decode(const PGresult *res, struct evt_record *r, char *tsbuf,
-		   int64_t *last_us)
+/* The binary COPY header: signature, flags, header extension length. */
+static const char copy_sig[11] = "PGCOPY\n\377\r\n";
+
+/* One row of binary COPY data at p[0..n) as a record (its fields point
+ * into p): 1, or 0 at the trailer, -1 when it is not such a row.  *last_us
+ * and tsbuf keep the last timestamp formatted: a bulk append gives many
+ * events the same. */
+static int decode(const char *p, size_t n, struct evt_record *r, char *tsbuf,
+		  int64_t *last_us)
 {
-	r->position = get_be64(pq.PQgetvalue(res, 0, 0));
-	r->stream = pq.PQgetvalue(res, 0, 1);
-	r->stream_len = (size_t)pq.PQgetlength(res, 0, 1);
-	r->id = pq.PQgetvalue(res, 0, 2);
-	r->id_len = (size_t)pq.PQgetlength(res, 0, 2);
-	r->version = pq.PQgetisnull(res, 0, 3) ? 0 :
-		     get_be32(pq.PQgetvalue(res, 0, 3));
+	const char *f[6];
+	int32_t len[6];
+	size_t off = 2;
+	int i;
+
+	if (n < 2)
+		return -1;
+	if (p[0] == '\377' && p[1] == '\377')
+		return 0;
+	if (p[0] != 0 || p[1] != 6)
+		return -1;
+	for (i = 0; i < 6; i++) {
+		if (n - off < 4)
+			return -1;
+		len[i] = get_be32(p + off);
+		off += 4;
+		if (len[i] < 0) {
+			f[i] = NULL;
+			continue;
+		}
+		if (n - off < (size_t)len[i])
+			return -1;
+		f[i] = p + off;
+		off += (size_t)len[i];
+	}
+	if (!f[0] || len[0] != 8 || !f[1] || !f[2] || !f[5] ||
+	    (f[3] && len[3] != 4) || (f[4] && len[4] != 8))
+		return -1;
+	r->position = get_be64(f[0]);
+	r->stream = f[1];
+	r->stream_len = (size_t)len[1];
+	r->id = f[2];
+	r->id_len = (size_t)len[2];
+	r->version = f[3] ? get_be32(f[3]) : 0;
 	r->ts = NULL;
 	r->ts_len = 0;
-	if (!pq.PQgetisnull(res, 0, 4)) {
-		int64_t us = get_be64(pq.PQgetvalue(res, 0, 4));
+	if (f[4]) {
+		int64_t us = get_be64(f[4]);
 
 		if ((us / 1000 == *last_us / 1000 && us >= 0 && *last_us >= 0) ||
 		    ts_text(us, tsbuf)) {
@@ -1155,66 +1218,104 @@ static void decode(const PGresult *res, struct evt_record *r, char *tsbuf,
 			r->ts_len = EVT_TS_LEN;
 		}
 	}
-	r->event = pq.PQgetvalue(res, 0, 5);
-	r->event_len = (size_t)pq.PQgetlength(res, 0, 5);
+	r->event = f[5];
+	r->event_len = (size_t)len[5];
+	return 1;
 }
 
-/* One query, rows one at a time (single-row mode: memory stays flat).
- * *got and *last count and place what reached fn. */
+/* Stop the running COPY and throw away what is left of it. */
+static void cancel(struct pg *pg)
+{
+	PGcancel *c = pq.PQgetCancel(pg->conn);
+	PGresult *res;
+	char err[256], *buf;
+
+	if (c) {
+		pq.PQcancel(c, err, sizeof(err));
+		pq.PQfreeCancel(c);
+	}
+	while (pq.PQgetCopyData(pg->conn, &buf, 0) > 0)
+		pq.PQfreemem(buf);
+	while ((res = pq.PQgetResult(pg->conn)))
+		pq.PQclear(res);
+}
+
+/* One query, as a binary COPY: rows come one at a time (memory stays
+ * flat), with less work on both sides than rows of a SELECT.  *got and
+ * *last count and place what reached fn. */
 static int read_once(struct evt_store *st, const struct evt_query *q,
 		     evt_record_fn fn, void *ctx, int64_t *got, int64_t *last,
 		     struct evt_err *e)
 {
 	struct pg *pg = PG(st);
-	struct evt_buf sql = EVT_BUF_INIT;
-	const char **vals;
-	char after[24], tsbuf[EVT_TS_LEN + 1];
+	char tsbuf[EVT_TS_LEN + 1], *sql, *buf;
 	int64_t last_us = -1;
 	PGresult *res;
-	size_t n;
-	int ret = 0, rc;
+	int ret = 0, rc, n, head = 1;
 
 	if ((rc = ready(st, e)))
 		return rc;
-	evt_buf_addf(&sql, "SELECT position, stream, aggregate_id, version, "
-		     "timestamp, event FROM %s", pg->ev);
-	where(&sql, q);
-	evt_buf_addf(&sql, " ORDER BY %s%s",
-		     q->id && q->streams && q->nstreams == 1 ? "version" :
-							       "position",
-		     q->last ? " DESC" : "");
-	if (q->limit > 0)
-		evt_buf_addf(&sql, " LIMIT %lld", (long long)q->limit);
-	n = params(q, after, &vals);
-	rc = pq.PQsendQueryParams(pg->conn, sql.p, (int)n, NULL, vals, NULL,
-				  NULL, 1);
-	evt_buf_release(&sql);
-	free(vals);
+	if (!(sql = read_sql(st, q, e)))
+		return EVT_EFAIL;
+	rc = pq.PQsendQuery(pg->conn, sql);
+	free(sql);
 	if (!rc)
 		return fail(st, NULL, "read", e);
-	pq.PQsetSingleRowMode(pg->conn);
-	while ((res = pq.PQgetResult(pg->conn))) {
-		ExecStatusType s = pq.PQresultStatus(res);
-
-		if (s == PGRES_SINGLE_TUPLE) {
-			struct evt_record r;
-
-			decode(res, &r, tsbuf, &last_us);
-			ret = fn(ctx, &r);
-			if (!ret) {
-				++*got;
-				*last = r.position;
-			}
-		} else if (s != PGRES_TUPLES_OK && !missing(res)) {
+	res = pq.PQgetResult(pg->conn);
+	if (pq.PQresultStatus(res) != PGRES_COPY_OUT) {
+		if (!missing(res))
 			ret = fail(st, res, "read", e);
-		}
 		pq.PQclear(res);
+		while ((res = pq.PQgetResult(pg->conn)))
+			pq.PQclear(res);
+		return ret;
+	}
+	pq.PQclear(res);
+	while ((n = pq.PQgetCopyData(pg->conn, &buf, 0)) > 0) {
+		struct evt_record r;
+		const char *p = buf;
+		size_t len = (size_t)n;
+		int k;
+
+		if (head) {	/* the header comes before the first row */
+			if (len < 19 || memcmp(p, copy_sig, 11) != 0 ||
+			    len - 19 < (uint32_t)get_be32(p + 15)) {
+				k = -1;
+				goto bad;
+			}
+			len -= 19 + (uint32_t)get_be32(p + 15);
+			p += 19 + (uint32_t)get_be32(p + 15);
+			head = 0;
+			if (!len) {
+				pq.PQfreemem(buf);
+				continue;
+			}
+		}
+		k = decode(p, len, &r, tsbuf, &last_us);
+		if (k > 0 && !(ret = fn(ctx, &r))) {
+			++*got;
+			*last = r.position;
+		}
+bad:
+		pq.PQfreemem(buf);
+		if (k < 0)
+			ret = evt_errf(e, EVT_EFAIL, "cannot read '%s': a row "
+				       "the server sent is not as asked",
+				       pg->shown);
 		if (ret) {
 			if (pg->conn && pq.PQstatus(pg->conn) == CONNECTION_OK)
 				cancel(pg);
-			break;
+			return ret;
 		}
 	}
+	/* the end (-1) or a failure (-2): the result says which */
+	while ((res = pq.PQgetResult(pg->conn))) {
+		if (!ret && pq.PQresultStatus(res) != PGRES_COMMAND_OK)
+			ret = fail(st, res, "read", e);
+		pq.PQclear(res);
+	}
+	if (!ret && n == -2)
+		ret = fail(st, NULL, "read", e);
 	return ret;
 }
 
