@@ -79,7 +79,7 @@ static int program_start(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct evt_store_opts so = { NULL, NULL, NULL, 1, 0 };
+	struct evt_store_opts so = { .write = 1, .relaxed = 0 };
 	struct evt_command cmd;
 	struct evt_fold f;
 	struct evt_reducer *red = NULL;

@@ -162,7 +162,7 @@ static int reset(struct evt_store_opts *so, char **argv, int argc)
 int main(int argc, char **argv)
 {
 	static volatile sig_atomic_t stop;
-	struct evt_store_opts so = { NULL, NULL, NULL, 1, 1 };
+	struct evt_store_opts so = { .write = 1, .relaxed = 1 };
 	struct evt_handler h;
 	struct evt_on *on = NULL;
 	struct evt_store *st = NULL;

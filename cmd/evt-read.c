@@ -45,7 +45,7 @@ static int print_record(void *ctx, const struct evt_record *r)
 
 int main(int argc, char **argv)
 {
-	struct evt_store_opts so = { NULL, NULL, NULL, 0, 0 };
+	struct evt_store_opts so = { .write = 0, .relaxed = 0 };
 	struct evt_query q;
 	struct evt_store *st = NULL;
 	struct evt_out out;

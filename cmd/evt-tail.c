@@ -76,7 +76,7 @@ static int last_n(struct evt_store *st, const struct evt_query *q, int64_t n,
 int main(int argc, char **argv)
 {
 	static volatile sig_atomic_t stop;
-	struct evt_store_opts so = { NULL, NULL, NULL, 1, 0 };
+	struct evt_store_opts so = { .write = 1, .relaxed = 0 };
 	struct evt_store *st = NULL;
 	struct evt_query q;
 	struct evt_err e = { 0, "" };

@@ -214,7 +214,11 @@ int evt_appender_add(struct evt_appender *ap, const char *stream, size_t slen,
 	int rc;
 
 	if (!ap->st) {
-		if ((rc = evt_store_open(&ap->st, ap->so, e)))
+		struct evt_store_opts so = *ap->so;
+
+		/* nothing printed: no positions needed back */
+		so.blind = ap->quiet;
+		if ((rc = evt_store_open(&ap->st, &so, e)))
 			return rc;
 		if ((rc = evt_store_begin(ap->st, e)))
 			return rc;

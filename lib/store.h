@@ -22,6 +22,8 @@ struct evt_store_opts {
 	int relaxed;			/* commits may be lost (never torn) by a
 					   power failure: for bookmarks, where
 					   that only means re-delivery */
+	int blind;			/* inserts need not give back the
+					   positions and timestamps stored */
 };
 
 /* What to read.  streams == NULL means every stream; id == NULL every

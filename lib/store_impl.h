@@ -59,6 +59,7 @@ struct evt_store {
 	char *bookmarks;
 	int write;
 	int relaxed;
+	int blind;
 };
 
 extern const struct evt_backend evt_sqlite_backend;

@@ -66,7 +66,7 @@ static void *pq_lib;	/* loaded once per process, never unloaded */
 
 /* Statements prepared per connection (on their second use: a one-shot
  * program does not pay a round trip for preparing). */
-enum { Q_VERSION, Q_INSERT, Q_BM_GET, Q_BM_SET, Q_BM_ALL, Q_SNAP_GET,
+enum { Q_VERSION, Q_INSERT, Q_INSERT_BLIND, Q_BM_GET, Q_BM_SET, Q_BM_ALL, Q_SNAP_GET,
        Q_SNAP_PUT, Q_PARK, Q_PARKED, Q_TRYLOCK, Q_UNLOCK, Q_HELD, Q_N };
 
 #define INTERRUPTED (-3)	/* a reconnect stopped by SIGINT/SIGTERM */
@@ -435,8 +435,8 @@ static int ready(struct evt_store *st, struct evt_err *e)
 /* --- statements ---------------------------------------------------------- */
 
 static const char *const qname[Q_N] = {
-	"evt_version", "evt_insert", "evt_bm_get", "evt_bm_set", "evt_bm_all",
-	"evt_snap_get", "evt_snap_put", "evt_park", "evt_parked",
+	"evt_version", "evt_insert", "evt_insert_blind", "evt_bm_get",
+	"evt_bm_set", "evt_bm_all", "evt_snap_get", "evt_snap_put", "evt_park", "evt_parked",
 	"evt_trylock", "evt_unlock", "evt_held"
 };
 
@@ -453,6 +453,7 @@ static const char *qsql(struct evt_store *st, int q)
 			     "AND aggregate_id = $2", pg->ev);
 		break;
 	case Q_INSERT:
+	case Q_INSERT_BLIND:
 		/* t: the timestamp in binary when it is in evt's own form,
 		 * else NULL and tt the text to parse.  unnest() in the
 		 * select list (ProjectSet) goes through the arrays in step
@@ -464,7 +465,8 @@ static const char *qsql(struct evt_store *st, int q)
 			     "AS v, unnest($2::text[]) AS s, unnest($3::text[]) "
 			     "AS a, unnest($4::timestamptz[]) AS t, "
 			     "unnest($5::text[]) AS tt, unnest($6::text[]) AS e) "
-			     "AS u RETURNING position, timestamp", pg->ev);
+			     "AS u%s", pg->ev, q == Q_INSERT_BLIND ? "" :
+			     " RETURNING position, timestamp");
 		break;
 	case Q_BM_GET:
 		evt_buf_addf(&b, "SELECT position FROM %s WHERE bookmark = $1",
@@ -1012,7 +1014,13 @@ static int pg_insert_many(struct evt_store *st, struct evt_record *rows,
 		vals[i] = pg->arr[i].p;
 		lens[i] = (int)pg->arr[i].len;
 	}
-	res = run_q(st, Q_INSERT, 6, vals, lens, fmts, 1);
+	/* Without RETURNING the server does a third less work per row. */
+	res = run_q(st, st->blind ? Q_INSERT_BLIND : Q_INSERT, 6, vals, lens,
+		    fmts, 1);
+	if (st->blind && pq.PQresultStatus(res) == PGRES_COMMAND_OK) {
+		pq.PQclear(res);
+		return 0;
+	}
 	if (pq.PQresultStatus(res) != PGRES_TUPLES_OK ||
 	    (size_t)pq.PQntuples(res) != n) {
 		rc = outward(fail(st, res, "append to", e));
