@@ -333,3 +333,13 @@ int evt_store_wait(struct evt_store *st, int timeout_ms, struct evt_err *e)
 {
 	return st->be->wait(st, timeout_ms, e);
 }
+
+void evt_query_order(struct evt_buf *sql, const struct evt_query *q)
+{
+	evt_buf_addf(sql, " ORDER BY %s%s",
+		     q->id && q->streams && q->nstreams == 1 ? "version" :
+							       "position",
+		     q->last ? " DESC" : "");
+	if (q->limit > 0)
+		evt_buf_addf(sql, " LIMIT %lld", (long long)q->limit);
+}

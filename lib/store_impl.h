@@ -62,6 +62,10 @@ struct evt_store {
 	int blind;
 };
 
+/* " ORDER BY ... [LIMIT n]" of the read query for q, the same SQL on both
+ * backends. */
+void evt_query_order(struct evt_buf *sql, const struct evt_query *q);
+
 extern const struct evt_backend evt_sqlite_backend;
 extern const struct evt_backend evt_pg_backend;
 

@@ -1160,12 +1160,7 @@ static char *read_sql(struct evt_store *st, const struct evt_query *q,
 			evt_buf_addc(&sql, ')');
 		pq.PQfreemem(lit);
 	}
-	evt_buf_addf(&sql, " ORDER BY %s%s",
-		     q->id && q->streams && q->nstreams == 1 ? "version" :
-							       "position",
-		     q->last ? " DESC" : "");
-	if (q->limit > 0)
-		evt_buf_addf(&sql, " LIMIT %lld", (long long)q->limit);
+	evt_query_order(&sql, q);
 	evt_buf_addstr(&sql, ") TO STDOUT (FORMAT binary)");
 	return sql.p;
 }

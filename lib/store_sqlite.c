@@ -429,12 +429,7 @@ static int sq_read(struct evt_store *st, const struct evt_query *q,
 	evt_buf_addf(&sql, "SELECT position, stream, aggregate_id, version, "
 		     "timestamp, event FROM \"%s\"", st->events);
 	where(&sql, q);
-	evt_buf_addf(&sql, " ORDER BY %s%s",
-		     q->id && q->streams && q->nstreams == 1 ? "version" :
-							       "position",
-		     q->last ? " DESC" : "");
-	if (q->limit > 0)
-		evt_buf_addf(&sql, " LIMIT %lld", (long long)q->limit);
+	evt_query_order(&sql, q);
 	rc = sqlite3_prepare_v2(sq->db, sql.p, -1, &s, NULL);
 	evt_buf_release(&sql);
 	if (rc != SQLITE_OK)
