@@ -26,17 +26,10 @@ static const char usage[] =
 	"                            up to N times (default 3)\n"
 	EVT_COMMON_USAGE;
 
-enum {
-	OPT_JQ = EVT_OPT_LOCAL, OPT_JQ_FILE, OPT_EXEC, OPT_INIT, OPT_PERSIST,
-	OPT_RETRIES
-};
+enum { OPT_RETRIES = EVT_OPT_LOCAL };
 
 static const struct option options[] = {
-	{ "jq", required_argument, NULL, OPT_JQ },
-	{ "jq-file", required_argument, NULL, OPT_JQ_FILE },
-	{ "exec", required_argument, NULL, OPT_EXEC },
-	{ "init", required_argument, NULL, OPT_INIT },
-	{ "persist", required_argument, NULL, OPT_PERSIST },
+	EVT_FOLD_OPTIONS,
 	{ "retries", required_argument, NULL, OPT_RETRIES },
 	EVT_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 }
@@ -84,41 +77,26 @@ int main(int argc, char **argv)
 	struct evt_fold f;
 	struct evt_reducer *red = NULL;
 	struct evt_err e = { 0, "" };
-	struct evt_buf prog = EVT_BUF_INIT, body = EVT_BUF_INIT;
+	struct evt_fold_opts fo;
+	struct evt_buf body = EVT_BUF_INIT;
 	struct evt_buf result = EVT_BUF_INIT;
 	struct evt_out out;
-	const char *jq = NULL, *jq_file = NULL, *exec = NULL, *init = NULL;
 	const char *why;
 	int64_t retries = 3;
-	int nred = 0, dd, c, rc;
+	int dd, c, rc;
 	char **args;
 	int nargs;
 
 	evt_prog = "evt-command";
 	signal(SIGPIPE, SIG_DFL);
 	memset(&cmd, 0, sizeof(cmd));
+	memset(&fo, 0, sizeof(fo));
 	dd = program_start(argc, argv);
 	opterr = 0;
 	while ((c = getopt_long(dd, argv, ":d:h", options, NULL)) != -1) {
+		if (evt_cli_fold_opt(&fo, c, optarg))
+			continue;
 		switch (c) {
-		case OPT_JQ:
-			jq = optarg;
-			nred++;
-			break;
-		case OPT_JQ_FILE:
-			jq_file = optarg;
-			nred++;
-			break;
-		case OPT_EXEC:
-			exec = optarg;
-			nred++;
-			break;
-		case OPT_INIT:
-			init = optarg;
-			break;
-		case OPT_PERSIST:
-			cmd.persist = optarg;
-			break;
 		case OPT_RETRIES:
 			if (evt_parse_i64(optarg, 0, 1000000, &retries) < 0)
 				return evt_usage_error("invalid --retries '%s'",
@@ -131,7 +109,8 @@ int main(int argc, char **argv)
 	}
 	args = argv + optind;
 	nargs = dd - optind;
-	if (nred > 1)
+	cmd.persist = fo.persist;
+	if (fo.reducers > 1)
 		return evt_usage_error("use one reducer: --jq, --jq-file or "
 				       "--exec");
 	if (nargs < 3)
@@ -161,25 +140,9 @@ int main(int argc, char **argv)
 		evt_buf_release(&body);
 		return evt_fail(&e);
 	}
-	if (jq_file) {
-		if ((rc = evt_read_file(jq_file, &prog, &e))) {
-			evt_buf_release(&prog);
-			evt_buf_release(&body);
-			return evt_fail(&e);
-		}
-		jq = prog.p;
-	}
-	if (jq) {
-		rc = evt_reducer_jq(&red, jq, &e);
-		evt_buf_release(&prog);
-		if (rc) {
-			evt_buf_release(&body);
-			return evt_fail(&e);
-		}
-	} else if (exec) {
-		red = evt_reducer_exec(exec);
-	} else {
-		red = evt_reducer_merge();
+	if ((rc = evt_cli_reducer(&fo, &red))) {
+		evt_buf_release(&body);
+		return rc;
 	}
 	cmd.so = &so;
 	cmd.fold = &f;
@@ -189,7 +152,7 @@ int main(int argc, char **argv)
 	cmd.body = body.p;
 	cmd.argv = argv + dd + 1;
 	cmd.retries = (int)retries;
-	if (!(rc = evt_fold_init(&f, red, init, &e)))
+	if (!(rc = evt_fold_init(&f, red, fo.init, &e)))
 		rc = evt_command_run(&cmd, &result, &e);
 	evt_fold_release(&f);
 	evt_reducer_free(red);

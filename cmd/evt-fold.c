@@ -32,17 +32,10 @@ static const char usage[] =
 	"      --scan                print the aggregate after every event\n"
 	EVT_COMMON_USAGE;
 
-enum {
-	OPT_JQ = EVT_OPT_LOCAL, OPT_JQ_FILE, OPT_EXEC, OPT_INIT, OPT_PERSIST,
-	OPT_ALL, OPT_SCAN
-};
+enum { OPT_ALL = EVT_OPT_LOCAL, OPT_SCAN };
 
 static const struct option options[] = {
-	{ "jq", required_argument, NULL, OPT_JQ },
-	{ "jq-file", required_argument, NULL, OPT_JQ_FILE },
-	{ "exec", required_argument, NULL, OPT_EXEC },
-	{ "init", required_argument, NULL, OPT_INIT },
-	{ "persist", required_argument, NULL, OPT_PERSIST },
+	EVT_FOLD_OPTIONS,
 	{ "all", required_argument, NULL, OPT_ALL },
 	{ "scan", no_argument, NULL, OPT_SCAN },
 	EVT_COMMON_OPTIONS,
@@ -63,6 +56,7 @@ struct run {
 	struct evt_fold f;
 	struct evt_out out;
 	const char *all, *stream, *id, *persist;
+	struct evt_fold_opts fo;
 	int scan;
 };
 
@@ -122,35 +116,17 @@ int main(int argc, char **argv)
 	struct run r;
 	struct evt_reducer *red = NULL;
 	struct evt_err e = { 0, "" };
-	struct evt_buf prog = EVT_BUF_INIT;
-	const char *jq = NULL, *jq_file = NULL, *exec = NULL, *init = NULL;
 	const char *why;
-	int nred = 0, c, rc;
+	int c, rc;
 
 	evt_prog = "evt-fold";
 	signal(SIGPIPE, SIG_DFL);
 	memset(&r, 0, sizeof(r));
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":d:h", options, NULL)) != -1) {
+		if (evt_cli_fold_opt(&r.fo, c, optarg))
+			continue;
 		switch (c) {
-		case OPT_JQ:
-			jq = optarg;
-			nred++;
-			break;
-		case OPT_JQ_FILE:
-			jq_file = optarg;
-			nred++;
-			break;
-		case OPT_EXEC:
-			exec = optarg;
-			nred++;
-			break;
-		case OPT_INIT:
-			init = optarg;
-			break;
-		case OPT_PERSIST:
-			r.persist = optarg;
-			break;
 		case OPT_ALL:
 			r.all = optarg;
 			break;
@@ -165,7 +141,8 @@ int main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (nred > 1)
+	r.persist = r.fo.persist;
+	if (r.fo.reducers > 1)
 		return evt_usage_error("use one reducer: --jq, --jq-file or "
 				       "--exec");
 	if (r.all && argc)
@@ -197,24 +174,9 @@ int main(int argc, char **argv)
 		r.stream = argv[0];
 		r.id = argv[1];
 	}
-	if (jq_file) {
-		if ((rc = evt_read_file(jq_file, &prog, &e))) {
-			evt_buf_release(&prog);
-			return evt_fail(&e);
-		}
-		jq = prog.p;
-	}
-	if (jq) {
-		rc = evt_reducer_jq(&red, jq, &e);
-		evt_buf_release(&prog);
-		if (rc)
-			return evt_fail(&e);
-	} else if (exec) {
-		red = evt_reducer_exec(exec);
-	} else {
-		red = evt_reducer_merge();
-	}
-	if ((rc = evt_fold_init(&r.f, red, init, &e))) {
+	if ((rc = evt_cli_reducer(&r.fo, &red)))
+		return rc;
+	if ((rc = evt_fold_init(&r.f, red, r.fo.init, &e))) {
 		evt_fold_release(&r.f);
 		evt_reducer_free(red);
 		return evt_fail(&e);

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "fold.h"
+#include "reduce.h"
 
 const char *evt_prog = "evt";
 
@@ -126,5 +128,57 @@ int evt_cli_add_type(struct evt_query *q, const char ***types,
 	*types = evt_xrealloc(*types, (q->ntypes + 1) * sizeof(**types));
 	(*types)[q->ntypes++] = type;
 	q->types = *types;
+	return 0;
+}
+
+int evt_cli_fold_opt(struct evt_fold_opts *fo, int c, const char *arg)
+{
+	switch (c) {
+	case EVT_OPT_JQ:
+		fo->jq = arg;
+		break;
+	case EVT_OPT_JQ_FILE:
+		fo->jq_file = arg;
+		break;
+	case EVT_OPT_EXEC:
+		fo->exec = arg;
+		break;
+	case EVT_OPT_INIT:
+		fo->init = arg;
+		return 1;
+	case EVT_OPT_PERSIST:
+		fo->persist = arg;
+		return 1;
+	default:
+		return 0;
+	}
+	fo->reducers++;
+	return 1;
+}
+
+int evt_cli_reducer(const struct evt_fold_opts *fo, struct evt_reducer **red)
+{
+	struct evt_buf prog = EVT_BUF_INIT;
+	struct evt_err e = { 0, "" };
+	const char *jq = fo->jq;
+	int rc;
+
+	if (fo->jq_file) {
+		if ((rc = evt_read_file(fo->jq_file, &prog, &e))) {
+			evt_buf_release(&prog);
+			return evt_fail(&e);
+		}
+		jq = prog.p;
+	}
+	if (jq) {
+		rc = evt_reducer_jq(red, jq, &e);
+		evt_buf_release(&prog);
+		if (rc)
+			return evt_fail(&e);
+	} else if (fo->exec) {
+		*red = evt_reducer_exec(fo->exec);
+	} else {
+		*red = evt_reducer_merge();
+	}
 	return 0;
 }

@@ -14,6 +14,11 @@ enum {
 	EVT_OPT_EVENTS_TABLE = 0x100,
 	EVT_OPT_BOOKMARKS_TABLE,
 	EVT_OPT_VERSION,
+	EVT_OPT_JQ,		/* the fold options */
+	EVT_OPT_JQ_FILE,
+	EVT_OPT_EXEC,
+	EVT_OPT_INIT,
+	EVT_OPT_PERSIST,
 	EVT_OPT_LOCAL		/* first option number free for a program */
 };
 
@@ -31,7 +36,29 @@ enum {
 	"  -h, --help                show this help\n" \
 	"      --version             show the version\n"
 
+/* The fold options of evt-fold and evt-command. */
+#define EVT_FOLD_OPTIONS \
+	{ "jq", required_argument, NULL, EVT_OPT_JQ }, \
+	{ "jq-file", required_argument, NULL, EVT_OPT_JQ_FILE }, \
+	{ "exec", required_argument, NULL, EVT_OPT_EXEC }, \
+	{ "init", required_argument, NULL, EVT_OPT_INIT }, \
+	{ "persist", required_argument, NULL, EVT_OPT_PERSIST }
+
+struct evt_fold_opts {
+	const char *jq, *jq_file, *exec, *init, *persist;
+	int reducers;		/* how many of --jq, --jq-file, --exec */
+};
+
+struct evt_reducer;
+
 extern const char *evt_prog;
+
+/* Take option c with its value arg into fo: 1 if it is a fold option. */
+int evt_cli_fold_opt(struct evt_fold_opts *fo, int c, const char *arg);
+/* The reducer fo names (merge when none): 0, or the exit status after a
+ * message (a --jq-file that cannot be read, a jq program that does not
+ * compile). */
+int evt_cli_reducer(const struct evt_fold_opts *fo, struct evt_reducer **red);
 
 /* Handle a common option or a getopt error.  Returns -1 when c is not one
  * of them; else the exit status to leave with at once (0 after --help or
