@@ -83,7 +83,7 @@ while [ $kills -lt "$KILLS" ]; do
 		opid=$!
 	fi
 	t0=$(now_us)
-	evt-append -q -d "$DB" s "a$((RANDOM % 5))" <"$DIR/in" &
+	evt-append -q -d "$DB" s "a$((RANDOM % 5))" <"$DIR/in" 2>"$DIR/err" &
 	pid=$!
 	# Spread over the start-up (about 2 ms) and the batch.
 	start_killer $pid "$(rand $(( (start_us + n * event_us) * 13 / 10 )))" \
@@ -100,7 +100,7 @@ while [ $kills -lt "$KILLS" ]; do
 	case $st in
 	0) status[$runs]=acked; acked=$((acked + 1)) ;;
 	137) status[$runs]=killed ;;
-	*) die "run $runs: evt-append exited $st" ;;
+	*) die "run $runs: evt-append exited $st: $(cat "$DIR/err")" ;;
 	esac
 	[ $st = 137 ] && [ "$landed" = 1 ] && kills=$((kills + 1))
 	if [ -n "$opid" ]; then

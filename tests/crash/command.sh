@@ -54,7 +54,7 @@ while [ $kills -lt "$KILLS" ]; do
 	runs=$((runs + 1))
 	[ $runs -le "$MAX_RUNS" ] || die "only $kills kills landed in $runs runs"
 	setsid evt-command -d "$DB" --retries 1000 s a act "{\"cmd\":\"$runs\"}" \
-		-- "$DIR/decide.sh" >/dev/null &
+		-- "$DIR/decide.sh" >/dev/null 2>"$DIR/err" &
 	pid=$!
 	t0=$(now_us)
 	start_killer $pid "$(rand $((estimate * 15 / 10 + 3000)))" evt-command
@@ -67,7 +67,7 @@ while [ $kills -lt "$KILLS" ]; do
 	0) status[$runs]=acked; acked=$((acked + 1)) ;;
 	3) status[$runs]=conflict; conflicts=$((conflicts + 1)) ;;
 	137) status[$runs]=killed ;;
-	*) die "run $runs: evt-command exited $st" ;;
+	*) die "run $runs: evt-command exited $st: $(cat "$DIR/err")" ;;
 	esac
 	if [ $st = 137 ] && [ "$landed" = 1 ]; then
 		kills=$((kills + 1))

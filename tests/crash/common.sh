@@ -4,7 +4,9 @@
 # checks the store, and does it again until CRASH_KILLS kills have landed
 # in the program itself (a kill that comes before the exec or after the
 # exit does not count).  A failed check prints what went wrong and exits 1,
-# leaving the work directory for a post-mortem.
+# leaving the work directory for a post-mortem.  The killed program's stderr
+# goes to DIR/err, shown only when it exits otherwise than expected: what a
+# killed program half wrote (a sanitizer's leak check cut short) is noise.
 
 set -u
 CRASH_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

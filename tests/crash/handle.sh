@@ -62,10 +62,11 @@ while [ $kills -lt "$KILLS" ]; do
 	before=$(wc -l <"$HANDLED")
 	if [ $((runs % 3)) -eq 0 ]; then
 		batch=7
-		setsid evt-handle -d "$DB" --batch 7 h s -- "$DIR/batch.sh" &
+		setsid evt-handle -d "$DB" --batch 7 h s -- "$DIR/batch.sh" \
+			2>"$DIR/err" &
 	else
 		batch=1
-		setsid evt-handle -d "$DB" h s -- "$DIR/one.sh" &
+		setsid evt-handle -d "$DB" h s -- "$DIR/one.sh" 2>"$DIR/err" &
 	fi
 	pid=$!
 	t0=$(now_us)
@@ -78,7 +79,7 @@ while [ $kills -lt "$KILLS" ]; do
 	0) caught_up=$((caught_up + 1)) ;;
 	137) ;;
 	6) die "run $runs: a killed evt-handle kept its successor out" ;;
-	*) die "run $runs: evt-handle exited $st" ;;
+	*) die "run $runs: evt-handle exited $st: $(cat "$DIR/err")" ;;
 	esac
 	[ $st = 137 ] && [ "$landed" = 1 ] && kills=$((kills + 1))
 	wait_group $pid
