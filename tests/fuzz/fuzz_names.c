@@ -111,7 +111,8 @@ static void check_table(const char *name)
 
 static void check_open(const char *url, const char *ev, const char *bm)
 {
-	struct evt_store_opts o = { url, ev, bm, 0, 0 };
+	struct evt_store_opts o = { .url = url, .events_table = ev,
+				    .bookmarks_table = bm };
 	struct evt_store *st = (struct evt_store *)&o;
 	struct evt_err e;
 	char msg[sizeof(e.msg)];
