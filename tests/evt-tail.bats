@@ -62,7 +62,8 @@ stop() {
 # is following. Markers appended before it read the store's end are never
 # printed; later ones always are.
 ready() {
-	local out=$1 s=${2:-m} end=$(( ${EPOCHREALTIME/./} + 20000000 ))
+	local out=$1 s=${2:-m}
+	local end=$(( ${EPOCHREALTIME/./} + 20000000 * EVT_TEST_SLOW ))
 	while [ "${EPOCHREALTIME/./}" -lt "$end" ]; do
 		put "$s" mark '{"type":"mark"}'
 		if wait_until 1 has_lines "$out" 1; then
