@@ -51,19 +51,8 @@ ${CC:-cc} -O2 -std=c11 -Wall -Wextra -o "$out/spawn" bench/spawn.c
 progress() { printf '%s\n' "bench: $*" >&2; }
 warn() { printf '%s\n' "bench: $*" >&2; }
 
-# timed CMD [ARG...]: run CMD once, set t (seconds); CMD's status.
-timed() {
-	t0=$(date +%s%N)
-	rc=0
-	"$@" || rc=$?
-	t1=$(date +%s%N)
-	t=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", (b - a) / 1e9 }')
-	return $rc
-}
+. bench/lib.sh
 best() { awk -v a="${1:-inf}" -v b="$2" 'BEGIN { print (a == "inf" || b + 0 < a + 0) ? b : a }'; }
-rate() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%d", n / t }'; }
-commas() { echo "$1" | awk '{ s = $1; r = ""; while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) } print s r }'; }
-ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 >= b + 0) }'; }
 ok() { if "$@"; then echo ok; else echo MISS; fi; }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 

@@ -60,9 +60,7 @@ trap 'exit 143' TERM
 
 progress() { printf '%s\n' "bench/handle.sh: $*" >&2; }
 die() { printf '%s\n' "bench/handle.sh: $*" >&2; exit 1; }
-rate() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%d", n / t }'; }
-commas() { echo "$1" | awk '{ s = $1; r = ""; while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) } print s r }'; }
-ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 >= b + 0) }'; }
+. bench/lib.sh
 ok() { if "$@"; then echo ok; else echo MISS; fi; }
 now_ns() { date +%s%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", (b - a) / 1e9 }'; }

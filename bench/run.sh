@@ -101,38 +101,12 @@ export EVTSTORE_DIR="$ES_DIR"
 
 # ---- helpers --------------------------------------------------------------
 
-# timed CMD [ARG...]: run CMD once; set t (seconds) and kb (peak RSS in KiB,
-# 0 if unknown); return CMD's exit status. Redirections apply to CMD.
-timed() {
-	sync
-	t0=$(date +%s%N)
-	rc=0
-	if [ -n "$TIME" ]; then
-		"$TIME" -f %M -o "$tmp/rss" "$@" || rc=$?
-	else
-		"$@" || rc=$?
-	fi
-	t1=$(date +%s%N)
-	t=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", (b - a) / 1e9 }')
-	kb=0
-	[ -z "$TIME" ] || kb=$(tail -n 1 "$tmp/rss")
-	return $rc
-}
-
-# best-of bookkeeping: best_t is the shortest time, best_kb the largest RSS
-best_reset() { best_t=; best_kb=0; }
-best_note() {
-	best_t=$(awk -v a="${best_t:-inf}" -v b="$t" 'BEGIN { print (a == "inf" || b + 0 < a + 0) ? b : a }')
-	[ "$kb" -le "$best_kb" ] || best_kb=$kb
-}
+. bench/lib.sh
 
 fresh() { rm -f "$1" "$1-wal" "$1-shm" "$1-journal"; }
 
-rate() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%d", n / t }'; }
 # 1234567 -> 1,234,567
-commas() { echo "$1" | awk '{ s = $1; r = ""; while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) } print s r }'; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d%%", 100 * a / b }'; }
-ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 >= b + 0) }'; }
 ms2() { awk -v m="$1" 'BEGIN { printf "%.2f", m }'; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 ok() { if "$@"; then echo ok; else echo MISS; fi; }
