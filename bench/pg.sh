@@ -21,6 +21,7 @@
 #                   SELECT FROM generate_series (no client at all), and
 #                   COPY ... TO '/dev/null' of the read query
 #   evt-read --head   process start + loading libpq + connecting + 1 query
+#   bench/pq_start.c  process start + loading libpq, and + connecting
 # Rates are events divided by the wall-clock time of the whole process.
 set -eu
 LC_ALL=C
@@ -49,6 +50,7 @@ progress() { printf '%s\n' "bench: $*" >&2; }
 
 mkdir -p "$out" "$tmp/bin"
 ${CC:-cc} -O2 -std=c11 -Wall -Wextra -o "$out/spawn" bench/spawn.c
+${CC:-cc} -O2 -std=c11 -Wall -Wextra -o "$out/pq_start" bench/pq_start.c -ldl
 ${CC:-cc} -O2 -std=c11 -Wall -Wextra -o "$out/tail_drive" bench/tail_drive.c
 ${CC:-cc} -O2 -std=c11 -Wall -Wextra -o "$out/tail_stamp" bench/tail_stamp.c
 for p in evt-append evt-read evt-tail; do
@@ -167,12 +169,16 @@ fresh
 "$bin/evt-append" -q -d "$url" s a1 '{"type":"x"}'
 "$out/spawn" "$SINGLES" /bin/true >"$tmp/true"
 "$out/spawn" "$SINGLES" "$bin/evt-read" -d "$url" --head >"$tmp/head"
+"$out/spawn" "$SINGLES" "$out/pq_start" load >"$tmp/pqload"
+"$out/spawn" "$SINGLES" "$out/pq_start" connect "$url" >"$tmp/pqconn"
 "$out/spawn" "$SINGLES" "$bin/evt-append" -q -d "$url" s a1 '{"type":"x"}' >"$tmp/one"
 EVT_SYNC=normal "$out/spawn" "$SINGLES" "$bin/evt-append" -q -d "$url" s a1 '{"type":"x"}' >"$tmp/one-normal"
 got=$("$bin/evt-read" -d "$url" --head)
 [ "$got" -eq $((SINGLES * 2 + 1)) ] || { echo "bench: one-event appends stored $got events" >&2; exit 1; }
 read -r true_med _ <"$tmp/true"
 read -r head_med head_p90 _ <"$tmp/head"
+read -r pqload_med _ <"$tmp/pqload"
+read -r pqconn_med _ <"$tmp/pqconn"
 read -r one_med one_p90 _ <"$tmp/one"
 read -r normal_med _ <"$tmp/one-normal"
 
@@ -232,6 +238,8 @@ row "one-event evt-append, median" "$one_med ms" "<= 5 ms $(ok "$one_med" 5 '<='
 row "  p90" "$one_p90 ms" "" ""
 row "  with EVT_SYNC=normal (median)" "$normal_med ms" "" "no wait for the WAL flush"
 row "  evt-read --head (median)" "$head_med ms" "" "start, libpq, connect, 1 query"
+row "  libpq loaded, no more (median)" "$pqload_med ms" "" "start + dlopen(libpq)"
+row "  libpq loaded + connect (median)" "$pqconn_med ms" "" "the same + connection start-up"
 row "  /bin/true (median)" "$true_med ms" "" "process start"
 row "evt-tail, commit to print, median" "$tail_med ms" "<= 50 ms (aim 5) $(ok "$tail_med" 50 '<=')" ""
 row "  p99" "$tail_p99 ms" "" ""
