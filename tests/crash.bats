@@ -11,29 +11,25 @@ no_valgrind() {
 	[ -z "${VALGRIND:-}" ] || skip "crash loops: nothing for valgrind to see"
 }
 
-@test "evt-append killed at random moments: acknowledged batches whole, none half there" {
+# crash_loop NAME: run tests/crash/NAME.sh (CRASH_KILLS kills, 15 by
+# default); it passes and ends with its summary line.
+crash_loop() {
 	sqlite_only "kills SQLite writers and checks the file"
 	no_valgrind
-	CRASH_KILLS=${CRASH_KILLS:-15} CRASH_DIR=$BATS_TEST_TMPDIR run bash "$EVT_TOP/tests/crash/append.sh"
+	CRASH_KILLS=${CRASH_KILLS:-15} CRASH_DIR=$BATS_TEST_TMPDIR run bash "$EVT_TOP/tests/crash/$1.sh"
 	echo "$output"
 	[ "$status" = 0 ]
-	[[ "$output" == "append: "*" kills landed"* ]]
+	[[ "$output" == "$1: "*" kills landed"* ]]
+}
+
+@test "evt-append killed at random moments: acknowledged batches whole, none half there" {
+	crash_loop append
 }
 
 @test "evt-handle killed at random moments: the bookmark is never past an unhandled event" {
-	sqlite_only "kills SQLite writers and checks the file"
-	no_valgrind
-	CRASH_KILLS=${CRASH_KILLS:-15} CRASH_DIR=$BATS_TEST_TMPDIR run bash "$EVT_TOP/tests/crash/handle.sh"
-	echo "$output"
-	[ "$status" = 0 ]
-	[[ "$output" == "handle: "*" kills landed"* ]]
+	crash_loop handle
 }
 
 @test "evt-command killed at random moments while it retries: all or nothing, decided on what it follows" {
-	sqlite_only "kills SQLite writers and checks the file"
-	no_valgrind
-	CRASH_KILLS=${CRASH_KILLS:-15} CRASH_DIR=$BATS_TEST_TMPDIR run bash "$EVT_TOP/tests/crash/command.sh"
-	echo "$output"
-	[ "$status" = 0 ]
-	[[ "$output" == "command: "*" kills landed"* ]]
+	crash_loop command
 }
