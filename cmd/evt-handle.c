@@ -24,8 +24,9 @@ static const char usage[] =
 	"      --timeout SECONDS     stop a program after SECONDS (SIGTERM, then\n"
 	"                            SIGKILL 5 s later): a failure\n"
 	"      --continue-on-error   park a failed event and go on\n"
-	"      --tail                with no bookmark, start at the end\n"
-	"      --always-tail         start at the end every time\n"
+	"      --tail                with no bookmark, start at the end and\n"
+	"                            write it as the bookmark\n"
+	"      --always-tail         start at the end every time (with --follow)\n"
 	"      --follow              keep waiting for new events\n"
 	"      --batch N             up to N records per run of PROGRAM\n"
 	"      --wait                wait while another process runs NAME\n"
@@ -249,6 +250,8 @@ int main(int argc, char **argv)
 		rc = evt_usage_error("nothing to run: give --on or -- PROGRAM");
 	else if (h.batch > 1 && (h.non || !h.argv))
 		rc = evt_usage_error("--batch works with -- PROGRAM only");
+	else if (h.always_tail && !h.follow)
+		rc = evt_usage_error("--always-tail works with --follow only");
 	else if ((why = evt_name_check(argv[0], strlen(argv[0]))))
 		rc = evt_usage_error("invalid name '%s': %s", argv[0], why);
 	else if ((why = evt_split_streams(argv[1], &streams, &h.nstreams,

@@ -299,9 +299,23 @@ int evt_handle(struct evt_store *st, const struct evt_handler *h,
 	if ((rc = evt_store_bookmark_get(st, h->name, &bookmark, &found, e)))
 		return rc;
 	pos = committed = bookmark;
-	if (h->always_tail || (h->tail && bookmark == 0))
-		if ((rc = evt_store_head(st, &q, &pos, e)))
+	if (h->always_tail || (h->tail && bookmark == 0)) {
+		/* The end of the store, which is past the end of the streams:
+		 * a first --tail run writes it at once, so that the next run
+		 * (from cron) starts there, and also when the streams are
+		 * still empty. */
+		struct evt_query end = q;
+
+		end.streams = NULL;
+		end.nstreams = 0;
+		if ((rc = evt_store_head(st, &end, &pos, e)))
 			return rc;
+		if (!h->always_tail && pos > bookmark) {
+			if ((rc = evt_store_bookmark_set(st, h->name, pos, e)))
+				return rc;
+			committed = pos;
+		}
+	}
 	if (h->progress && (rc = evt_store_head(st, &q, &head, e)))
 		return rc;
 	evt_buf_addf(&c.dbenv, "EVT_DB=%s", h->db);

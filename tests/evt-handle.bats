@@ -560,19 +560,42 @@ $R5"
 
 # --- --tail and --always-tail -----------------------------------------------
 
-@test "--tail: with no bookmark, start at the end; write no bookmark before an event" {
+@test "--tail: with no bookmark, start at the end and write it as the bookmark at once" {
 	fixture
 	run -0 --separate-stderr evt-handle --tail h posts -- cat
 	same "$output" ""
 	[ "$stderr" = "" ]
 	run -0 --separate-stderr evt-handle --status
-	same "$output" ""
+	same "$output" "$(status h 5 5 0 false)"
 	# a bookmark of 0 is no bookmark either
 	evt-handle --reset h 0
 	run -0 --separate-stderr evt-handle --tail h posts -- cat
 	same "$output" ""
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 0 5 0 false)"
+	same "$output" "$(status h 5 5 0 false)"
+}
+
+@test "--tail from cron: each run handles what came after the run before" {
+	fixture
+	run -0 --separate-stderr evt-handle --tail h posts -- cat
+	same "$output" ""
+	put posts p3 '{"type":"between"}'
+	run -0 --separate-stderr evt-handle --tail h posts -- cat
+	same "$output" "$(trec 6 posts p3 1 '{"type":"between"}')"
+	put posts p3 '{"type":"next"}'
+	run -0 --separate-stderr evt-handle --tail h posts -- cat
+	same "$output" "$(trec 7 posts p3 2 '{"type":"next"}')"
+}
+
+@test "--tail: streams with no events yet start at the end of the store" {
+	put users u1 '{"type":"created"}'
+	run -0 --separate-stderr evt-handle --tail h posts -- cat
+	same "$output" ""
+	run -0 --separate-stderr evt-handle --status h
+	same "$output" "$(status h 1 1 0 false)"
+	put posts p1 '{"type":"first"}'
+	run -0 --separate-stderr evt-handle --tail h posts -- cat
+	same "$output" "$(trec 2 posts p1 1 '{"type":"first"}')"
 }
 
 @test "--tail: a bookmark above 0 is resumed" {
@@ -583,17 +606,15 @@ $R5"
 $R5"
 }
 
-@test "--always-tail: start at the end every time, the bookmark unchanged" {
+@test "--always-tail works with --follow only" {
 	fixture
-	evt-handle --reset h 1
-	run -0 --separate-stderr evt-handle --always-tail h posts -- cat
-	same "$output" ""
-	[ "$stderr" = "" ]
-	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 1 5 0 false)"
-	run -0 --separate-stderr evt-handle --always-tail h2 posts -- cat
+	run -2 --separate-stderr evt-handle --always-tail h posts -- cat
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-handle: --always-tail works with --follow only" ]
+	run -2 --separate-stderr evt-handle --always-tail --tail h posts -- cat
+	[ "$stderr" = "evt-handle: --always-tail works with --follow only" ]
 	run -0 --separate-stderr evt-handle --status
-	same "$output" "$(status h 1 5 0 false)"
+	same "$output" ""
 }
 
 @test "--tail --follow handles only the events committed after the start" {
