@@ -243,9 +243,13 @@ int main(int argc, char **argv)
 		rc = status(&so, argv, argc);
 	else if (do_reset)
 		rc = reset(&so, argv, argc);
-	else if (argc != 2)
+	else if (argc < 2)
 		rc = evt_usage_error("expected NAME and STREAM (see evt-handle "
 				     "--help)");
+	else if (argc > 2)
+		rc = evt_usage_error("unexpected argument '%s'%s", argv[2],
+				     h.argv ? "" : " (put the program after "
+				     "--)");
 	else if (!h.argv && !h.non)
 		rc = evt_usage_error("nothing to run: give --on or -- PROGRAM");
 	else if (h.batch > 1 && (h.non || !h.argv))

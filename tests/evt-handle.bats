@@ -1006,7 +1006,12 @@ $R5"
 	run -2 --separate-stderr evt-handle h
 	[ "$stderr" = "evt-handle: expected NAME and STREAM (see evt-handle --help)" ]
 	run -2 --separate-stderr evt-handle h s extra -- true
-	[ "$stderr" = "evt-handle: expected NAME and STREAM (see evt-handle --help)" ]
+	[ "$stderr" = "evt-handle: unexpected argument 'extra'" ]
+	# a program without "--" before it
+	run -2 --separate-stderr evt-handle h posts ./model.sh
+	[ "$stderr" = "evt-handle: unexpected argument './model.sh' (put the program after --)" ]
+	run -2 --separate-stderr evt-handle h posts ./model.sh arg
+	[ "$stderr" = "evt-handle: unexpected argument './model.sh' (put the program after --)" ]
 	run -2 --separate-stderr evt-handle h s
 	[ "$stderr" = "evt-handle: nothing to run: give --on or -- PROGRAM" ]
 	run -2 --separate-stderr evt-handle h s --
