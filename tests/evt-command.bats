@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # evt-command: load an aggregate, run a command program, append what it
 # decides.
+# backends: sqlite pg
 
 load test_helper
 
@@ -49,9 +50,10 @@ $(rec 2 users u1 2 '{"type":"disabled"}')"
 }
 
 @test "the schema is created on a new store" {
-	run -0 --separate-stderr evt-command -d new.db users u1 go -- echo '{"type":"went"}'
+	new=$(db new.db)
+	run -0 --separate-stderr evt-command -d "$new" users u1 go -- echo '{"type":"went"}'
 	[ "$output" = '{"aggregateId":"u1","version":1}' ]
-	run -0 --separate-stderr evt-read -d new.db --head
+	run -0 --separate-stderr evt-read -d "$new" --head
 	[ "$output" = 1 ]
 }
 
@@ -180,7 +182,7 @@ $(rec 3 users u1 3 '{"type":"mine","m":1}')"
 	[ "$output" = '{"n":1,"aggregateId":"u1","version":2}' ]
 	run -0 --separate-stderr evt-command --persist k --jq "$USER_JQ" users u1 enable -- ./user.sh
 	[ "$output" = '{"name":"ann","enabled":true,"aggregateId":"u1","version":3}' ]
-	run -0 --separate-stderr sqlite3 events.db "SELECT key, version, position FROM events_snapshots"
+	run -0 --separate-stderr db_sql "SELECT key, version, position FROM events_snapshots"
 	[ "$output" = "k|3|3" ]
 	run -0 --separate-stderr evt-fold --persist k --jq "$USER_JQ" users u1
 	[ "$output" = '{"name":"ann","enabled":true,"aggregateId":"u1","version":3}' ]
@@ -200,7 +202,7 @@ $(rec 3 users u1 3 '{"type":"mine","m":1}')"
 	[ "$output" = '{"a":1,"aggregateId":"u1","version":1}' ]
 	run -0 --separate-stderr evt-command --persist -- users u1 go -- true
 	[ "$output" = '{"aggregateId":"u1","version":1}' ]
-	run -0 --separate-stderr sqlite3 events.db "SELECT key FROM events_snapshots"
+	run -0 --separate-stderr db_sql "SELECT key FROM events_snapshots"
 	[ "$output" = "--" ]
 }
 
