@@ -97,27 +97,6 @@ static int parse_int(const char *s, int64_t min, int *out)
 	return 0;
 }
 
-/* The store as the programs should see it: a SQLite path made absolute. */
-static char *db_for_env(const char *url)
-{
-	char cwd[PATH_MAX];
-	const char *path = url;
-	struct evt_buf b = EVT_BUF_INIT;
-
-	if (!url)
-		url = getenv("EVT_DB");
-	if (!url || !*url)
-		url = "events.db";
-	path = strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url;
-	if (strncmp(url, "postgres://", 11) == 0 ||
-	    strncmp(url, "postgresql://", 13) == 0 || path[0] == '/' ||
-	    !getcwd(cwd, sizeof(cwd)))
-		evt_buf_addstr(&b, url);
-	else
-		evt_buf_addf(&b, "%s/%s", cwd, path);
-	return b.p;
-}
-
 static int status(struct evt_store_opts *so, char **names, int n)
 {
 	struct evt_store *st;
@@ -168,7 +147,7 @@ int main(int argc, char **argv)
 	struct evt_on *on = NULL;
 	struct evt_store *st = NULL;
 	struct evt_err e = { 0, "" };
-	char **streams = NULL, *db = NULL;
+	char **streams = NULL;
 	const char *why, *bad = NULL;
 	int do_status = 0, do_reset = 0, wait = 0, c, rc, dd;
 	size_t k;
@@ -265,9 +244,6 @@ int main(int argc, char **argv)
 		goto done;
 	h.name = handler_name = argv[0];
 	h.streams = (const char *const *)streams;
-	h.db = db = db_for_env(so.url);
-	h.events_table = so.events_table;
-	h.bookmarks_table = so.bookmarks_table;
 	h.warn = warn_cb;
 	if (isatty(2))
 		h.progress = progress_cb;
@@ -283,7 +259,6 @@ done:
 		free(streams[k]);
 	free(streams);
 	free(on);
-	free(db);
 	return rc;
 badnum:
 	free(on);

@@ -63,10 +63,11 @@ static void command_input(const struct evt_command *c, struct evt_agg *a,
 
 /* Run argv with in on its stdin, its stdout into out, both at once (a
  * program may print before it has read everything). */
-static int run_program(char *const *argv, const char *in, size_t inlen,
-		       struct evt_buf *out, int *status, struct evt_err *e)
+static int run_program(char *const *argv, char *const *env, const char *in,
+		       size_t inlen, struct evt_buf *out, int *status,
+		       struct evt_err *e)
 {
-	struct evt_spawn sp = { argv, NULL, 1, 1 };
+	struct evt_spawn sp = { argv, env, 1, 1 };
 	struct evt_child c;
 	void (*old)(int);
 	size_t off = 0;
@@ -130,6 +131,43 @@ static int run_program(char *const *argv, const char *in, size_t inlen,
 	}
 	signal(SIGPIPE, old);
 	return rc;
+}
+
+#define ENV_MAX 8
+
+/* PROGRAM's environment: the store as evt-command opened it (so that the
+ * program can read other aggregates of it, wherever it changes
+ * directory), the aggregate, the command and the version folded. */
+static void program_env(const struct evt_command *c, struct evt_store *st,
+			int64_t version, struct evt_buf *text,
+			char *env[ENV_MAX])
+{
+	struct evt_buf store = EVT_BUF_INIT;
+	char *senv[4];
+	size_t at[ENV_MAX - 1], i, n = 0;
+
+	evt_store_child_env(st, &store, senv);
+	evt_buf_reset(text);
+	for (i = 0; i < 3; i++) {
+		at[n++] = text->len;
+		evt_buf_addstr(text, senv[i]);
+		evt_buf_addc(text, '\0');
+	}
+	at[n++] = text->len;
+	evt_buf_addf(text, "EVT_STREAM=%s", c->stream);
+	evt_buf_addc(text, '\0');
+	at[n++] = text->len;
+	evt_buf_addf(text, "EVT_AGGREGATE_ID=%s", c->id);
+	evt_buf_addc(text, '\0');
+	at[n++] = text->len;
+	evt_buf_addf(text, "EVT_COMMAND=%s", c->name);
+	evt_buf_addc(text, '\0');
+	at[n++] = text->len;
+	evt_buf_addf(text, "EVT_VERSION=%lld", (long long)version);
+	for (i = 0; i < n; i++)
+		env[i] = text->p + at[i];
+	env[n] = NULL;
+	evt_buf_release(&store);
 }
 
 static int blank(const char *s, size_t n)
@@ -240,7 +278,8 @@ int evt_command_run(const struct evt_command *c, struct evt_buf *result,
 	struct evt_store *st = NULL;
 	struct evt_agg a;
 	struct evt_buf in = EVT_BUF_INIT, out = EVT_BUF_INIT;
-	struct evt_buf evs = EVT_BUF_INIT;
+	struct evt_buf evs = EVT_BUF_INIT, envtext = EVT_BUF_INIT;
+	char *env[ENV_MAX];
 	size_t *ends = NULL, n = 0;
 	char who[300];
 	int attempt, rc, status;
@@ -263,8 +302,9 @@ int evt_command_run(const struct evt_command *c, struct evt_buf *result,
 		version = a.version;
 		command_input(c, &a, &in);
 		evt_buf_reset(&out);
-		if ((rc = run_program(c->argv, in.p, in.len, &out, &status,
-				      e)))
+		program_env(c, st, version, &envtext, env);
+		if ((rc = run_program(c->argv, env, in.p, in.len, &out,
+				      &status, e)))
 			break;
 		if (status != 0) {
 			char how[128];
@@ -304,5 +344,6 @@ int evt_command_run(const struct evt_command *c, struct evt_buf *result,
 	evt_buf_release(&in);
 	evt_buf_release(&out);
 	evt_buf_release(&evs);
+	evt_buf_release(&envtext);
 	return rc;
 }

@@ -24,7 +24,8 @@ struct rec {
 
 struct chunk {
 	struct evt_buf text, lines, scratch, type;
-	struct evt_buf dbenv;	/* "EVT_DB=..." */
+	struct evt_buf dbenv;	/* the store's variables, in storeenv */
+	char *storeenv[4];
 	struct rec *r;
 	size_t n, cap;
 };
@@ -136,7 +137,7 @@ static int run_once(const struct evt_handler *h, int which,
 		    struct run *out, struct evt_err *e)
 {
 	const struct rec *x = &c->r[first + n - 1];
-	char *env[12], b[11][64 + 2 * EVT_NAME_MAX];
+	char *env[12], b[8][64 + 2 * EVT_NAME_MAX];
 	char *sh[4] = { "/bin/sh", "-c", NULL, NULL };
 	const char *prog;
 	struct evt_spawn sp;
@@ -160,21 +161,8 @@ static int run_once(const struct evt_handler *h, int which,
 	for (i = 0; i < 8; i++)
 		env[i] = b[i];
 	env[3] = ty.p;
-	env[8] = c->dbenv.p;
-	i = 9;
-	/* Table names given as options reach the program as they would
-	 * from the environment. */
-	if (h->events_table) {
-		snprintf(b[9], sizeof(b[9]), "EVT_EVENTS_TABLE=%s",
-			 h->events_table);
-		env[i++] = b[9];
-	}
-	if (h->bookmarks_table) {
-		snprintf(b[10], sizeof(b[10]), "EVT_BOOKMARKS_TABLE=%s",
-			 h->bookmarks_table);
-		env[i++] = b[10];
-	}
-	env[i] = NULL;
+	for (i = 0; i < 4; i++)	/* EVT_DB and the tables, NULL */
+		env[8 + i] = c->storeenv[i];
 	memset(&sp, 0, sizeof(sp));
 	if (which >= 0) {
 		sh[2] = (char *)h->on[which].command;
@@ -318,7 +306,7 @@ int evt_handle(struct evt_store *st, const struct evt_handler *h,
 	}
 	if (h->progress && (rc = evt_store_head(st, &q, &head, e)))
 		return rc;
-	evt_buf_addf(&c.dbenv, "EVT_DB=%s", h->db);
+	evt_store_child_env(st, &c.dbenv, c.storeenv);
 	for (;;) {
 		q.after = pos;
 		q.limit = (int64_t)chunk;

@@ -19,9 +19,6 @@ struct evt_handler {
 	const struct evt_on *on;
 	size_t non;
 	char *const *argv;		/* -- PROGRAM ARG..., or NULL */
-	const char *db;			/* EVT_DB for the programs */
-	const char *events_table;	/* set for them when not NULL */
-	const char *bookmarks_table;
 	int retries;
 	int retry_delay_ms;
 	int timeout_ms;			/* < 0: none */

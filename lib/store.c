@@ -1,6 +1,8 @@
 /* store.c - the backend-neutral half of the store */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "json.h"
 #include "store_impl.h"
@@ -100,6 +102,32 @@ void evt_store_close(struct evt_store *st)
 const char *evt_store_url(const struct evt_store *st)
 {
 	return st->url;
+}
+
+void evt_store_child_env(const struct evt_store *st, struct evt_buf *b,
+			 char *env[4])
+{
+	char cwd[PATH_MAX];
+	size_t at[3], i;
+
+	evt_buf_reset(b);
+	at[0] = 0;
+	if (st->be != &evt_sqlite_backend)
+		evt_buf_addf(b, "EVT_DB=%s", st->url);
+	else if (st->path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		evt_buf_addf(b, "EVT_DB=%s", st->path);
+	else
+		evt_buf_addf(b, "EVT_DB=%s%s%s", cwd,
+			     strcmp(cwd, "/") ? "/" : "", st->path);
+	evt_buf_addc(b, '\0');
+	at[1] = b->len;
+	evt_buf_addf(b, "EVT_EVENTS_TABLE=%s", st->events);
+	evt_buf_addc(b, '\0');
+	at[2] = b->len;
+	evt_buf_addf(b, "EVT_BOOKMARKS_TABLE=%s", st->bookmarks);
+	for (i = 0; i < 3; i++)
+		env[i] = b->p + at[i];
+	env[3] = NULL;
 }
 
 int evt_store_begin(struct evt_store *st, struct evt_err *e)

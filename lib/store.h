@@ -52,6 +52,14 @@ int evt_store_open(struct evt_store **stp, const struct evt_store_opts *o,
 void evt_store_close(struct evt_store *st);
 /* The URL or path as the user gave it, for messages. */
 const char *evt_store_url(const struct evt_store *st);
+/* The store as a child process should open it, in its environment:
+ * "EVT_DB=..." (a SQLite path made absolute, so that a program that
+ * changes directory still finds it; any other URL as given),
+ * "EVT_EVENTS_TABLE=..." and "EVT_BOOKMARKS_TABLE=..." (the names in use,
+ * however they were given).  The strings live in b; env[0..2] point to
+ * them, env[3] is NULL. */
+void evt_store_child_env(const struct evt_store *st, struct evt_buf *b,
+			 char *env[4]);
 
 /* A write transaction: begin, then version/insert, then commit or
  * rollback.  On SQLite begin takes the write lock (BEGIN IMMEDIATE). */

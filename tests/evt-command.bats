@@ -136,6 +136,7 @@ racer() {
 #!/bin/sh
 cat >/dev/null
 echo run >>runs
+echo "\$EVT_VERSION" >>versions
 if [ \$(wc -l <runs) -le $1 ]; then
 	evt-append -q users u1 '{"type":"sneaky"}' || exit 9
 fi
@@ -150,6 +151,10 @@ EOF
 	[ "$stderr" = "" ]
 	[ "$output" = '{"m":1,"aggregateId":"u1","version":3}' ]
 	[ "$(wc -l <runs)" -eq 3 ]
+	# each run is told the version it was folded at
+	same "$(cat versions)" "0
+1
+2"
 	run -0 --separate-stderr evt-read users u1
 	same "$(no_ts)" "$(rec 1 users u1 1 '{"type":"sneaky"}')
 $(rec 2 users u1 2 '{"type":"sneaky"}')
@@ -170,6 +175,75 @@ $(rec 3 users u1 3 '{"type":"mine","m":1}')"
 	racer 1
 	run -0 --separate-stderr evt-command --retries 1 users u1 go -- ./racer.sh
 	[ "$output" = '{"m":1,"aggregateId":"u1","version":7}' ]
+}
+
+@test "PROGRAM's environment: the store, the aggregate, the command, the version folded" {
+	evt-append -q users u1 '{"type":"created"}' '{"type":"renamed"}'
+	cat >env.sh <<'EOF'
+#!/bin/sh
+for v in EVT_DB EVT_EVENTS_TABLE EVT_BOOKMARKS_TABLE EVT_STREAM EVT_AGGREGATE_ID EVT_COMMAND EVT_VERSION; do
+	printf '%s=%s\n' "$v" "$(printenv "$v")" >>env.out
+done
+EOF
+	chmod +x env.sh
+	store=$EVT_DB
+	pg_backend || store=$(pwd -P)/events.db
+	run -0 --separate-stderr evt-command users u1 disable '{"by":"x"}' -- ./env.sh
+	same "$(cat env.out)" "EVT_DB=$store
+EVT_EVENTS_TABLE=events
+EVT_BOOKMARKS_TABLE=bookmarks
+EVT_STREAM=users
+EVT_AGGREGATE_ID=u1
+EVT_COMMAND=disable
+EVT_VERSION=2"
+	# the table names given as options, the version of a new aggregate
+	rm env.out
+	run -0 --separate-stderr evt-command --events-table ev2 --bookmarks-table bm2 users u2 create -- ./env.sh
+	same "$(cat env.out)" "EVT_DB=$store
+EVT_EVENTS_TABLE=ev2
+EVT_BOOKMARKS_TABLE=bm2
+EVT_STREAM=users
+EVT_AGGREGATE_ID=u2
+EVT_COMMAND=create
+EVT_VERSION=0"
+}
+
+@test "EVT_DB is absolute for a relative SQLite path, whichever way it is given" {
+	sqlite_only
+	mkdir sub
+	dir=$(pwd -P)
+	run -0 --separate-stderr evt-command -d sub/x.db users u1 go -- sh -c 'printenv EVT_DB >&2'
+	same "$stderr" "$dir/sub/x.db"
+	EVT_DB=sub/x.db run -0 --separate-stderr evt-command users u1 go -- sh -c 'printenv EVT_DB >&2'
+	same "$stderr" "$dir/sub/x.db"
+	run -0 --separate-stderr evt-command -d sqlite:sub/x.db users u1 go -- sh -c 'printenv EVT_DB >&2'
+	same "$stderr" "$dir/sub/x.db"
+	run -0 --separate-stderr evt-command -d "$dir/sub/x.db" users u1 go -- sh -c 'printenv EVT_DB >&2'
+	same "$stderr" "$dir/sub/x.db"
+}
+
+# The evtstore createPost rule: the author must exist, which the program
+# checks by folding the user, after changing directory.
+@test "PROGRAM folds another aggregate of the same store, wherever it runs" {
+	mkdir -p sub elsewhere
+	store=$(db sub/x.db)
+	evt-append -q -d "$store" --events-table ev2 users u1 '{"type":"created","name":"ann"}'
+	cat >post.sh <<'EOF'
+#!/bin/sh
+body=$(cat)
+cd elsewhere || exit 9
+author=$(printf '%s\n' "$body" | sed 's/.*"author":"\([^"]*\)".*/\1/')
+user=$(evt-fold users "$author") || exit 8
+case $user in *'"version":0}') echo "no such user: $author" >&2; exit 1 ;; esac
+echo '{"type":"postCreated"}'
+EOF
+	chmod +x post.sh
+	run -0 --separate-stderr evt-command -d "$store" --events-table ev2 posts p1 create '{"author":"u1"}' -- ./post.sh
+	[ "$stderr" = "" ]
+	[ "$output" = '{"aggregateId":"p1","version":1}' ]
+	run -5 --separate-stderr evt-command -d "$store" --events-table ev2 posts p2 create '{"author":"u2"}' -- ./post.sh
+	same "$stderr" "no such user: u2
+evt-command: './post.sh' exited with status 1"
 }
 
 @test "fold options: --jq, --jq-file, --exec, --init, --persist" {
