@@ -111,8 +111,8 @@ int evt_fold_event(struct evt_fold *f, struct evt_agg *a,
 		enum evt_jkind k;
 
 		evt_buf_reset(&f->ev);
-		k = evt_json_compact(r->event, r->event_len, &f->ev, NULL, 0,
-				     &why, &col);
+		k = evt_json_compact_stored(r->event, r->event_len, &f->ev,
+					    NULL, 0, &why, &col);
 		if (k == EVT_J_NONE)
 			return evt_errf(e, EVT_EINPUT, "%s: event is invalid "
 					"JSON at column %zu: %s",
@@ -175,8 +175,8 @@ int evt_fold_snapshot(struct evt_fold *f, struct evt_store *st,
 		goto out;
 	/* {"reducer":"...","aggregate":{...}}; anything else is ignored
 	 * and the aggregate folded from the start. */
-	if (evt_json_compact(text.p, text.len, &state, NULL, 0, &why, &col) !=
-	    EVT_J_OBJECT)
+	if (evt_json_compact_stored(text.p, text.len, &state, NULL, 0, &why,
+				    &col) != EVT_J_OBJECT)
 		goto out;
 	what = member(state.p, state.len, "\"reducer\"", &wlen);
 	agg = member(state.p, state.len, "\"aggregate\"", &alen);

@@ -86,8 +86,9 @@ static int collect(void *ctx, const struct evt_record *r)
 	x->id = keep(&c->text, r->id, r->id_len);
 	x->ts = keep(&c->text, r->ts ? r->ts : "", r->ts ? r->ts_len : 0);
 	evt_buf_reset(&c->scratch);
-	if (evt_json_compact(r->event, r->event_len, &c->scratch, &f, 1, &why,
-			     &col) == EVT_J_OBJECT && f.kind == EVT_J_STRING &&
+	if (evt_json_compact_stored(r->event, r->event_len, &c->scratch, &f, 1,
+				    &why, &col) == EVT_J_OBJECT &&
+	    f.kind == EVT_J_STRING &&
 	    evt_json_unquote(c->scratch.p + f.off, f.len, &c->type) == 0) {
 		ty = c->type.p;
 		tl = c->type.len;

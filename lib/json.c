@@ -69,10 +69,26 @@ static int hexval(int c)
 	return -1;
 }
 
+static unsigned long hex4(const char *p)
+{
+	return (unsigned long)(hexval(p[0]) << 12 | hexval(p[1]) << 8 |
+			       hexval(p[2]) << 4 | hexval(p[3]));
+}
+
+/* Is s[i..n) a \u escape of 4 hex digits? */
+static int u_escape(const unsigned char *s, size_t n, size_t i)
+{
+	return i + 6 <= n && s[i] == '\\' && s[i + 1] == 'u' &&
+	       hexval(s[i + 2]) >= 0 && hexval(s[i + 3]) >= 0 &&
+	       hexval(s[i + 4]) >= 0 && hexval(s[i + 5]) >= 0;
+}
+
 /* A string token starting at s[i] == '"'.  Returns the index just past the
- * closing quote, or 0 with *why set. */
+ * closing quote, or 0 with *why set.  strict: a \u escape of a surrogate
+ * must be a high one followed by a low one. */
 static size_t scan_string(const unsigned char *s, size_t n, size_t i,
-			  int *has_escape, const char **why, size_t *at)
+			  int strict, int *has_escape, const char **why,
+			  size_t *at)
 {
 	i++;
 	*has_escape = 0;
@@ -99,16 +115,28 @@ static size_t scan_string(const unsigned char *s, size_t n, size_t i,
 			case 'f': case 'n': case 'r': case 't':
 				i += 2;
 				break;
-			case 'u':
-				if (i + 6 > n || hexval(s[i + 2]) < 0 ||
-				    hexval(s[i + 3]) < 0 || hexval(s[i + 4]) < 0 ||
-				    hexval(s[i + 5]) < 0) {
+			case 'u': {
+				unsigned long cp;
+
+				if (!u_escape(s, n, i)) {
 					*why = "invalid \\u escape";
 					*at = i;
 					return 0;
 				}
+				cp = hex4((const char *)s + i + 2);
 				i += 6;
-				break;
+				if (!strict || cp < 0xD800 || cp > 0xDFFF)
+					break;
+				if (cp <= 0xDBFF && u_escape(s, n, i) &&
+				    (cp = hex4((const char *)s + i + 2)) >=
+					    0xDC00 && cp <= 0xDFFF) {
+					i += 6;
+					break;
+				}
+				*why = "unpaired surrogate in \\u escape";
+				*at = i - 6;
+				return 0;
+			}
 			default:
 				*why = "invalid escape in string";
 				*at = i;
@@ -192,9 +220,9 @@ static int key_is(const char *tok, size_t len, int esc, const char *name,
 	return tmp->len == nl && memcmp(tmp->p, name, nl) == 0;
 }
 
-enum evt_jkind evt_json_compact(const char *str, size_t n, struct evt_buf *out,
-				struct evt_jfield *fields, size_t nfields,
-				const char **why, size_t *col)
+static enum evt_jkind compact(const char *str, size_t n, struct evt_buf *out,
+			      struct evt_jfield *fields, size_t nfields,
+			      int strict, const char **why, size_t *col)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t base = out->len, i, at = 0;
@@ -255,7 +283,7 @@ value:
 	}
 	case '"': {
 		int esc;
-		size_t e = scan_string(s, n, i, &esc, why, &at);
+		size_t e = scan_string(s, n, i, strict, &esc, why, &at);
 		if (!e)
 			goto fail;
 		memcpy(out->p + out->len, s + i, e - i);
@@ -364,7 +392,7 @@ key:
 	}
 	{
 		int esc;
-		size_t e = scan_string(s, n, i, &esc, why, &at);
+		size_t e = scan_string(s, n, i, strict, &esc, why, &at);
 		if (!e)
 			goto fail;
 		if (depth == 1) {
@@ -400,6 +428,22 @@ fail:
 	return EVT_J_NONE;
 }
 
+enum evt_jkind evt_json_compact(const char *s, size_t n, struct evt_buf *out,
+				struct evt_jfield *fields, size_t nfields,
+				const char **why, size_t *col)
+{
+	return compact(s, n, out, fields, nfields, 1, why, col);
+}
+
+enum evt_jkind evt_json_compact_stored(const char *s, size_t n,
+				       struct evt_buf *out,
+				       struct evt_jfield *fields,
+				       size_t nfields, const char **why,
+				       size_t *col)
+{
+	return compact(s, n, out, fields, nfields, 0, why, col);
+}
+
 static void put_utf8(struct evt_buf *b, unsigned long cp)
 {
 	char u[4];
@@ -425,12 +469,6 @@ static void put_utf8(struct evt_buf *b, unsigned long cp)
 		k = 4;
 	}
 	evt_buf_add(b, u, k);
-}
-
-static unsigned long hex4(const char *p)
-{
-	return (unsigned long)(hexval(p[0]) << 12 | hexval(p[1]) << 8 |
-			       hexval(p[2]) << 4 | hexval(p[3]));
 }
 
 int evt_json_unquote(const char *tok, size_t len, struct evt_buf *out)

@@ -30,10 +30,19 @@ struct evt_jfield {
 /* Check that s[0..n) is exactly one JSON value (white space around it
  * allowed) and append its compact form to out.  Returns the kind of the
  * value, or EVT_J_NONE with *why set to a static message and *col to the
- * 1-based byte column of the fault.  On failure out is restored. */
+ * 1-based byte column of the fault.  On failure out is restored.  A \u
+ * escape of an unpaired surrogate ("\ud800") is invalid, as invalid UTF-8
+ * is: this is the check of every input. */
 enum evt_jkind evt_json_compact(const char *s, size_t n, struct evt_buf *out,
 				struct evt_jfield *fields, size_t nfields,
 				const char **why, size_t *col);
+/* The same for text already in the store (written by others, perhaps with
+ * an unpaired surrogate escape), which is read as it is. */
+enum evt_jkind evt_json_compact_stored(const char *s, size_t n,
+				       struct evt_buf *out,
+				       struct evt_jfield *fields,
+				       size_t nfields, const char **why,
+				       size_t *col);
 
 /* Decode a compact JSON string token (with its quotes) to UTF-8 in out
  * (reset first).  Returns -1 if it holds a lone surrogate or a NUL. */

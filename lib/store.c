@@ -194,8 +194,9 @@ static int type_matches(struct typed *t, const struct evt_record *r)
 	size_t tl;
 
 	evt_buf_reset(&t->scratch);
-	if (evt_json_compact(r->event, r->event_len, &t->scratch, &f, 1, &why,
-			     &col) != EVT_J_OBJECT || f.kind != EVT_J_STRING)
+	if (evt_json_compact_stored(r->event, r->event_len, &t->scratch, &f, 1,
+				    &why, &col) != EVT_J_OBJECT ||
+	    f.kind != EVT_J_STRING)
 		return 0;
 	ty = t->scratch.p + f.off + 1;
 	tl = f.len - 2;

@@ -448,6 +448,30 @@ EOF
 	[ "$output" = 1 ]
 }
 
+@test "a \\u escape of an unpaired surrogate is exit 4, as invalid UTF-8 is" {
+	evt-append -q users u1 '{"type":"a","pair":"\ud83d\ude00"}'
+	run -4 --separate-stderr evt-append users u1 '{"type":"b","s":"\ud800"}'
+	[ "$output" = "" ]
+	[ "$stderr" = 'evt-append: argument 3: invalid JSON at column 18: unpaired surrogate in \u escape' ]
+	# a lone low one, a high one without its low one, in a key
+	for bad in '18 "s":"\udc00"' '18 "s":"\ud800\u0041"' '18 "s":"\ude00\ud83d"' '14 "\udbff":1'; do
+		run -4 --separate-stderr evt-append users u1 "{\"type\":\"b\",${bad#* }}"
+		[ "$stderr" = "evt-append: argument 3: invalid JSON at column ${bad%% *}: unpaired surrogate in \\u escape" ]
+	done
+	printf '%s\n' '{"type":"ok"}' '{"type":"b","\ud800":1}' >in
+	run -4 --separate-stderr evt-append users u1 <in
+	[ "$stderr" = 'evt-append: <stdin>:2: invalid JSON at column 14: unpaired surrogate in \u escape' ]
+	printf '%s\n' '{"stream":"s","aggregateId":"a","event":{"type":"ok"}}' \
+		'{"stream":"s","aggregateId":"a","event":{"type":"\udfff"}}' >in
+	run -4 --separate-stderr evt-append --records <in
+	[ "$stderr" = 'evt-append: <stdin>:2: invalid JSON at column 50: unpaired surrogate in \u escape' ]
+	printf '%s\n' '{"stream":"\ud800","aggregateId":"a","event":{"type":"ok"}}' >in
+	run -4 --separate-stderr evt-append --records <in
+	[ "$stderr" = 'evt-append: <stdin>:1: invalid JSON at column 12: unpaired surrogate in \u escape' ]
+	run -0 --separate-stderr evt-read
+	same "$(no_ts)" "$(rec 1 users u1 1 '{"type":"a","pair":"\ud83d\ude00"}')"
+}
+
 @test "an event that is not an object is exit 4" {
 	for ev in '[{"type":"a"}]' '"a"' 1 null; do
 		run -4 --separate-stderr evt-append users u1 "$ev"

@@ -327,3 +327,15 @@ evt-command: './post.sh' exited with status 1"
 	[ "$stderr" = "evt-command: write error: No space left on device" ]
 	[ ! -e events.db ]
 }
+
+@test "an unpaired surrogate escape in BODY or in the events printed is refused" {
+	run -2 --separate-stderr evt-command users u1 go '{"a":"\ud800"}' -- cat
+	[ "$stderr" = 'evt-command: invalid BODY: invalid JSON at column 7: unpaired surrogate in \u escape' ]
+	run -4 --separate-stderr evt-command users u1 go -- echo '{"type":"x","a":"\udc00"}'
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-command: 'echo' printed an invalid event: line 1: invalid JSON at column 18: unpaired surrogate in \\u escape" ]
+	run -4 --separate-stderr evt-command users u1 go -- echo '[{"type":"x","a":"\ud800x"}]'
+	[ "$stderr" = "evt-command: 'echo' printed invalid JSON at column 19: unpaired surrogate in \\u escape" ]
+	run -0 --separate-stderr evt-read --head
+	[ "$output" = 0 ]
+}

@@ -202,6 +202,13 @@ join_lines() {
 	[ "$output" = 0 ]
 }
 
+@test "an unpaired surrogate escape stored by others prints verbatim" {
+	evt-append -q s a '{"type":"x"}'
+	db_sql "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (2, 's', 'a', '$TS', '{\"type\":\"y\",\"s\":\"\\ud800\",\"\\udc00\":1}')"
+	run -0 --separate-stderr evt-read --type y
+	[ "$output" = "$(trec 2 s a 2 '{"type":"y","s":"\ud800","\udc00":1}')" ]
+}
+
 # --- timestamps --------------------------------------------------------------------
 
 @test "integer-millisecond timestamps print as ISO-8601" {
