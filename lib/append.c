@@ -450,13 +450,28 @@ int evt_record_parse(struct evt_record_parser *p, const char *s, size_t n,
 	r->ts = NULL;
 	r->ts_len = 0;
 	if (f[F_TS].kind == EVT_J_STRING) {
+		int64_t ms = 0;
+
 		tok = p->line.p + f[F_TS].off;
-		if (evt_json_unquote(tok, f[F_TS].len, &p->ts) < 0 ||
-		    !evt_ts_valid(p->ts.p, p->ts.len))
-			return evt_errf(e, EVT_EINPUT,
-					"record \"timestamp\" is not a time");
-		r->ts = p->ts.p;
-		r->ts_len = p->ts.len;
+		if (evt_json_unquote(tok, f[F_TS].len, &p->ts) < 0)
+			why = "is not a time";
+		else
+			why = evt_ts_parse(p->ts.p, p->ts.len, &ms);
+		if (why && f[F_TS].len > 48) {
+			size_t cut = 40;
+
+			while (cut > 1 && (tok[cut] & 0xC0) == 0x80)
+				cut--;	/* not in the middle of a character */
+			return evt_errf(e, EVT_EINPUT, "record \"timestamp\" "
+					"%.*s...\": %s", (int)cut, tok, why);
+		}
+		if (why)
+			return evt_errf(e, EVT_EINPUT, "record \"timestamp\" "
+					"%.*s: %s", (int)f[F_TS].len, tok, why);
+		/* stored as evt writes it, whatever the backend */
+		evt_ts_format(ms, p->tsfmt);
+		r->ts = p->tsfmt;
+		r->ts_len = EVT_TS_LEN;
 	} else if (f[F_TS].kind == EVT_J_NUMBER) {
 		char num[24];
 		int64_t ms;

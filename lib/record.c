@@ -120,23 +120,41 @@ void evt_ts_format(int64_t ms, char *out)
 	out[24] = '\0';
 }
 
+/* Is s[0..n) in the form evt writes, digits and all?  Such text is
+ * printed as it is: valid, it is its own normal form; invalid, it is kept
+ * anyway. */
+static int evt_form(const char *s, size_t n)
+{
+	static const char form[] = "0000-00-00T00:00:00.000Z";
+	size_t i;
+
+	if (n != EVT_TS_LEN)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (form[i] == '0' ? s[i] < '0' || s[i] > '9' : s[i] != form[i])
+			return 0;
+	return 1;
+}
+
 const char *evt_ts_normalize(const char *s, size_t n, char *tmp, size_t *len)
 {
 	size_t i = (n && s[0] == '-') ? 1 : 0;
+	int number = i < n && n - i <= 15;
 	int64_t v = 0;
 
-	if (i == n || n - i > 15) {
+	for (; number && i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			number = 0;
+		else
+			v = v * 10 + (s[i] - '0');
+	}
+	if (number) {
+		v = s[0] == '-' ? -v : v;
+	} else if (evt_form(s, n) || evt_ts_parse(s, n, &v)) {
 		*len = n;
 		return s;
 	}
-	for (; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9') {
-			*len = n;
-			return s;
-		}
-		v = v * 10 + (s[i] - '0');
-	}
-	evt_ts_format(s[0] == '-' ? -v : v, tmp);
+	evt_ts_format(v, tmp);
 	*len = EVT_TS_LEN;
 	return tmp;
 }
@@ -154,53 +172,116 @@ const char *evt_name_check(const char *s, size_t n)
 	return NULL;
 }
 
+/* The number of k digits at s[*i], moved past; -1 if they are not
+ * there. */
 static int digits(const char *s, size_t n, size_t *i, size_t k)
 {
 	size_t j;
+	int v = 0;
 
-	for (j = 0; j < k; j++)
+	for (j = 0; j < k; j++) {
 		if (*i + j >= n || s[*i + j] < '0' || s[*i + j] > '9')
-			return 0;
+			return -1;
+		v = v * 10 + (s[*i + j] - '0');
+	}
 	*i += k;
-	return 1;
+	return v;
 }
 
-/* YYYY-MM-DD[(T| )HH:MM[:SS[.fff...]][Z|(+|-)HH[:]MM]] */
-int evt_ts_valid(const char *s, size_t n)
+static int leap(int y)
 {
-	size_t i = 0;
+	return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+}
 
-	if (!digits(s, n, &i, 4) || i >= n || s[i++] != '-' ||
-	    !digits(s, n, &i, 2) || i >= n || s[i++] != '-' ||
-	    !digits(s, n, &i, 2))
-		return 0;
-	if (i == n)
-		return 1;
-	if ((s[i] != 'T' && s[i] != ' ') || (i++, !digits(s, n, &i, 2)) ||
-	    i >= n || s[i++] != ':' || !digits(s, n, &i, 2))
-		return 0;
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
+static int64_t days_from_civil(int y, int m, int d)
+{
+	int64_t era, yoe, doy;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+/* 0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z */
+#define TS_MIN (-62135596800000LL)
+#define TS_MAX 253402300799999LL
+
+const char *evt_ts_parse(const char *s, size_t n, int64_t *ms)
+{
+	static const char mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+				      30, 31 };
+	const char *form = "is not YYYY-MM-DDTHH:MM[:SS[.sss]] with Z or an "
+			   "offset";
+	int y, mo, d, h, mi, sec = 0, frac = 0, oh = 0, om = 0, sign = 0;
+	size_t i = 0, k;
+	int64_t v;
+
+	if ((y = digits(s, n, &i, 4)) < 0 || i >= n || s[i++] != '-' ||
+	    (mo = digits(s, n, &i, 2)) < 0 || i >= n || s[i++] != '-' ||
+	    (d = digits(s, n, &i, 2)) < 0 || i >= n || s[i++] != 'T' ||
+	    (h = digits(s, n, &i, 2)) < 0 || i >= n || s[i++] != ':' ||
+	    (mi = digits(s, n, &i, 2)) < 0)
+		return form;
 	if (i < n && s[i] == ':') {
 		i++;
-		if (!digits(s, n, &i, 2))
-			return 0;
+		if ((sec = digits(s, n, &i, 2)) < 0)
+			return form;
 		if (i < n && s[i] == '.') {
 			i++;
-			if (!digits(s, n, &i, 1))
-				return 0;
-			while (i < n && s[i] >= '0' && s[i] <= '9')
-				i++;
+			for (k = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+				if (k++ < 3)
+					frac = frac * 10 + (s[i] - '0');
+			if (k == 0)
+				return form;
+			for (; k < 3; k++)
+				frac *= 10;
 		}
 	}
 	if (i == n)
-		return 1;
-	if (s[i] == 'Z')
-		return i + 1 == n;
-	if (s[i] != '+' && s[i] != '-')
-		return 0;
-	i++;
-	if (!digits(s, n, &i, 2))
-		return 0;
-	if (i < n && s[i] == ':')
-		i++;
-	return digits(s, n, &i, 2) && i == n;
+		return "has no zone: add Z or an offset such as +02:00";
+	if (s[i] == 'Z') {
+		if (++i != n)
+			return form;
+	} else if (s[i] == '+' || s[i] == '-') {
+		sign = s[i++] == '-' ? -1 : 1;
+		if ((oh = digits(s, n, &i, 2)) < 0)
+			return form;
+		if (i < n) {
+			if (s[i] == ':')
+				i++;
+			if ((om = digits(s, n, &i, 2)) < 0 || i != n)
+				return form;
+		}
+	} else {
+		return form;
+	}
+	if (mo < 1 || mo > 12)
+		return "month out of range";
+	if (d < 1 || d > mdays[mo - 1] + (mo == 2 && leap(y)))
+		return "day out of range";
+	if (h > 23)
+		return "hour out of range";
+	if (mi > 59)
+		return "minute out of range";
+	if (sec > 59)
+		return "second out of range";
+	if (oh > 23 || om > 59)
+		return "offset out of range";
+	v = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+	    sign * (oh * 3600 + om * 60);
+	v = v * 1000 + frac;
+	if (v < TS_MIN || v > TS_MAX)
+		return "is not between the years 1 and 9999 in UTC";
+	*ms = v;
+	return NULL;
+}
+
+int evt_ts_valid(const char *s, size_t n)
+{
+	int64_t ms;
+
+	return evt_ts_parse(s, n, &ms) == NULL;
 }

@@ -29,14 +29,19 @@ void evt_record_print(struct evt_buf *b, const struct evt_record *r);
 /* Milliseconds since the epoch as ISO-8601 UTC; out gets EVT_TS_LEN + 1. */
 void evt_ts_format(int64_t ms, char *out);
 
-/* A timestamp as a store may hold it, normalized to ISO-8601: text made only
- * of digits (with an optional '-') is taken as milliseconds (evtstore's
- * SQLite providers write those); other text is kept.  Returns the text to
- * print, which may be tmp. */
+/* A timestamp as a store may hold it, normalized to ISO-8601 UTC with
+ * milliseconds: text made only of digits (with an optional '-') is taken as
+ * milliseconds (evtstore's SQLite providers write those), a time that
+ * evt_ts_parse takes is given in UTC; other text is kept.  Returns the text
+ * to print, which may be tmp (EVT_TS_LEN + 1 bytes). */
 const char *evt_ts_normalize(const char *s, size_t n, char *tmp, size_t *len);
 
-/* Is s[0..n) an ISO-8601 date-time (date, optional time, fraction and
- * zone)? */
+/* An ISO-8601 date-time with a zone, each field in range:
+ * YYYY-MM-DDTHH:MM[:SS[.f...]] then Z, +HH, +HH:MM or +HHMM (or -), between
+ * the years 1 and 9999 in UTC.  Sets *ms to milliseconds since the epoch
+ * (finer digits cut off) and returns NULL, or returns what is wrong. */
+const char *evt_ts_parse(const char *s, size_t n, int64_t *ms);
+/* evt_ts_parse takes s[0..n). */
 int evt_ts_valid(const char *s, size_t n);
 
 /* Check a stream name or aggregate id: 1..255 bytes of UTF-8.  Returns NULL

@@ -296,6 +296,72 @@ EOF
 	same "$output" "$appended"
 }
 
+@test "--records: a timestamp with Z or an offset is stored in UTC with milliseconds" {
+	cat >in <<'EOF'
+{"stream":"s","aggregateId":"a","timestamp":"2020-01-02T03:04:05.678+01:30","event":{"type":"t1"}}
+{"stream":"s","aggregateId":"a","timestamp":"2020-01-02T03:04:05.6789Z","event":{"type":"t2"}}
+{"stream":"s","aggregateId":"a","timestamp":"2020-01-02T03:04Z","event":{"type":"t3"}}
+{"stream":"s","aggregateId":"a","timestamp":"2020-01-02T03:04:05-0800","event":{"type":"t4"}}
+{"stream":"s","aggregateId":"a","timestamp":"2024-02-29T23:59:59.9-01","event":{"type":"t5"}}
+{"stream":"s","aggregateId":"a","timestamp":"0001-01-01T00:00:00Z","event":{"type":"t6"}}
+{"stream":"s","aggregateId":"a","timestamp":"9999-12-31T23:59:59.999Z","event":{"type":"t7"}}
+EOF
+	run -0 --separate-stderr evt-append --records <in
+	appended=$output
+	want="2020-01-02T01:34:05.678Z
+2020-01-02T03:04:05.678Z
+2020-01-02T03:04:00.000Z
+2020-01-02T11:04:05.000Z
+2024-03-01T00:59:59.900Z
+0001-01-01T00:00:00.000Z
+9999-12-31T23:59:59.999Z"
+	same "$(printf '%s\n' "$output" | sed 's/.*"timestamp":"\([^"]*\)".*/\1/')" "$want"
+	run -0 --separate-stderr evt-read
+	same "$output" "$appended"
+	if ! pg_backend; then
+		run -0 sqlite3 events.db 'SELECT timestamp FROM events ORDER BY position'
+		same "$output" "$want"
+	fi
+}
+
+@test "--records: a timestamp out of range or without a zone is exit 4 naming the line" {
+	ok='{"stream":"s","aggregateId":"a","timestamp":"2020-01-02T03:04:05.678Z","event":{"type":"ok"}}'
+	form='is not YYYY-MM-DDTHH:MM[:SS[.sss]] with Z or an offset'
+	while IFS='|' read -r t why; do
+		printf '%s\n%s\n\n{"stream":"s","aggregateId":"a","timestamp":%s,"event":{"type":"x"}}\n' "$ok" "$ok" "$t" >in
+		run -4 --separate-stderr evt-append --records <in
+		[ "$output" = "" ]
+		same "$stderr" "evt-append: <stdin>:4: record \"timestamp\" $t: ${why:-$form}"
+	done <<'EOF'
+"2020-13-45T99:99:99Z"|month out of range
+"2020-00-01T00:00:00Z"|month out of range
+"2021-02-29T00:00:00Z"|day out of range
+"2100-02-29T00:00:00Z"|day out of range
+"2020-04-31T00:00:00Z"|day out of range
+"2020-01-00T00:00:00Z"|day out of range
+"2020-01-01T24:00:00Z"|hour out of range
+"2020-01-01T00:60:00Z"|minute out of range
+"2020-01-01T00:00:60Z"|second out of range
+"2020-01-01T00:00:00+24:00"|offset out of range
+"2020-01-01T00:00:00-02:60"|offset out of range
+"0001-01-01T00:00:00+00:01"|is not between the years 1 and 9999 in UTC
+"9999-12-31T23:59:59.999-00:01"|is not between the years 1 and 9999 in UTC
+"2020-01-01T00:00:00"|has no zone: add Z or an offset such as +02:00
+"2020-01-01 00:00:00"|
+"2020-01-01 00:00:00Z"|
+"2020-01-01"|
+"2020-01-01T00:00:00.Z"|
+"2020-01-01T00:00:00+02:"|
+"2020-01-01T00:00:00+2"|
+"2020-1-01T00:00:00Z"|
+"2020-01-01T00:00:00z"|
+""|
+"yesterday"|
+EOF
+	run -0 --separate-stderr evt-read --head
+	[ "$output" = 0 ]
+}
+
 @test "--records: a given version must be the aggregate's next" {
 	evt-append -q s a '{"type":"x"}'
 	printf '%s\n' '{"stream":"s","aggregateId":"a","version":2,"event":{"type":"y"}}' \
@@ -349,7 +415,7 @@ EOF
 		run -4 --separate-stderr evt-append --records <in
 		[ "$stderr" = 'evt-append: <stdin>:1: record "version" is not a positive integer' ]
 	done
-	for t in '""' true '{}' -5 1.5; do
+	for t in true '{}' -5 1.5; do
 		printf '{"stream":"s","aggregateId":"a","timestamp":%s,"event":{"type":"y"}}\n' "$t" >in
 		run -4 --separate-stderr evt-append --records <in
 		[ "$stderr" = 'evt-append: <stdin>:1: record "timestamp" is not a time' ]

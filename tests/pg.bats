@@ -381,8 +381,8 @@ waiting_for_lock() {
 	cat >in <<'EOF'
 {"stream":"s","aggregateId":"a","timestamp":"2020-01-02T03:04:05.678Z","event":{"type":"t1"}}
 {"stream":"s","aggregateId":"a","timestamp":"2020-01-02T03:04:05.678+01:30","event":{"type":"t2"}}
-{"stream":"s","aggregateId":"a","timestamp":"2020-01-02","event":{"type":"t3"}}
-{"stream":"s","aggregateId":"a","timestamp":"2020-01-02 03:04","event":{"type":"t4"}}
+{"stream":"s","aggregateId":"a","timestamp":"2020-01-02T00:00Z","event":{"type":"t3"}}
+{"stream":"s","aggregateId":"a","timestamp":"2020-01-02T03:04-00","event":{"type":"t4"}}
 {"stream":"s","aggregateId":"a","timestamp":"2020-01-02T03:04:05.6789Z","event":{"type":"t5"}}
 {"stream":"s","aggregateId":"a","timestamp":1764157187123,"event":{"type":"t6"}}
 {"stream":"s","aggregateId":"a","timestamp":"1969-12-31T23:59:59.999Z","event":{"type":"t7"}}

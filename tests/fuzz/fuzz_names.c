@@ -14,11 +14,17 @@
  *   - evt_split_streams: the parts between commas, each 1..255 bytes of
  *     UTF-8 without NUL, else the part at fault;
  *   - evt_parse_i64: exactly -?[0-9]+ in range;
- *   - evt_ts_valid: the ISO-8601 forms of record.h; evt_ts_normalize:
- *     digits become an ISO time evt_ts_valid accepts, the rest is kept.
+ *   - evt_ts_parse, evt_ts_valid: an ISO-8601 date-time with Z or an
+ *     offset, every field in range (leap years, 00-23 hours, no leap
+ *     second), years 1-9999 in UTC, checked by the C library's timegm;
+ *     evt_ts_normalize: digits become an ISO time evt_ts_valid accepts, a
+ *     time it accepts becomes its UTC form with milliseconds (finer digits
+ *     cut off), the rest is kept.  Milliseconds in the years 1-9999 come
+ *     back from the time they become.
  */
 #include <errno.h>
 #include <regex.h>
+#include <time.h>
 
 #include "fuzz.h"
 #include "store_impl.h"
@@ -217,34 +223,116 @@ static void check_number(const char *s)
 	}
 }
 
-static void check_ts(const char *in, size_t n)
+/* The reference of a timestamp: NULL for text the spec refuses, else its
+ * normal form in out (EVT_TS_LEN + 1 bytes), by the C library's timegm and
+ * gmtime_r. */
+static const char *ref_ts(const char *s, char *out)
 {
 	static regex_t re;
-	char *s = fuzz_strndup((const uint8_t *)in, n);
 	static int ready;
-	char tmp[EVT_TS_LEN + 1];
-	const char *t;
-	size_t tl, i = (n && s[0] == '-');
-	int digits = i < n && n - i <= 15;
+	int y, mo, d, h, mi, sec = 0, oh = 0, om = 0;
+	long long ms, frac = 0;
+	const char *p, *z;
+	struct tm tm, back;
+	time_t t;
 
 	if (!ready) {
 		CHECK(regcomp(&re, "^[0-9]{4}-[0-9]{2}-[0-9]{2}"
-			      "([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?"
-			      "(Z|[+-][0-9]{2}:?[0-9]{2})?)?$",
+			      "T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?"
+			      "(Z|[+-][0-9]{2}(:?[0-9]{2})?)$",
 			      REG_EXTENDED | REG_NOSUB) == 0, "regcomp");
 		ready = 1;
 	}
-	if (!memchr(s, '\0', n))
-		CHECK(evt_ts_valid(s, n) == (regexec(&re, s, 0, NULL, 0) == 0),
-		      "timestamp '%s': %d", s, evt_ts_valid(s, n));
+	if (regexec(&re, s, 0, NULL, 0) != 0)
+		return NULL;
+	sscanf(s, "%4d-%2d-%2dT%2d:%2d", &y, &mo, &d, &h, &mi);
+	p = s + 16;
+	if (*p == ':') {
+		sec = (p[1] - '0') * 10 + (p[2] - '0');
+		p += 3;
+		if (*p == '.') {
+			int k;
+
+			for (k = 0, p++; *p >= '0' && *p <= '9'; p++, k++)
+				if (k < 3)
+					frac = frac * 10 + (*p - '0');
+			for (; k < 3; k++)
+				frac *= 10;
+		}
+	}
+	z = p;
+	if (*z != 'Z') {
+		oh = (z[1] - '0') * 10 + (z[2] - '0');
+		if (z[3] == ':')
+			om = (z[4] - '0') * 10 + (z[5] - '0');
+		else if (z[3])
+			om = (z[3] - '0') * 10 + (z[4] - '0');
+		if (oh > 23 || om > 59)
+			return NULL;
+	}
+	if (h > 23 || mi > 59 || sec > 59)
+		return NULL;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	/* a day or month out of range comes back as another date */
+	if (!gmtime_r(&t, &back) || back.tm_year != y - 1900 ||
+	    back.tm_mon != mo - 1 || back.tm_mday != d)
+		return NULL;
+	if (*z != 'Z')
+		t -= (z[0] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+	ms = (long long)t * 1000 + frac;
+	if (ms < -62135596800000LL || ms > 253402300799999LL)
+		return NULL;
+	gmtime_r(&t, &back);
+	snprintf(out, EVT_TS_LEN + 1, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ",
+		 back.tm_year + 1900, back.tm_mon + 1, back.tm_mday,
+		 back.tm_hour, back.tm_min, back.tm_sec, frac);
+	return out;
+}
+
+static void check_ts(const char *in, size_t n)
+{
+	char *s = fuzz_strndup((const uint8_t *)in, n);
+	char tmp[EVT_TS_LEN + 1], ref[EVT_TS_LEN + 1];
+	const char *t, *norm = NULL;
+	size_t tl, i = (n && s[0] == '-');
+	int digits = i < n && n - i <= 15;
+	int64_t ms = -1;
+
+	if (!memchr(s, '\0', n)) {
+		norm = ref_ts(s, ref);
+		CHECK(evt_ts_valid(s, n) == (norm != NULL), "timestamp '%s': %d",
+		      s, evt_ts_valid(s, n));
+		CHECK((evt_ts_parse(s, n, &ms) == NULL) == (norm != NULL),
+		      "timestamp '%s' parsed", s);
+	}
 	for (; i < n && digits; i++)
 		if (s[i] < '0' || s[i] > '9')
 			digits = 0;
 	t = evt_ts_normalize(s, n, tmp, &tl);
 	if (digits) {
-		CHECK(t == tmp && tl == EVT_TS_LEN && evt_ts_valid(t, tl) &&
-		      strlen(t) == EVT_TS_LEN && t[23] == 'Z',
+		long long v = strtoll(s, NULL, 10);
+
+		CHECK(t == tmp && tl == EVT_TS_LEN && strlen(t) == EVT_TS_LEN &&
+		      t[10] == 'T' && t[19] == '.' && t[23] == 'Z',
 		      "'%s' normalized to '%.*s'", s, (int)tl, t);
+		/* in years 1-9999, it is the time it counts */
+		if (v >= -62135596800000LL && v <= 253402300799999LL)
+			CHECK(evt_ts_parse(t, tl, &ms) == NULL && ms == v,
+			      "'%s' normalized to '%s'", s, t);
+	} else if (norm) {
+		CHECK(tl == EVT_TS_LEN && memcmp(t, norm, tl) == 0,
+		      "'%s' normalized to '%.*s', not '%s'", s, (int)tl, t,
+		      norm);
+		evt_ts_format(ms, tmp);
+		CHECK(strcmp(tmp, norm) == 0, "'%s' is %lld ms, '%s'", s,
+		      (long long)ms, tmp);
 	} else {
 		CHECK(t == s && tl == n, "'%s' changed", s);
 	}

@@ -101,6 +101,13 @@ names_seeds = [
     'x.db\nevents\nbookmarks\ns\n\n5\n2026-13-45T99:99Z',
     # strtoll skips a leading \v, \f or \r: evt_parse_i64 must not
     'x.db\nevents\nbookmarks\ns\n\x0b5\n2026-11-26',
+    # timestamps: leap days, the ends of the range, offsets, fields out of
+    # range
+    'x.db\nevents\nbookmarks\ns\n1\n2024-02-29T23:59:59.999-23:59',
+    'x.db\nevents\nbookmarks\ns\n1\n2100-02-29T00:00Z',
+    'x.db\nevents\nbookmarks\ns\n1\n0001-01-01T00:00:00+00:01',
+    'x.db\nevents\nbookmarks\ns\n1\n9999-12-31T23:59:59.9999999Z',
+    'x.db\nevents\nbookmarks\ns\n1\n2026-11-26T24:00:00+02',
 ]
 
 fold_seeds = [
