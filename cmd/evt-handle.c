@@ -121,6 +121,7 @@ static int reset(struct evt_store_opts *so, char **argv, int argc)
 {
 	struct evt_store *st;
 	struct evt_err e = { 0, "" };
+	struct evt_buf out = EVT_BUF_INIT;
 	int64_t pos = 0;
 	int rc;
 
@@ -132,11 +133,16 @@ static int reset(struct evt_store_opts *so, char **argv, int argc)
 		return evt_fail(&e);
 	rc = evt_store_lock(st, argv[0], 0, &e);
 	if (!rc) {
-		rc = evt_store_bookmark_set(st, argv[0], pos, &e);
+		rc = evt_handle_reset(st, argv[0], pos, &out, &e);
 		evt_store_unlock(st, argv[0]);
 	}
 	evt_store_close(st);
-	return rc ? evt_fail(&e) : 0;
+	if (!rc)
+		fwrite(out.p, 1, out.len, stdout);
+	evt_buf_release(&out);
+	if (rc)
+		return evt_fail(&e);
+	return evt_flush_stdout();
 }
 
 int main(int argc, char **argv)

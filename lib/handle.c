@@ -410,6 +410,30 @@ int evt_handle(struct evt_store *st, const struct evt_handler *h,
 	return rc;
 }
 
+int evt_handle_reset(struct evt_store *st, const char *name, int64_t to,
+		     struct evt_buf *out, struct evt_err *e)
+{
+	struct evt_query all;
+	int64_t head, from;
+	int found, rc;
+
+	memset(&all, 0, sizeof(all));
+	if ((rc = evt_store_head(st, &all, &head, e)))
+		return rc;
+	if (to > head)
+		return evt_errf(e, EVT_EUSAGE, "invalid position '%lld': past "
+				"the head of the store (%lld)", (long long)to,
+				(long long)head);
+	if ((rc = evt_store_bookmark_get(st, name, &from, &found, e)) ||
+	    (rc = evt_store_bookmark_set(st, name, to, e)))
+		return rc;
+	evt_buf_addstr(out, "{\"name\":");
+	evt_json_quote(out, name, strlen(name));
+	evt_buf_addf(out, ",\"from\":%lld,\"to\":%lld}\n", (long long)from,
+		     (long long)to);
+	return 0;
+}
+
 struct status {
 	struct evt_store *st;
 	struct evt_buf *out;

@@ -43,6 +43,12 @@ const char *evt_on_parse(char *arg, struct evt_on *on);
 int evt_handle(struct evt_store *st, const struct evt_handler *h,
 	       volatile sig_atomic_t *stop, struct evt_err *e);
 
+/* --reset: set the bookmark name to position to (the caller holds the NAME
+ * lock) and append {"name":..,"from":..,"to":..} to out.  A position past
+ * the head of the store is EVT_EUSAGE. */
+int evt_handle_reset(struct evt_store *st, const char *name, int64_t to,
+		     struct evt_buf *out, struct evt_err *e);
+
 /* --status: one JSON line per bookmark (all, or the names given) into out
  * through fn. */
 int evt_handle_status(struct evt_store *st, char *const *names, size_t n,

@@ -860,7 +860,8 @@ $(trec 2 s a 2 '{"type":"y"}')"
 	fixture
 	evt-handle b-handler users -- true
 	evt-handle a-handler posts --on 'postEdited=exit 1' --continue-on-error -- true 2>/dev/null
-	evt-handle --reset c-handler 7
+	# a bookmark beyond the head (as another program may write it)
+	sqlite3 events.db "INSERT INTO bookmarks VALUES ('c-handler', 7)"
 	run -0 --separate-stderr evt-handle --status
 	[ "$stderr" = "" ]
 	same "$output" "$(status a-handler 5 5 1 false)
@@ -932,7 +933,7 @@ $(status b-handler 3 5 0 false)"
 	fixture
 	evt-handle h posts -- true
 	run -0 --separate-stderr evt-handle --reset h
-	same "$output" ""
+	same "$output" '{"name":"h","from":5,"to":0}'
 	[ "$stderr" = "" ]
 	run -0 --separate-stderr evt-handle --status h
 	same "$output" "$(status h 0 5 0 false)"
@@ -942,11 +943,15 @@ $R2
 $R4
 $R5"
 	run -0 --separate-stderr evt-handle --reset h 2
+	same "$output" '{"name":"h","from":5,"to":2}'
 	run -0 --separate-stderr evt-handle h posts -- cat
 	same "$output" "$R4
 $R5"
-	# a new NAME can be set too
+	# a new NAME can be set too, up to the head
 	run -0 --separate-stderr evt-handle --reset new 4
+	same "$output" '{"name":"new","from":0,"to":4}'
+	run -0 --separate-stderr evt-handle --reset new2 5
+	same "$output" '{"name":"new2","from":0,"to":5}'
 	run -0 --separate-stderr evt-handle new posts -- cat
 	same "$output" "$R5"
 }
@@ -972,6 +977,16 @@ $R5"
 	[ "$stderr" = "evt-handle: invalid position 'x'" ]
 	run -2 --separate-stderr evt-handle --reset h 1.5
 	[ "$stderr" = "evt-handle: invalid position '1.5'" ]
+	# past the head of the store: nothing changes
+	put s a '{"type":"x"}' '{"type":"y"}'
+	evt-handle --reset h 1
+	run -2 --separate-stderr evt-handle --reset h 999
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-handle: invalid position '999': past the head of the store (2)" ]
+	run -2 --separate-stderr evt-handle --reset h 3
+	[ "$stderr" = "evt-handle: invalid position '3': past the head of the store (2)" ]
+	run -0 --separate-stderr evt-handle --status h
+	same "$output" "$(status h 1 2 0 false)"
 	run -2 --separate-stderr evt-handle --reset h -- true
 	[ "$stderr" = "evt-handle: --reset takes no programs" ]
 	run -2 --separate-stderr evt-handle --reset --status
