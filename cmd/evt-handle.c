@@ -246,6 +246,19 @@ int main(int argc, char **argv)
 	else if ((why = evt_split_streams(argv[1], &streams, &h.nstreams,
 					  &bad)))
 		rc = evt_usage_error("invalid stream '%s': %s", bad, why);
+	for (k = 0; !rc && k < h.non; k++) {
+		size_t j;
+
+		if (!on[k].stream)
+			continue;
+		for (j = 0; j < h.nstreams; j++)
+			if (strcmp(on[k].stream, streams[j]) == 0)
+				break;
+		if (j == h.nstreams)
+			rc = evt_usage_error("invalid --on: stream '%s' is not "
+					     "among the STREAMs '%s'",
+					     on[k].stream, argv[1]);
+	}
 	if (rc || do_status || do_reset)
 		goto done;
 	h.name = handler_name = argv[0];

@@ -1081,6 +1081,12 @@ $R5"
 	[ "$stderr" = "evt-handle: invalid --on: empty STREAM" ]
 	run -2 --separate-stderr evt-handle h s --on 'x='
 	[ "$stderr" = "evt-handle: invalid --on: empty COMMAND" ]
+	# a STREAM that is not the handler's would never match
+	run -2 --separate-stderr evt-handle h posts --on 'users:created=true'
+	[ "$stderr" = "evt-handle: invalid --on: stream 'users' is not among the STREAMs 'posts'" ]
+	run -2 --separate-stderr evt-handle h posts,users --on 'users:created=true' --on 'user:x=true' -- true
+	[ "$stderr" = "evt-handle: invalid --on: stream 'user' is not among the STREAMs 'posts,users'" ]
+	[ ! -e events.db ]
 }
 
 @test "options may follow NAME and STREAM; the words after -- are the program's" {
