@@ -117,14 +117,21 @@ static int match(const struct evt_handler *h, const struct chunk *c,
 	return h->argv ? -1 : -2;
 }
 
-/* What a failure message says of the record: "position 17 (posts/p1 v2
- * postCreated)". */
-static void where(const struct chunk *c, const struct rec *x, char *buf,
+/* What a failure message says of records first..first+n-1: "position 17
+ * (posts/p1 v2 postCreated)", or for a batch "positions 1-4 (4 events)". */
+static void where(const struct chunk *c, size_t first, size_t n, char *buf,
 		  size_t size)
 {
-	snprintf(buf, size, "position %lld (%s/%s v%lld %s)",
-		 (long long)x->position, T(c, x, stream), T(c, x, id),
-		 (long long)x->version, T(c, x, type));
+	const struct rec *x = &c->r[first];
+
+	if (n > 1)
+		snprintf(buf, size, "positions %lld-%lld (%zu events)",
+			 (long long)x->position,
+			 (long long)c->r[first + n - 1].position, n);
+	else
+		snprintf(buf, size, "position %lld (%s/%s v%lld %s)",
+			 (long long)x->position, T(c, x, stream), T(c, x, id),
+			 (long long)x->version, T(c, x, type));
 }
 
 struct run {
@@ -234,7 +241,7 @@ static void sleep_ms(int64_t ms, volatile sig_atomic_t *stop)
 
 /* Run with retries; 0 when handled, EVT_EPROG when it kept failing. */
 static int run(const struct evt_handler *h, int which, const struct chunk *c,
-	       size_t first, size_t n, struct run *out,
+	       size_t first, size_t n, const char *at, struct run *out,
 	       volatile sig_atomic_t *stop, struct evt_err *e)
 {
 	int64_t delay = h->retry_delay_ms;
@@ -242,6 +249,16 @@ static int run(const struct evt_handler *h, int which, const struct chunk *c,
 
 	for (attempt = 0; attempt <= h->retries; attempt++) {
 		if (attempt) {
+			if (h->warn) {
+				char msg[sizeof(out->why) + 3 * EVT_NAME_MAX +
+					 128];
+
+				snprintf(msg, sizeof(msg), "%s: retry %d/%d in "
+					 "%lld ms: %s at %s", h->name, attempt,
+					 h->retries, (long long)delay, out->why,
+					 at);
+				h->warn(msg);
+			}
 			sleep_ms(delay, stop);
 			if (evt_follow_stopping(stop))
 				return rc;
@@ -279,6 +296,7 @@ int evt_handle(struct evt_store *st, const struct evt_handler *h,
 	struct chunk c;
 	int64_t bookmark, pos, committed, head = 0, next = 0;
 	int found, recheck = 0, rc = 0, seen = 0;
+	int64_t events = 0, matched = 0, parked = 0;
 	size_t i, k, chunk = h->batch > CHUNK ? (size_t)h->batch : CHUNK;
 
 	memset(&c, 0, sizeof(c));
@@ -322,27 +340,31 @@ int evt_handle(struct evt_store *st, const struct evt_handler *h,
 			size_t n = 1;
 			struct run out;
 
+			char at[64 + 3 * EVT_NAME_MAX];
+
 			if (evt_follow_stopping(stop))
 				break;
 			seen = 1;
+			events++;
 			if (which == -2) {
 				pos = x->position;	/* no match: skip */
 				i++;
 				continue;
 			}
+			if (which >= 0)
+				matched++;
 			if (which == -1)
 				while (n < (size_t)h->batch && i + n < c.n)
 					n++;
+			events += (int64_t)n - 1;
 			x = &c.r[i + n - 1];
-			rc = run(h, which, &c, i, n, &out, stop, e);
+			where(&c, i, n, at, sizeof(at));
+			rc = run(h, which, &c, i, n, at, &out, stop, e);
 			if (rc == EVT_EPROG && evt_follow_stopping(stop)) {
 				rc = 0;	/* stopped by the signal: not a failure */
 				break;
 			}
 			if (rc == EVT_EPROG) {
-				char at[64 + 3 * EVT_NAME_MAX];
-
-				where(&c, x, at, sizeof(at));
 				if (!h->continue_on_error) {
 					rc = evt_errf(e, EVT_EPROG, "%s: %s at "
 						      "%s", h->name, out.why,
@@ -363,6 +385,8 @@ int evt_handle(struct evt_store *st, const struct evt_handler *h,
 					rc = evt_store_park(st, h->name,
 							    c.r[k].position,
 							    out.status, e);
+				if (!rc)
+					parked += (int64_t)n;
 			}
 			if (rc)
 				break;
@@ -401,6 +425,24 @@ int evt_handle(struct evt_store *st, const struct evt_handler *h,
 	}
 	if (h->progress && next)
 		h->progress(pos, head, 1);
+	if (h->warn && parked) {
+		char msg[EVT_NAME_MAX + 64];
+
+		snprintf(msg, sizeof(msg), "%s: %lld event%s parked", h->name,
+			 (long long)parked, parked == 1 ? "" : "s");
+		h->warn(msg);
+	}
+	/* Only --on, and none of them matched: a mistyped TYPE, most
+	 * likely, while the bookmark moved past every event. */
+	if (h->warn && !rc && !h->argv && events && !matched) {
+		char msg[EVT_NAME_MAX + 128];
+
+		snprintf(msg, sizeof(msg), "%s: no --on matched %s %lld "
+			 "event%s; the bookmark moved past %s", h->name,
+			 events == 1 ? "the" : "any of the", (long long)events,
+			 events == 1 ? "" : "s", events == 1 ? "it" : "them");
+		h->warn(msg);
+	}
 	evt_buf_release(&c.dbenv);
 	evt_buf_release(&c.text);
 	evt_buf_release(&c.lines);

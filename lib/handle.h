@@ -26,7 +26,10 @@ struct evt_handler {
 	int tail, always_tail;
 	int follow;
 	int batch;			/* records per run of PROGRAM (>= 1) */
-	/* Told of a parked event ("NAME: 'x' exited ... at ...; parked"). */
+	/* Told of a retry ("NAME: retry 1/2 in 200 ms: 'x' exited ... at
+	 * ..."), of a parked event ("NAME: 'x' exited ... at ...; parked"),
+	 * and at the end of how many were parked and of --on that matched
+	 * no event. */
 	void (*warn)(const char *msg);
 	/* Told of progress now and then during a catch-up (NULL: not);
 	 * done: the catch-up is over. */

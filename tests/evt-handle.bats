@@ -267,6 +267,24 @@ program other 4"
 	same "$output" "$(status h2 5 5 0 false)"
 }
 
+@test "a run in which no --on matched any event warns; a program for the rest does not" {
+	fixture
+	# a mistyped TYPE
+	run -0 --separate-stderr evt-handle h posts --on 'postcreated=cat' --on 'posts:postedited=cat'
+	same "$output" ""
+	[ "$stderr" = "evt-handle: h: no --on matched any of the 4 events; the bookmark moved past them" ]
+	put posts p3 '{"type":"x"}'
+	run -0 --separate-stderr evt-handle h posts --on 'postcreated=cat'
+	[ "$stderr" = "evt-handle: h: no --on matched the 1 event; the bookmark moved past it" ]
+	# one match is enough; nothing to handle says nothing
+	run -0 --separate-stderr evt-handle h2 posts --on 'postEdited=true' --on 'postcreated=cat'
+	[ "$stderr" = "" ]
+	run -0 --separate-stderr evt-handle h2 posts --on 'postcreated=cat'
+	[ "$stderr" = "" ]
+	run -0 --separate-stderr evt-handle h3 posts --on 'postcreated=cat' -- true
+	[ "$stderr" = "" ]
+}
+
 @test "--on COMMAND runs by /bin/sh -c with the record on stdin" {
 	fixture
 	run -0 --separate-stderr evt-handle h users --on 'created=read -r line; printf "%s|%s\n" "$EVT_TYPE" "$line" | tr a-z A-Z'
@@ -353,7 +371,10 @@ evt-handle: h: 'echo no >&2; exit 7' exited with status 7 at position 3 (users/u
 	put s a '{"type":"x"}' '{"type":"y"}'
 	mkprog h.sh 'echo run >>runs; exit 1'
 	run -5 --separate-stderr evt-handle --retries 2 --retry-delay 1 h s -- ./h.sh
-	[ "$stderr" = "evt-handle: h: './h.sh' exited with status 1 at position 1 (s/a v1 x)" ]
+	# a line per retry, then the failure
+	same "$stderr" "evt-handle: h: retry 1/2 in 1 ms: './h.sh' exited with status 1 at position 1 (s/a v1 x)
+evt-handle: h: retry 2/2 in 2 ms: './h.sh' exited with status 1 at position 1 (s/a v1 x)
+evt-handle: h: './h.sh' exited with status 1 at position 1 (s/a v1 x)"
 	[ "$(wc -l <runs)" = 3 ]
 	rm runs
 	run -5 --separate-stderr evt-handle --retry-delay 1 h s -- ./h.sh
@@ -364,7 +385,8 @@ evt-handle: h: 'echo no >&2; exit 7' exited with status 7 at position 3 (users/u
 	put s a '{"type":"x"}' '{"type":"y"}'
 	mkprog h.sh 'echo "$EVT_POSITION" >>runs; [ "$(wc -l <runs)" -ge 3 ]'
 	run -0 --separate-stderr evt-handle --retries 2 --retry-delay 0 h s -- ./h.sh
-	[ "$stderr" = "" ]
+	same "$stderr" "evt-handle: h: retry 1/2 in 0 ms: './h.sh' exited with status 1 at position 1 (s/a v1 x)
+evt-handle: h: retry 2/2 in 0 ms: './h.sh' exited with status 1 at position 1 (s/a v1 x)"
 	same "$(cat runs)" "1
 1
 1
@@ -436,7 +458,9 @@ while :; do sleep 0.05; done'
 2
 4
 5"
-	[ "$stderr" = "evt-handle: posts-model: './h.sh' exited with status 3 at position 2 (posts/p1 v2 postEdited); parked" ]
+	# the run ends saying how many it parked
+	same "$stderr" "evt-handle: posts-model: './h.sh' exited with status 3 at position 2 (posts/p1 v2 postEdited); parked
+evt-handle: posts-model: 1 event parked"
 	run -0 --separate-stderr evt-handle --status posts-model
 	same "$output" "$(status posts-model 5 5 1 false)"
 	run -0 sqlite3 events.db 'SELECT handler, position, status FROM events_parked'
@@ -453,8 +477,11 @@ while :; do sleep 0.05; done'
 	mkprog h.sh 'echo "$EVT_POSITION" >>runs
 case $EVT_POSITION in 1) kill -9 $$ ;; 2) exec sleep 5 ;; esac'
 	run -0 --separate-stderr evt-handle --continue-on-error --retries 1 --retry-delay 1 --timeout 0.2 h s -- ./h.sh
-	same "$stderr" "evt-handle: h: './h.sh' was killed by signal 9 (Killed) at position 1 (s/a v1 x); parked
-evt-handle: h: './h.sh' timed out after 0.2 s at position 2 (s/a v2 y); parked"
+	same "$stderr" "evt-handle: h: retry 1/1 in 1 ms: './h.sh' was killed by signal 9 (Killed) at position 1 (s/a v1 x)
+evt-handle: h: './h.sh' was killed by signal 9 (Killed) at position 1 (s/a v1 x); parked
+evt-handle: h: retry 1/1 in 1 ms: './h.sh' timed out after 0.2 s at position 2 (s/a v2 y)
+evt-handle: h: './h.sh' timed out after 0.2 s at position 2 (s/a v2 y); parked
+evt-handle: h: 2 events parked"
 	same "$(cat runs)" "1
 1
 2
@@ -463,12 +490,14 @@ evt-handle: h: './h.sh' timed out after 0.2 s at position 2 (s/a v2 y); parked"
 	run -0 --separate-stderr evt-handle --continue-on-error h2 s -- nope
 	same "$stderr" "evt-handle: h2: cannot run 'nope': not found at position 1 (s/a v1 x); parked
 evt-handle: h2: cannot run 'nope': not found at position 2 (s/a v2 y); parked
-evt-handle: h2: cannot run 'nope': not found at position 3 (s/a v3 z); parked"
+evt-handle: h2: cannot run 'nope': not found at position 3 (s/a v3 z); parked
+evt-handle: h2: 3 events parked"
 	printf '#!/bin/sh\n' >noexec
 	run -0 --separate-stderr evt-handle --continue-on-error h3 s -- ./noexec
 	same "$stderr" "evt-handle: h3: cannot run './noexec': not executable at position 1 (s/a v1 x); parked
 evt-handle: h3: cannot run './noexec': not executable at position 2 (s/a v2 y); parked
-evt-handle: h3: cannot run './noexec': not executable at position 3 (s/a v3 z); parked"
+evt-handle: h3: cannot run './noexec': not executable at position 3 (s/a v3 z); parked
+evt-handle: h3: 3 events parked"
 	run -0 --separate-stderr evt-handle --status
 	same "$output" "$(status h 3 3 2 false)
 $(status h2 3 3 3 false)
@@ -487,7 +516,8 @@ h3|3|126"
 @test "--continue-on-error parks into <events>_parked of --events-table" {
 	put_opts="--events-table ev2" put s a '{"type":"x"}'
 	run -0 --separate-stderr evt-handle --events-table ev2 --continue-on-error h s -- false
-	[ "$stderr" = "evt-handle: h: 'false' exited with status 1 at position 1 (s/a v1 x); parked" ]
+	same "$stderr" "evt-handle: h: 'false' exited with status 1 at position 1 (s/a v1 x); parked
+evt-handle: h: 1 event parked"
 	run -0 sqlite3 events.db 'SELECT handler, position, status FROM ev2_parked'
 	same "$output" "h|1|1"
 	run -0 --separate-stderr evt-handle --events-table ev2 --status h
@@ -526,7 +556,7 @@ $(trec 6 posts p3 1 '{"type":"a"}')"
 	fixture
 	mkprog h.sh 'cat >/dev/null; [ "$EVT_POSITION" != 5 ] || exit 3'
 	run -5 --separate-stderr evt-handle --batch 2 h posts -- ./h.sh
-	[ "$stderr" = "evt-handle: h: './h.sh' exited with status 3 at position 5 (posts/p2 v1 postCreated)" ]
+	[ "$stderr" = "evt-handle: h: './h.sh' exited with status 3 at positions 4-5 (2 events)" ]
 	run -0 --separate-stderr evt-handle --status h
 	same "$output" "$(status h 2 5 0 false)"
 	run -5 --separate-stderr evt-handle --batch 2 h posts -- sh -c 'cat; exit 1'
@@ -536,7 +566,11 @@ $R5"
 
 @test "--batch with --continue-on-error parks every record of a failed run" {
 	fixture
-	run -0 --separate-stderr evt-handle --batch 2 --continue-on-error h posts -- sh -c 'cat >/dev/null; exit 3'
+	run -0 --separate-stderr evt-handle --batch 3 --continue-on-error h posts -- sh -c 'cat >/dev/null; exit 3'
+	# a batch is named by its first and last positions and its size
+	same "$stderr" "evt-handle: h: 'sh' exited with status 3 at positions 1-4 (3 events); parked
+evt-handle: h: 'sh' exited with status 3 at position 5 (posts/p2 v1 postCreated); parked
+evt-handle: h: 4 events parked"
 	run -0 --separate-stderr evt-handle --status h
 	same "$output" "$(status h 5 5 4 false)"
 	run -0 sqlite3 events.db 'SELECT position FROM events_parked ORDER BY position'
@@ -1191,7 +1225,8 @@ $EVT_TEST_PG_URL"
 	run -0 --separate-stderr evt-handle --status h
 	same "$output" "$(status h 1 5 0 false)"
 	run -0 --separate-stderr evt-handle --continue-on-error h posts -- sh -c '[ "$EVT_POSITION" != 2 ]'
-	[ "$stderr" = "evt-handle: h: 'sh' exited with status 1 at position 2 (posts/p1 v2 postEdited); parked" ]
+	same "$stderr" "evt-handle: h: 'sh' exited with status 1 at position 2 (posts/p1 v2 postEdited); parked
+evt-handle: h: 1 event parked"
 	run -0 --separate-stderr evt-handle --status h
 	same "$output" "$(status h 5 5 1 false)"
 	run -0 pg_psql -Atc "SELECT handler, position, status FROM e${BATS_TEST_NUMBER}_parked"
