@@ -22,6 +22,8 @@ static const char usage[] =
 	"      --exec COMMAND        fold with a co-process (see evt-fold)\n"
 	"      --init JSON           the aggregate before any event (default {})\n"
 	"      --persist KEY         keep a snapshot under KEY and resume from it\n"
+	"      --timeout SECONDS     stop the reducer or PROGRAM after SECONDS\n"
+	"                            (SIGTERM, then SIGKILL 5 s later): exit 5\n"
 	"      --retries N           on a version conflict, fold and run again\n"
 	"                            up to N times (default 3)\n"
 	EVT_COMMON_USAGE;
@@ -94,7 +96,9 @@ int main(int argc, char **argv)
 	dd = program_start(argc, argv);
 	opterr = 0;
 	while ((c = getopt_long(dd, argv, ":d:h", options, NULL)) != -1) {
-		if (evt_cli_fold_opt(&fo, c, optarg))
+		if ((rc = evt_cli_fold_opt(&fo, c, optarg)) == EVT_EUSAGE)
+			return rc;
+		if (rc)
 			continue;
 		switch (c) {
 		case OPT_RETRIES:
@@ -152,6 +156,8 @@ int main(int argc, char **argv)
 	cmd.body = body.p;
 	cmd.argv = argv + dd + 1;
 	cmd.retries = (int)retries;
+	cmd.timeout_ms = fo.timeout_ms ? fo.timeout_ms : -1;
+	cmd.note = evt_cli_note();
 	if (!(rc = evt_fold_init(&f, red, fo.init, &e)))
 		rc = evt_command_run(&cmd, &result, &e);
 	evt_fold_release(&f);

@@ -28,6 +28,8 @@ static const char usage[] =
 	"                            default: the event less \"type\"\n"
 	"      --init JSON           the aggregate before any event (default {})\n"
 	"      --persist KEY         keep a snapshot under KEY and resume from it\n"
+	"      --timeout SECONDS     stop the --exec COMMAND after SECONDS\n"
+	"                            (SIGTERM, then SIGKILL 5 s later): exit 5\n"
 	"      --all STREAM          every aggregate of STREAM\n"
 	"      --scan                print the aggregate after every event\n"
 	EVT_COMMON_USAGE;
@@ -124,7 +126,9 @@ int main(int argc, char **argv)
 	memset(&r, 0, sizeof(r));
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":d:h", options, NULL)) != -1) {
-		if (evt_cli_fold_opt(&r.fo, c, optarg))
+		if ((rc = evt_cli_fold_opt(&r.fo, c, optarg)) == EVT_EUSAGE)
+			return rc;
+		if (rc)
 			continue;
 		switch (c) {
 		case OPT_ALL:
@@ -145,6 +149,8 @@ int main(int argc, char **argv)
 	if (r.fo.reducers > 1)
 		return evt_usage_error("use one reducer: --jq, --jq-file or "
 				       "--exec");
+	if (r.fo.timeout_ms && !r.fo.exec)
+		return evt_usage_error("--timeout works with --exec only");
 	if (r.all && argc)
 		return evt_usage_error("--all takes no STREAM ID arguments");
 	if (argc == 1)

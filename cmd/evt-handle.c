@@ -73,20 +73,6 @@ static void progress_cb(int64_t pos, int64_t head, int done)
 			handler_name, (long long)pos, (long long)head);
 }
 
-/* SECONDS as milliseconds: "5", "0.5". */
-static int parse_seconds(const char *s, int *ms)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (!*s || *end || !(v > 0) || v > INT_MAX / 1000)
-		return -1;
-	*ms = (int)(v * 1000 + 0.5);
-	if (*ms == 0)
-		*ms = 1;
-	return 0;
-}
-
 static int parse_int(const char *s, int64_t min, int *out)
 {
 	int64_t v;
@@ -193,7 +179,7 @@ int main(int argc, char **argv)
 				goto badnum;
 			break;
 		case OPT_TIMEOUT:
-			if (parse_seconds(optarg, &h.timeout_ms) < 0)
+			if (evt_parse_seconds(optarg, &h.timeout_ms) < 0)
 				goto badnum;
 			break;
 		case OPT_BATCH:

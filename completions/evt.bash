@@ -15,8 +15,9 @@ _evt_options()
 		_evt_opts='-n --limit --after --type --last --head'
 		_evt_args='-n --limit --after --type' ;;
 	fold)
-		_evt_opts='--jq --jq-file --exec --init --persist --all --scan'
-		_evt_args='--jq --jq-file --exec --init --persist' ;;
+		_evt_opts='--jq --jq-file --exec --init --persist --timeout --all
+			--scan'
+		_evt_args='--jq --jq-file --exec --init --persist --timeout' ;;
 	tail)
 		_evt_opts='--after -n --lines --type --count'
 		_evt_args='--after -n --lines --type --count' ;;
@@ -26,8 +27,9 @@ _evt_options()
 			--continue-on-error --wait'
 		_evt_args='--on --batch --retries --retry-delay --timeout' ;;
 	command)
-		_evt_opts='--jq --jq-file --exec --init --persist --retries'
-		_evt_args='--jq --jq-file --exec --init --persist --retries' ;;
+		_evt_opts='--jq --jq-file --exec --init --persist --timeout
+			--retries'
+		_evt_args='--jq --jq-file --exec --init --persist --timeout --retries' ;;
 	*)
 		return 1 ;;
 	esac

@@ -61,6 +61,7 @@ for p in evt-fold evt-command
     complete -c $p $opt -l exec -x -a '(__fish_complete_command)' -d 'reduce with a command run by /bin/sh -c'
     complete -c $p $opt -l init -x -d 'the initial state, a JSON object'
     complete -c $p $opt -l persist -x -d 'keep the folded aggregate as a snapshot under a key'
+    complete -c $p $opt -l timeout -x -d 'stop the --exec reducer (and a command program) after SECONDS'
 end
 
 for p in evt-handle evt-command

@@ -1,7 +1,10 @@
 /* cli.c - what every program's main shares: options, messages, exit */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "fold.h"
@@ -149,6 +152,10 @@ int evt_cli_fold_opt(struct evt_fold_opts *fo, int c, const char *arg)
 	case EVT_OPT_PERSIST:
 		fo->persist = arg;
 		return 1;
+	case EVT_OPT_TIMEOUT:
+		if (evt_parse_seconds(arg, &fo->timeout_ms) < 0)
+			return evt_usage_error("invalid --timeout '%s'", arg);
+		return 1;
 	default:
 		return 0;
 	}
@@ -176,9 +183,33 @@ int evt_cli_reducer(const struct evt_fold_opts *fo, struct evt_reducer **red)
 		if (rc)
 			return evt_fail(&e);
 	} else if (fo->exec) {
-		*red = evt_reducer_exec(fo->exec);
+		*red = evt_reducer_exec(fo->exec, fo->timeout_ms ?
+					fo->timeout_ms : -1, evt_cli_note());
 	} else {
 		*red = evt_reducer_merge();
 	}
 	return 0;
+}
+
+int evt_parse_seconds(const char *s, int *ms)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (!*s || *end || !(v > 0) || v > INT_MAX / 1000)
+		return -1;
+	*ms = (int)(v * 1000 + 0.5);
+	if (*ms == 0)
+		*ms = 1;
+	return 0;
+}
+
+static void note(const char *msg)
+{
+	evt_warn("%s", msg);
+}
+
+void (*evt_cli_note(void))(const char *msg)
+{
+	return isatty(2) ? note : NULL;
 }

@@ -19,6 +19,7 @@ enum {
 	EVT_OPT_EXEC,
 	EVT_OPT_INIT,
 	EVT_OPT_PERSIST,
+	EVT_OPT_TIMEOUT,
 	EVT_OPT_LOCAL		/* first option number free for a program */
 };
 
@@ -42,19 +43,27 @@ enum {
 	{ "jq-file", required_argument, NULL, EVT_OPT_JQ_FILE }, \
 	{ "exec", required_argument, NULL, EVT_OPT_EXEC }, \
 	{ "init", required_argument, NULL, EVT_OPT_INIT }, \
-	{ "persist", required_argument, NULL, EVT_OPT_PERSIST }
+	{ "persist", required_argument, NULL, EVT_OPT_PERSIST }, \
+	{ "timeout", required_argument, NULL, EVT_OPT_TIMEOUT }
 
 struct evt_fold_opts {
 	const char *jq, *jq_file, *exec, *init, *persist;
 	int reducers;		/* how many of --jq, --jq-file, --exec */
+	int timeout_ms;		/* --timeout; 0: not given */
 };
 
 struct evt_reducer;
 
 extern const char *evt_prog;
 
-/* Take option c with its value arg into fo: 1 if it is a fold option. */
+/* Take option c with its value arg into fo: 1 if it is a fold option, 0
+ * if not, EVT_EUSAGE after a message for a bad value. */
 int evt_cli_fold_opt(struct evt_fold_opts *fo, int c, const char *arg);
+/* SECONDS ("5", "0.5", more than 0) as milliseconds; -1 if it is not. */
+int evt_parse_seconds(const char *s, int *ms);
+/* The note a program that keeps silent on a terminal gets (evt_warn), or
+ * NULL when stderr is not a terminal. */
+void (*evt_cli_note(void))(const char *msg);
 /* The reducer fo names (merge when none): 0, or the exit status after a
  * message (a --jq-file that cannot be read, a jq program that does not
  * compile). */

@@ -1,6 +1,7 @@
 /* command.c - run a command against an aggregate (evtstore createCommands) */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -61,27 +62,57 @@ static void command_input(const struct evt_command *c, struct evt_agg *a,
 	evt_buf_release(&tmp);
 }
 
-/* Run argv with in on its stdin, its stdout into out, both at once (a
- * program may print before it has read everything). */
-static int run_program(char *const *argv, char *const *env, const char *in,
-		       size_t inlen, struct evt_buf *out, int *status,
-		       struct evt_err *e)
+/* Run c->argv with in on its stdin, its stdout into out, both at once (a
+ * program may print before it has read everything), for at most
+ * c->timeout_ms (then *timed_out is set). */
+static int run_program(const struct evt_command *cmd, char *const *env,
+		       const char *in, size_t inlen, struct evt_buf *out,
+		       int *status, int *timed_out, struct evt_err *e)
 {
-	struct evt_spawn sp = { argv, env, 1, 1 };
+	struct evt_spawn sp = { cmd->argv, env, 1, 1 };
 	struct evt_child c;
 	void (*old)(int);
 	size_t off = 0;
-	int rc, timed_out;
+	int64_t start, deadline, note_at;
+	int rc, noted = !cmd->note;
 
+	*timed_out = 0;
 	if ((rc = evt_spawn(&sp, &c, e)))
 		return rc;
+	start = evt_mono_ms();
+	deadline = cmd->timeout_ms >= 0 ? start + cmd->timeout_ms : -1;
+	note_at = start + EVT_NOTE_MS;
 	old = signal(SIGPIPE, SIG_IGN);
 	fcntl(c.in, F_SETFL, fcntl(c.in, F_GETFL) | O_NONBLOCK);
 	while (c.out >= 0) {
 		struct pollfd p[2] = { { c.out, POLLIN, 0 }, { c.in, POLLOUT, 0 } };
 		int np = c.in >= 0 ? 2 : 1;
+		int64_t now = evt_mono_ms(), wait = -1;
+		int r;
 
-		if (poll(p, (nfds_t)np, -1) < 0) {
+		if (deadline >= 0) {
+			if (now >= deadline) {
+				*timed_out = 1;
+				break;
+			}
+			wait = deadline - now;
+		}
+		if (!noted) {
+			if (now >= note_at) {
+				char msg[300];
+
+				snprintf(msg, sizeof(msg), "waiting for '%s' to "
+					 "exit", cmd->argv[0]);
+				cmd->note(msg);
+				noted = 1;
+				continue;
+			}
+			if (wait < 0 || note_at - now < wait)
+				wait = note_at - now;
+		}
+		r = poll(p, (nfds_t)np, wait < 0 ? -1 : wait > INT_MAX ?
+			 INT_MAX : (int)wait);
+		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			rc = evt_errf(e, EVT_EFAIL, "cannot poll: %s",
@@ -98,22 +129,22 @@ static int run_program(char *const *argv, char *const *env, const char *in,
 				evt_child_close_in(&c);	/* EPIPE: it quit */
 		}
 		if (p[0].revents) {
-			ssize_t r;
+			ssize_t n;
 
 			evt_buf_grow(out, 65536);
-			r = read(c.out, out->p + out->len,
+			n = read(c.out, out->p + out->len,
 				 out->cap - out->len - 1);
-			if (r < 0 && errno != EINTR && errno != EAGAIN) {
+			if (n < 0 && errno != EINTR && errno != EAGAIN) {
 				rc = evt_errf(e, EVT_EFAIL, "cannot read from "
-					      "'%s': %s", argv[0],
+					      "'%s': %s", cmd->argv[0],
 					      strerror(errno));
 				break;
 			}
-			if (r == 0) {
+			if (n == 0) {
 				close(c.out);
 				c.out = -1;
-			} else if (r > 0) {
-				out->len += (size_t)r;
+			} else if (n > 0) {
+				out->len += (size_t)n;
 				out->p[out->len] = '\0';
 			}
 		}
@@ -123,11 +154,19 @@ static int run_program(char *const *argv, char *const *env, const char *in,
 		c.out = -1;
 	}
 	if (!rc) {
-		rc = evt_child_wait(&c, -1, 0, status, &timed_out, e);
+		int64_t left = deadline - evt_mono_ms();
+		int to;
+
+		/* Past the deadline: 0 ms left, SIGTERM at once. */
+		rc = evt_child_wait(&c, deadline < 0 ? -1 : left < 0 ? 0 :
+				    left > INT_MAX ? INT_MAX : (int)left,
+				    EVT_KILL_MS, status, &to, e);
+		*timed_out |= to;
 	} else {
 		struct evt_err ignored;
+		int to;
 
-		evt_child_wait(&c, -1, 0, status, &timed_out, &ignored);
+		evt_child_wait(&c, 0, EVT_KILL_MS, status, &to, &ignored);
 	}
 	signal(SIGPIPE, old);
 	return rc;
@@ -282,7 +321,7 @@ int evt_command_run(const struct evt_command *c, struct evt_buf *result,
 	char *env[ENV_MAX];
 	size_t *ends = NULL, n = 0;
 	char who[300];
-	int attempt, rc, status;
+	int attempt, rc, status, timed_out;
 
 	snprintf(who, sizeof(who), "'%s'", c->argv[0]);
 	/* The fold's connection writes only snapshots: losing one to a power
@@ -303,14 +342,15 @@ int evt_command_run(const struct evt_command *c, struct evt_buf *result,
 		command_input(c, &a, &in);
 		evt_buf_reset(&out);
 		program_env(c, st, version, &envtext, env);
-		if ((rc = run_program(c->argv, env, in.p, in.len, &out,
-				      &status, e)))
+		if ((rc = run_program(c, env, in.p, in.len, &out, &status,
+				      &timed_out, e)))
 			break;
-		if (status != 0) {
+		if (status != 0 || timed_out) {
 			char how[128];
 
 			rc = evt_errf(e, EVT_EPROG, "%s %s", who,
-				      evt_status_str(status, 0, 0, how,
+				      evt_status_str(status, timed_out,
+						     c->timeout_ms, how,
 						     sizeof(how)));
 			break;
 		}

@@ -19,6 +19,10 @@ struct evt_command {
 	const char *body;		/* compact JSON object */
 	char *const *argv;		/* PROGRAM and its arguments */
 	int retries;			/* reruns after a conflict */
+	int timeout_ms;			/* PROGRAM is stopped after it; < 0:
+					   no limit */
+	void (*note)(const char *msg);	/* told once of a PROGRAM that keeps
+					   silent, or NULL */
 };
 
 /* Check BODY and append its compact form to out; EVT_EUSAGE if it is not

@@ -19,6 +19,11 @@ void evt_lines_init(struct evt_lines *r, int fd, const char *name);
  * (valid until the next call), 0 at end of input, -1 on a read error
  * (errno set). */
 int evt_lines_next(struct evt_lines *r, const char **line, size_t *len);
+/* For a reader that waits with poll(2) before reading: is a whole line,
+ * or the end of input, in the buffer (evt_lines_next will not read)?
+ * evt_lines_fill reads once: 1, 0 at end of input, -1 on a read error. */
+int evt_lines_ready(const struct evt_lines *r);
+int evt_lines_fill(struct evt_lines *r);
 void evt_lines_release(struct evt_lines *r);
 
 #endif

@@ -61,4 +61,9 @@ const char *evt_status_str(int status, int timed_out, int timeout_ms,
 
 void evt_proc_ignore_sigpipe(void);
 
+/* A program past its --timeout gets SIGTERM, and SIGKILL this much later. */
+#define EVT_KILL_MS 5000
+/* On a terminal, a program silent this long is noted on stderr. */
+#define EVT_NOTE_MS 3000
+
 #endif

@@ -49,8 +49,11 @@ struct evt_reducer *evt_reducer_merge(void);
 /* A program that does not compile is EVT_EUSAGE with jq's message. */
 int evt_reducer_jq(struct evt_reducer **rp, const char *program,
 		   struct evt_err *e);
-/* COMMAND is run by /bin/sh -c at the first event. */
-struct evt_reducer *evt_reducer_exec(const char *command);
+/* COMMAND is run by /bin/sh -c at the first event.  timeout_ms >= 0:
+ * stopped that long after its start (SIGTERM, then SIGKILL), EVT_EPROG.
+ * note (or NULL) is told once when it has not answered for EVT_NOTE_MS. */
+struct evt_reducer *evt_reducer_exec(const char *command, int timeout_ms,
+				     void (*note)(const char *msg));
 
 int evt_reducer_apply(struct evt_reducer *r, struct evt_agg *a,
 		      const struct evt_record *ev, struct evt_err *e);

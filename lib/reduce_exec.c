@@ -7,6 +7,8 @@
  * it must exit 0 without printing more.
  */
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,10 @@ struct execr {
 	int started;
 	struct evt_lines out;
 	struct evt_buf line, answer;
+	int timeout_ms;		/* < 0: none */
+	int64_t deadline;	/* evt_mono_ms() when it is stopped, or -1 */
+	void (*note)(const char *msg);
+	int noted;
 };
 
 static int spawn(struct execr *x, struct evt_err *e)
@@ -38,8 +44,76 @@ static int spawn(struct execr *x, struct evt_err *e)
 		return rc;
 	x->c.name = x->command;
 	x->started = 1;
+	x->deadline = x->timeout_ms >= 0 ? evt_mono_ms() + x->timeout_ms : -1;
 	evt_lines_init(&x->out, x->c.out, x->command);
 	return 0;
+}
+
+/* --timeout passed: stop the co-process (SIGTERM, SIGKILL later). */
+static int stop(struct execr *x, struct evt_err *e)
+{
+	struct evt_err ignored;
+	char how[128];
+	int status, timed_out;
+
+	evt_child_wait(&x->c, 0, EVT_KILL_MS, &status, &timed_out, &ignored);
+	x->started = 0;
+	return evt_errf(e, EVT_EPROG, "%s %s", x->who,
+			evt_status_str(status, 1, x->timeout_ms, how,
+				       sizeof(how)));
+}
+
+/* Wait until a whole answer line (or the end of its output) is there to
+ * read, at most until the deadline; on a terminal, say so once when the
+ * co-process keeps silent (a Python script without -u buffers its
+ * answers). */
+static int await(struct execr *x, int note, struct evt_err *e)
+{
+	int64_t note_at = evt_mono_ms() + EVT_NOTE_MS;
+
+	while (!evt_lines_ready(&x->out)) {
+		struct pollfd p = { x->c.out, POLLIN, 0 };
+		int64_t now = evt_mono_ms(), wait = -1;
+		int r;
+
+		if (x->deadline >= 0) {
+			if (now >= x->deadline)
+				return stop(x, e);
+			wait = x->deadline - now;
+		}
+		if (note && x->note && !x->noted) {
+			if (now >= note_at) {
+				char msg[sizeof(e->msg)];
+
+				snprintf(msg, sizeof(msg), "waiting for %s (is "
+					 "its output buffered?)", x->who);
+				x->note(msg);
+				x->noted = 1;
+				continue;
+			}
+			if (wait < 0 || note_at - now < wait)
+				wait = note_at - now;
+		}
+		r = poll(&p, 1, wait < 0 ? -1 : wait > INT_MAX ? INT_MAX :
+			 (int)wait);
+		if (r < 0 && errno != EINTR)
+			return evt_errf(e, EVT_EFAIL, "cannot poll: %s",
+					strerror(errno));
+		if (r > 0 && evt_lines_fill(&x->out) < 0)
+			return evt_errf(e, EVT_EFAIL, "cannot read from '%s': "
+					"%s", x->command, strerror(errno));
+	}
+	return 0;
+}
+
+/* The time left before the deadline, for evt_child_wait: -1 for none. */
+static int left_ms(const struct execr *x)
+{
+	int64_t left = x->deadline - evt_mono_ms();
+
+	if (x->deadline < 0)
+		return -1;
+	return left < 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 }
 
 /* The co-process stopped answering: how it ended. */
@@ -48,10 +122,13 @@ static int ended(struct execr *x, struct evt_err *e)
 	char how[128];
 	int status, timed_out, rc;
 
-	if ((rc = evt_child_wait(&x->c, -1, 0, &status, &timed_out, e)))
+	if ((rc = evt_child_wait(&x->c, left_ms(x), EVT_KILL_MS, &status,
+				 &timed_out, e)))
 		return rc;
 	x->started = 0;
-	evt_status_str(status, 0, 0, how, sizeof(how));
+	evt_status_str(status, timed_out, x->timeout_ms, how, sizeof(how));
+	if (timed_out)
+		return evt_errf(e, EVT_EPROG, "%s %s", x->who, how);
 	return evt_errf(e, EVT_EPROG, "%s %s%s", x->who, how,
 			status == 0 ? " before answering" : "");
 }
@@ -63,7 +140,7 @@ static int exec_apply(struct evt_reducer *r, struct evt_agg *a,
 	void (*old)(int);
 	const char *s, *why;
 	size_t n, col;
-	int got, rc;
+	int got, rc, late;
 
 	if (!x->started && (rc = spawn(x, e)))
 		return rc;
@@ -76,9 +153,14 @@ static int exec_apply(struct evt_reducer *r, struct evt_agg *a,
 	evt_meta_print(&x->line, ev);
 	evt_buf_add(&x->line, "}\n", 2);
 	old = signal(SIGPIPE, SIG_IGN);
-	rc = evt_child_write(&x->c, x->line.p, x->line.len, e);
+	rc = evt_child_write_until(&x->c, x->line.p, x->line.len, x->deadline,
+				   &late, e);
 	signal(SIGPIPE, old);
 	if (rc)
+		return rc;
+	if (late)
+		return stop(x, e);
+	if ((x->deadline >= 0 || x->note) && (rc = await(x, 1, e)))
 		return rc;
 	got = evt_lines_next(&x->out, &s, &n);
 	if (got < 0)
@@ -109,11 +191,20 @@ static int exec_finish(struct evt_reducer *r, struct evt_err *e)
 	if (!x->started)
 		return 0;
 	evt_child_close_in(&x->c);
-	while ((got = evt_lines_next(&x->out, &s, &n)) > 0)
-		extra = 1;
-	if ((rc = evt_child_wait(&x->c, -1, 0, &status, &timed_out, e)))
+	do {
+		if (x->deadline >= 0 && (rc = await(x, 0, e)))
+			return rc;
+		if ((got = evt_lines_next(&x->out, &s, &n)) > 0)
+			extra = 1;
+	} while (got > 0);
+	if ((rc = evt_child_wait(&x->c, left_ms(x), EVT_KILL_MS, &status,
+				 &timed_out, e)))
 		return rc;
 	x->started = 0;
+	if (timed_out)
+		return evt_errf(e, EVT_EPROG, "%s %s", x->who,
+				evt_status_str(status, 1, x->timeout_ms, how,
+					       sizeof(how)));
 	if (status != 0)
 		return evt_errf(e, EVT_EPROG, "%s %s", x->who,
 				evt_status_str(status, 0, 0, how,
@@ -151,11 +242,15 @@ static const struct evt_reducer_ops exec_ops = {
 	exec_apply, NULL, NULL, exec_finish, exec_free
 };
 
-struct evt_reducer *evt_reducer_exec(const char *command)
+struct evt_reducer *evt_reducer_exec(const char *command, int timeout_ms,
+				     void (*note)(const char *msg))
 {
 	struct execr *x = evt_xmalloc(sizeof(*x));
 
 	memset(x, 0, sizeof(*x));
+	x->timeout_ms = timeout_ms;
+	x->deadline = -1;
+	x->note = note;
 	x->base.ops = &exec_ops;
 	evt_reducer_name(&x->base, "exec", command);
 	x->command = evt_xstrdup(command);

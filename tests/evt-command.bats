@@ -271,6 +271,33 @@ evt-command: './post.sh' exited with status 1"
 	[ "$stderr" = "evt-command: invalid --init: not a JSON object" ]
 }
 
+@test "--timeout SECONDS: a program past it is stopped, exit 5 naming the timeout, nothing appended" {
+	run -5 --separate-stderr timeout $((10 * EVT_TEST_SLOW)) evt-command --timeout 0.3 users u1 go -- sleep 10
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-command: 'sleep' timed out after 0.3 s" ]
+	# events printed before it do not count
+	run -5 --separate-stderr timeout $((10 * EVT_TEST_SLOW)) evt-command --timeout 0.3 users u1 go -- sh -c 'echo "{\"type\":\"a\"}"; exec sleep 10'
+	[ "$stderr" = "evt-command: 'sh' timed out after 0.3 s" ]
+	run -0 --separate-stderr evt-read --head
+	[ "$output" = 0 ]
+	# the --exec reducer has the same limit
+	evt-append -q users u1 '{"type":"a"}'
+	run -5 --separate-stderr timeout $((10 * EVT_TEST_SLOW)) evt-command --timeout 0.3 --exec 'read -r l; exec sleep 10' users u1 go -- true
+	[ "$stderr" = "evt-command: position 1: reducer 'read -r l; exec sleep 10' timed out after 0.3 s" ]
+	# within the time
+	run -0 --separate-stderr evt-command --timeout 10 --exec 'while read -r l; do echo null; done' users u1 go -- echo '{"type":"b"}'
+	[ "$output" = '{"aggregateId":"u1","version":2}' ]
+	run -2 --separate-stderr evt-command --timeout 0 users u1 go -- true
+	[ "$stderr" = "evt-command: invalid --timeout '0'" ]
+}
+
+@test "on a terminal, a program silent for 3 s is noted on stderr" {
+	command -v script >/dev/null || skip "script(1) not installed"
+	run -5 script -qec "evt-command --timeout 3.5 users u1 go -- sleep 10" /dev/null
+	same "$output" "evt-command: waiting for 'sleep' to exit"$'\r'"
+evt-command: 'sleep' timed out after 3.5 s"$'\r'
+}
+
 @test "options may follow the arguments; the program's own options are its own" {
 	run -0 --separate-stderr evt-command users u1 go --init '{"a":1}' --retries 1 -- sh -c 'cat >/dev/null; echo "{\"type\":\"t\"}"' --init
 	[ "$output" = '{"a":1,"aggregateId":"u1","version":1}' ]

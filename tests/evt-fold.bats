@@ -332,6 +332,53 @@ evt-fold: position 4: reducer 'read -r line; echo \"{}\"; read -r line; echo oop
 evt-fold: position 1: reducer 'nosuchcommand' exited with status 127" ]
 }
 
+@test "--exec --timeout SECONDS: a reducer that does not answer is stopped, exit 5 naming the timeout" {
+	fixture
+	run -5 --separate-stderr timeout $((10 * EVT_TEST_SLOW)) evt-fold --timeout 0.3 --exec 'read -r l; exec sleep 10' users u1
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-fold: position 1: reducer 'read -r l; exec sleep 10' timed out after 0.3 s" ]
+	# the time counts from its start, also while it does not read
+	run -5 --separate-stderr timeout $((10 * EVT_TEST_SLOW)) evt-fold --timeout 0.3 --exec 'exec sleep 10' --init "{\"pad\":\"$(head -c 100000 /dev/zero | tr '\0' x)\"}" users u1
+	[ "$stderr" = "evt-fold: position 1: reducer 'exec sleep 10' timed out after 0.3 s" ]
+	# and after the last answer, until it exits
+	run -5 --separate-stderr timeout $((10 * EVT_TEST_SLOW)) evt-fold --timeout 0.3 --exec 'while read -r l; do echo null; done; exec sleep 10' --all users
+	[ "$stderr" = "evt-fold: reducer 'while read -r l; do echo null; done; exec sleep 10' timed out after 0.3 s" ]
+	# a reducer within its time
+	run -0 --separate-stderr evt-fold --timeout 10 --exec 'while read -r l; do echo "{\"n\":1}"; done' users u1
+	[ "$output" = '{"n":1,"aggregateId":"u1","version":3}' ]
+}
+
+@test "--exec --timeout: a reducer that outlives SIGTERM gets SIGKILL 5 s later" {
+	fixture
+	t0=$(date +%s)
+	run -5 --separate-stderr timeout $((20 * EVT_TEST_SLOW)) evt-fold --timeout 0.2 --exec 'trap "" TERM; read -r l; while :; do sleep 0.1; done' users u1
+	t1=$(date +%s)
+	[ "$stderr" = "evt-fold: position 1: reducer 'trap \"\" TERM; read -r l; while :; do sleep 0.1; done' timed out after 0.2 s" ]
+	[ $((t1 - t0)) -ge 5 ]
+}
+
+@test "--timeout works with --exec only; bad values are exit 2" {
+	run -2 --separate-stderr evt-fold --timeout 1 users u1
+	[ "$stderr" = "evt-fold: --timeout works with --exec only" ]
+	run -2 --separate-stderr evt-fold --timeout 1 --jq . users u1
+	[ "$stderr" = "evt-fold: --timeout works with --exec only" ]
+	for v in x 0 -1 ''; do
+		run -2 --separate-stderr evt-fold --timeout "$v" --exec cat users u1
+		[ "$stderr" = "evt-fold: invalid --timeout '$v'" ]
+	done
+}
+
+@test "--exec on a terminal: a reducer silent for 3 s is noted on stderr" {
+	command -v script >/dev/null || skip "script(1) not installed"
+	fixture
+	run -5 script -qec "evt-fold --timeout 3.5 --exec 'read -r l; exec sleep 10' users u1" /dev/null
+	same "$output" "evt-fold: waiting for reducer 'read -r l; exec sleep 10' (is its output buffered?)"$'\r'"
+evt-fold: position 1: reducer 'read -r l; exec sleep 10' timed out after 3.5 s"$'\r'
+	# not when stderr is not a terminal
+	run -5 --separate-stderr evt-fold --timeout 3.5 --exec 'read -r l; exec sleep 10' users u1
+	[ "$stderr" = "evt-fold: position 1: reducer 'read -r l; exec sleep 10' timed out after 3.5 s" ]
+}
+
 @test "--exec: a bad answer is exit 4 naming the position" {
 	fixture
 	run -4 --separate-stderr evt-fold --exec 'while read -r l; do echo "[1]"; done' users u1
