@@ -71,6 +71,7 @@ int main(int argc, char **argv)
 			if (evt_parse_i64(optarg, 0, INT64_MAX, &q.after) < 0)
 				return evt_usage_error("invalid position '%s'",
 						       optarg);
+			q.safe = 1;	/* the resumable form: gap-safe */
 			break;
 		case OPT_TYPE:
 			if ((rc = evt_cli_add_type(&q, &types, optarg))) {
@@ -110,6 +111,8 @@ int main(int argc, char **argv)
 	q.id = argc == 2 ? argv[1] : NULL;
 	if (q.last)
 		q.limit = q.limit == 0 ? 0 : 1;
+	if (q.last || head)
+		q.safe = 0;	/* not a resumable read */
 	evt_out_init(&out, 1, EVT_OUT_AUTO);
 	rc = evt_store_open(&st, &so, &e);
 	if (!rc && head) {

@@ -147,6 +147,7 @@ int main(int argc, char **argv)
 			struct evt_query all;
 
 			memset(&all, 0, sizeof(all));
+			all.safe = 1;
 			rc = evt_store_head(st, &all, &head, &e);
 			q.after = head;
 		}

@@ -118,6 +118,7 @@ int evt_follow(struct evt_store *st, struct evt_query *q, evt_record_fn fn,
 	int recheck = 0;
 	int rc;
 
+	q->safe = 1;
 	for (;;) {
 		p.got = 0;
 		if ((rc = evt_store_read(st, q, deliver, &p, e)))

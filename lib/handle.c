@@ -303,6 +303,7 @@ int evt_handle(struct evt_store *st, const struct evt_handler *h,
 	memset(&q, 0, sizeof(q));
 	q.streams = h->streams;
 	q.nstreams = h->nstreams;
+	q.safe = 1;
 	if ((rc = evt_store_bookmark_get(st, h->name, &bookmark, &found, e)))
 		return rc;
 	pos = committed = bookmark;
@@ -323,8 +324,13 @@ int evt_handle(struct evt_store *st, const struct evt_handler *h,
 			committed = pos;
 		}
 	}
-	if (h->progress && (rc = evt_store_head(st, &q, &head, e)))
-		return rc;
+	if (h->progress) {	/* for the display only */
+		struct evt_query all = q;
+
+		all.safe = 0;
+		if ((rc = evt_store_head(st, &all, &head, e)))
+			return rc;
+	}
 	evt_store_child_env(st, &c.dbenv, c.storeenv);
 	for (;;) {
 		q.after = pos;

@@ -38,6 +38,11 @@ struct evt_query {
 	const char *const *types;	/* NULL: every type */
 	size_t ntypes;
 	int last;			/* newest first */
+	int safe;			/* only the gap-free prefix: positions
+					   that no running transaction can
+					   still commit below (PostgreSQL;
+					   a no-op on SQLite, whose writers
+					   commit in position order) */
 };
 
 /* Called per record; a non-zero return stops the read and is returned. */
@@ -82,7 +87,9 @@ void evt_store_rollback(struct evt_store *st);
 
 int evt_store_read(struct evt_store *st, const struct evt_query *q,
 		   evt_record_fn fn, void *ctx, struct evt_err *e);
-/* The greatest position matching q (streams, id, types), or 0. */
+/* The greatest position matching q (streams, id, types), or 0.  With
+ * q->safe, the greatest one of the gap-free prefix: a follower starts
+ * there and misses no transaction that commits a smaller position late. */
 int evt_store_head(struct evt_store *st, const struct evt_query *q,
 		   int64_t *head, struct evt_err *e);
 

@@ -67,7 +67,8 @@ static void *pq_lib;	/* loaded once per process, never unloaded */
 /* Statements prepared per connection (on their second use: a one-shot
  * program does not pay a round trip for preparing). */
 enum { Q_VERSION, Q_INSERT, Q_INSERT_BLIND, Q_BM_GET, Q_BM_SET, Q_BM_ALL, Q_SNAP_GET,
-       Q_SNAP_PUT, Q_PARK, Q_PARKED, Q_TRYLOCK, Q_UNLOCK, Q_HELD, Q_N };
+       Q_SNAP_PUT, Q_PARK, Q_PARKED, Q_TRYLOCK, Q_UNLOCK, Q_HELD, Q_HORIZON,
+       Q_N };
 
 #define INTERRUPTED (-3)	/* a reconnect stopped by SIGINT/SIGTERM */
 #define LOST (-4)		/* the connection was lost; e says how */
@@ -89,6 +90,13 @@ struct pg {
 	int follower;		/* has waited: reconnect when lost */
 	int sync_off;		/* synchronous_commit = off */
 	int64_t lock_timeout;	/* EVT_BUSY_TIMEOUT, ms; -1: none */
+	int64_t settled;	/* every position <= settled is final */
+	char *pend;		/* the writers (virtual transaction ids, a
+				   text[] literal) that may still commit a
+				   position <= pend_upto; NULL: none */
+	int64_t pend_upto;
+	int held;		/* the last gap-safe read stopped at a gap
+				   that a running writer may fill */
 	char **locks;		/* handler locks held */
 	size_t nlocks;
 	struct evt_buf arr[6];	/* the insert batch's arrays */
@@ -437,7 +445,7 @@ static int ready(struct evt_store *st, struct evt_err *e)
 static const char *const qname[Q_N] = {
 	"evt_version", "evt_insert", "evt_insert_blind", "evt_bm_get",
 	"evt_bm_set", "evt_bm_all", "evt_snap_get", "evt_snap_put", "evt_park", "evt_parked",
-	"evt_trylock", "evt_unlock", "evt_held"
+	"evt_trylock", "evt_unlock", "evt_held", "evt_horizon"
 };
 
 static const char *qsql(struct evt_store *st, int q)
@@ -518,6 +526,33 @@ static const char *qsql(struct evt_store *st, int q)
 			       "current_database()) AND classid = $1::oid AND "
 			       "objid = $2::oid AND objsubid = 1 AND granted AND "
 			       "pid <> pg_backend_pid())");
+		break;
+	case Q_HORIZON:
+		/* $1 lo, $2 the pending writers, $3 the table's oid, $4 look
+		 * for a gap.  One snapshot gives m and the gap; pg_locks is
+		 * read after that snapshot was taken (see horizon()).  A
+		 * writer holds RowExclusiveLock on the table from before it
+		 * draws a position until it ends; a prepared transaction
+		 * holds it with no pid. */
+		evt_buf_addf(&b,
+			"SELECT s.m, s.vx IS NOT NULL, coalesce($2::text[] && "
+			"s.vx, false), CASE WHEN s.vx IS NULL OR NOT $4 OR "
+			"s.m <= $1 THEN NULL WHEN (SELECT count(*) FROM %s "
+			"WHERE position > $1 AND position <= s.m) = s.m - $1 "
+			"THEN NULL ELSE (SELECT min(g) FROM (SELECT $1 + 1 AS "
+			"g WHERE NOT EXISTS (SELECT 1 FROM %s WHERE position "
+			"= $1 + 1) UNION ALL SELECT e.position + 1 FROM %s e "
+			"WHERE e.position > $1 AND e.position < s.m AND NOT "
+			"EXISTS (SELECT 1 FROM %s f WHERE f.position = "
+			"e.position + 1)) AS x) END, s.vx FROM (SELECT "
+			"(SELECT coalesce(max(position), 0) FROM %s) AS m, "
+			"(SELECT array_agg(virtualtransaction) FROM pg_locks "
+			"WHERE locktype = 'relation' AND database = (SELECT "
+			"oid FROM pg_database WHERE datname = "
+			"current_database()) AND relation = $3::oid AND mode "
+			"= 'RowExclusiveLock' AND granted AND pid IS DISTINCT "
+			"FROM pg_backend_pid()) AS vx) AS s",
+			pg->ev, pg->ev, pg->ev, pg->ev, pg->ev);
 		break;
 	}
 	pg->sql[q] = b.p;
@@ -806,6 +841,7 @@ static void pg_close(struct evt_store *st)
 	free(pg->ev_schema);
 	free(pg->bm_schema);
 	free(pg->ev_name);
+	free(pg->pend);
 	free(pg);
 	st->impl = NULL;
 }
@@ -1128,10 +1164,119 @@ static size_t params(const struct evt_query *q, char *after,
 	return n;
 }
 
-/* The query of q with its values as literals (COPY takes no parameters);
- * NULL with the message in e when one cannot be quoted. */
+/* --- the gap-free prefix -------------------------------------------------------
+ *
+ * A position is drawn from the sequence at INSERT and becomes visible at
+ * COMMIT, so a writer can commit position 7 after 8 is visible.  evt's own
+ * writers serialize, but evtstore's and a plain INSERT from psql do not.
+ * A gap-safe read (q->safe) therefore stops below the first position that
+ * a running transaction may still commit: the horizon.
+ *
+ * Why it holds.  Let m be the greatest position visible in a snapshot S,
+ * and W the transactions that hold RowExclusiveLock on the events table
+ * when pg_locks is read, after S was taken.  Every position <= m was drawn
+ * before m was, hence before S (the sequence hands out values in time
+ * order: evtstore's schema keeps the default CACHE 1).  A transaction that
+ * drew one of them took RowExclusiveLock before drawing (the table is
+ * locked when the INSERT is planned) and keeps it until it ends; so when
+ * it is not in W it had ended when pg_locks was read: its rows are
+ * committed or never will be.  Hence:
+ *   - W empty: every position <= m is final;
+ *   - no gap in (lo, m] in S, lo final: every position <= m is final
+ *     (a running writer cannot commit a position that is taken);
+ *   - else the first gap g: the positions < g are final, and once every
+ *     transaction of W has ended, so is every position <= m.
+ * A later statement (a new snapshot) then sees every final row.
+ *
+ * The cost: one more statement per read (pg_locks is cheap to read with no
+ * lock contention; the gap is looked for only while some writer runs, over
+ * the positions about to be read); a reader held at a gap polls every few
+ * milliseconds until those writers end; a settled gap, however old, is
+ * never examined again (pg->settled), and a permanent one (a rolled-back
+ * insert) costs one wait for the writers of that moment.  A long-running
+ * foreign transaction that inserted into the table holds followers until
+ * it ends (evt(7), "Ordering and gaps"). */
+
+#define HOLD_POLL_MS 20		/* while held: look again this often */
+
+/* The horizon for a reader after position "after": *h is the greatest
+ * position below which nothing can appear any more (may be <= after:
+ * nothing to read yet).  scan: look for the first gap (else an unknown
+ * state counts as a gap at once).  Sets pg->held. */
+static int horizon(struct evt_store *st, int64_t after, int scan, int64_t *h,
+		   struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	PGresult *res;
+	int rc;
+
+	if (!pg->ev_oid && (rc = table_oids(st, e)))
+		return rc;
+	for (;;) {
+		int64_t lo = after > pg->settled ? after : pg->settled, m, gap;
+		char los[24], oid[16];
+		const char *vals[4] = { los, pg->pend, oid, scan ? "t" : "f" };
+		int writers, busy;
+
+		snprintf(los, sizeof(los), "%lld", (long long)lo);
+		snprintf(oid, sizeof(oid), "%u", pg->ev_oid);
+		res = run(st, Q_HORIZON, 4, vals, NULL, NULL, 0, "read", 1, &rc,
+			  e);
+		if (!res) {		/* 1: no table (yet) */
+			*h = after;
+			pg->held = 0;
+			return rc == 1 ? 0 : rc;
+		}
+		m = int_at(res, 0, 0);
+		writers = pq.PQgetvalue(res, 0, 1)[0] == 't';
+		busy = pq.PQgetvalue(res, 0, 2)[0] == 't';
+		gap = pq.PQgetisnull(res, 0, 3) ? 0 : int_at(res, 0, 3);
+		if (pg->pend && !busy) {
+			/* the writers we waited for have ended: look again */
+			if (pg->pend_upto > pg->settled)
+				pg->settled = pg->pend_upto;
+			free(pg->pend);
+			pg->pend = NULL;
+			pq.PQclear(res);
+			continue;
+		}
+		if (!writers) {
+			if (m > pg->settled)
+				pg->settled = m;
+			*h = pg->settled;
+		} else {
+			if (gap)
+				*h = gap - 1;
+			else if (scan || m <= lo)
+				*h = m > lo ? m : lo;
+			else
+				*h = lo;
+			/* only a horizon that starts from a final position
+			 * is final itself */
+			if (lo == pg->settled && *h > pg->settled)
+				pg->settled = *h;
+			if (*h < m && !pg->pend) {
+				pg->pend = evt_xstrdup(pq.PQgetvalue(res, 0, 4));
+				pg->pend_upto = m;
+			}
+		}
+		pq.PQclear(res);
+		pg->held = pg->pend && *h < pg->pend_upto;
+		return 0;
+	}
+}
+
+/* How long a one-shot reader waits at a held gap: the busy timeout. */
+static int64_t hold_limit(const struct pg *pg)
+{
+	return pg->lock_timeout >= 0 ? pg->lock_timeout : 10000;
+}
+
+/* The query of q with its values as literals (COPY takes no parameters),
+ * positions up to upto (< 0: all); NULL with the message in e when one
+ * cannot be quoted. */
 static char *read_sql(struct evt_store *st, const struct evt_query *q,
-		      struct evt_err *e)
+		      int64_t upto, struct evt_err *e)
 {
 	struct pg *pg = PG(st);
 	struct evt_buf sql = EVT_BUF_INIT;
@@ -1140,6 +1285,8 @@ static char *read_sql(struct evt_store *st, const struct evt_query *q,
 	evt_buf_addf(&sql, "COPY (SELECT position, stream, aggregate_id, "
 		     "version, timestamp, event FROM %s WHERE position > %lld",
 		     pg->ev, (long long)q->after);
+	if (upto >= 0)
+		evt_buf_addf(&sql, " AND position <= %lld", (long long)upto);
 	for (i = 0; i < n; i++) {
 		const char *v = q->id && i == n - 1 ? q->id : q->streams[i];
 		char *lit = pq.PQescapeLiteral(pg->conn, v, strlen(v));
@@ -1247,8 +1394,8 @@ static void cancel(struct pg *pg)
  * flat), with less work on both sides than rows of a SELECT.  *got and
  * *last count and place what reached fn. */
 static int read_once(struct evt_store *st, const struct evt_query *q,
-		     evt_record_fn fn, void *ctx, int64_t *got, int64_t *last,
-		     struct evt_err *e)
+		     int64_t upto, evt_record_fn fn, void *ctx, int64_t *got,
+		     int64_t *last, struct evt_err *e)
 {
 	struct pg *pg = PG(st);
 	char tsbuf[EVT_TS_LEN + 1], *sql, *buf;
@@ -1258,7 +1405,7 @@ static int read_once(struct evt_store *st, const struct evt_query *q,
 
 	if ((rc = ready(st, e)))
 		return rc;
-	if (!(sql = read_sql(st, q, e)))
+	if (!(sql = read_sql(st, q, upto, e)))
 		return EVT_EFAIL;
 	rc = pq.PQsendQuery(pg->conn, sql);
 	free(sql);
@@ -1328,25 +1475,167 @@ static int pg_read(struct evt_store *st, const struct evt_query *q0,
 	struct pg *pg = PG(st);
 	struct evt_query q = *q0;
 	int resumable = !q.last && !(q.id && q.streams && q.nstreams == 1);
+	int64_t upto = -1, deadline = 0;
 	int tries = 0, rc;
 
 	for (;;) {
 		int64_t got = 0, last = q.after;
 
-		rc = read_once(st, &q, fn, ctx, &got, &last, e);
-		if (rc != LOST)
+		if (q.safe && (rc = horizon(st, q.after, 1, &upto, e)))
+			return rc == INTERRUPTED ? 0 : outward(rc);
+		if (q.safe && upto <= q.after)
+			rc = 0;
+		else
+			rc = read_once(st, &q, upto, fn, ctx, &got, &last, e);
+		if (rc == LOST) {
+			if (!pg->follower || pg->in_tx ||
+			    (got && !resumable) || tries++ >= 3)
+				return EVT_EFAIL;
+			if ((rc = reconnect(st, e)))
+				return rc == INTERRUPTED ? 0 : outward(rc);
+		} else if (rc || !q.safe || !pg->held || pg->follower ||
+			   (got && !resumable)) {
+			/* a follower comes back through pg_wait */
 			return rc == INTERRUPTED ? 0 : rc;
-		if (!pg->follower || pg->in_tx || (got && !resumable) ||
-		    tries++ >= 3)
-			return EVT_EFAIL;
+		} else {
+			/* one-shot, held at a gap: wait for the writers
+			 * that may fill it, at most the busy timeout */
+			if (!deadline)
+				deadline = evt_mono_ms() + hold_limit(pg);
+			if (evt_mono_ms() >= deadline || nap(HOLD_POLL_MS))
+				return 0;
+		}
 		if (got) {
 			q.after = last;
 			if (q.limit > 0 && (q.limit -= got) == 0)
 				return 0;
 		}
-		if ((rc = reconnect(st, e)))
-			return rc == INTERRUPTED ? 0 : outward(rc);
 	}
+}
+
+/* One row of a statement run once (not prepared); NULL with *rc set. */
+static PGresult *row(struct evt_store *st, const char *sql, int n,
+		     const char *const *vals, int *rc, struct evt_err *e)
+{
+	PGresult *res;
+
+	if ((*rc = ready(st, e)))
+		return NULL;
+	res = pq.PQexecParams(PG(st)->conn, sql, n, NULL, vals, NULL, NULL, 0);
+	if (pq.PQresultStatus(res) == PGRES_TUPLES_OK && pq.PQntuples(res) == 1)
+		return res;
+	*rc = missing(res) ? 1 : fail(st, res, "read", e);
+	pq.PQclear(res);
+	return NULL;
+}
+
+/* The writers on the table now (see horizon()), the transaction ids each
+ * holds (a writer gets one when it first writes a row), and whether each
+ * has one yet. */
+#define WRITERS_SQL \
+	"SELECT s.m, s.vx, (SELECT array_agg(transactionid::text) FROM " \
+	"pg_locks WHERE locktype = 'transactionid' AND mode = " \
+	"'ExclusiveLock' AND granted AND virtualtransaction = ANY(s.vx)), " \
+	"(SELECT count(DISTINCT virtualtransaction) FROM pg_locks WHERE " \
+	"locktype = 'transactionid' AND mode = 'ExclusiveLock' AND granted " \
+	"AND virtualtransaction = ANY(s.vx)) = coalesce(cardinality(s.vx), " \
+	"0) FROM (SELECT (SELECT coalesce(max(position), 0) FROM %s) AS m, " \
+	"(SELECT array_agg(virtualtransaction) FROM pg_locks WHERE locktype " \
+	"= 'relation' AND database = (SELECT oid FROM pg_database WHERE " \
+	"datname = current_database()) AND relation = $1::oid AND mode = " \
+	"'RowExclusiveLock' AND granted AND pid IS DISTINCT FROM " \
+	"pg_backend_pid()) AS vx) AS s"
+
+/* The start of a follower that begins "from now on" (q->safe): *h such
+ * that every event committed from now on is above *h.  With no writer in a
+ * transaction on the table, the greatest position m.  Else wait for those
+ * writers to end (SIGINT and SIGTERM let through): when one of them
+ * committed a position below m, start just below it; the events between,
+ * committed just before the start, come again (never one is skipped). */
+static int safe_end(struct evt_store *st, int64_t *h, struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	struct evt_buf sql = EVT_BUF_INIT;
+	char oid[16], ms[24], *vx = NULL, *xids = NULL;
+	const char *vals[2];
+	PGresult *res = NULL;
+	int64_t m, until = evt_mono_ms() + 50;
+	int rc = 0;
+
+	*h = 0;
+	if (!pg->ev_oid && (rc = table_oids(st, e)))
+		return rc;
+	if (!pg->ev_oid)
+		return 0;
+	snprintf(oid, sizeof(oid), "%u", pg->ev_oid);
+	vals[0] = oid;
+	evt_buf_addf(&sql, WRITERS_SQL, pg->ev);
+	/* a writer that drew a position has its transaction id a moment
+	 * later: ask again until each has one (or 50 ms passed) */
+	for (;;) {
+		if (!(res = row(st, sql.p, 1, vals, &rc, e)))
+			goto out;
+		if (pq.PQgetvalue(res, 0, 3)[0] == 't' ||
+		    evt_mono_ms() >= until)
+			break;
+		pq.PQclear(res);
+		res = NULL;
+		if (nap(1)) {
+			rc = INTERRUPTED;
+			goto out;
+		}
+	}
+	m = int_at(res, 0, 0);
+	*h = m;
+	if (!pq.PQgetisnull(res, 0, 1)) {
+		vx = evt_xstrdup(pq.PQgetvalue(res, 0, 1));
+		if (!pq.PQgetisnull(res, 0, 2))
+			xids = evt_xstrdup(pq.PQgetvalue(res, 0, 2));
+	}
+	pq.PQclear(res);
+	res = NULL;
+	if (!vx)
+		goto settle;
+	vals[1] = vx;
+	for (;;) {
+		if (!(res = row(st, "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE "
+				"locktype = 'relation' AND relation = $1::oid "
+				"AND mode = 'RowExclusiveLock' AND "
+				"virtualtransaction = ANY($2::text[]))", 2, vals,
+				&rc, e)))
+			goto out;
+		if (pq.PQgetvalue(res, 0, 0)[0] != 't')
+			break;
+		pq.PQclear(res);
+		res = NULL;
+		if (nap(HOLD_POLL_MS)) {
+			rc = INTERRUPTED;
+			goto out;
+		}
+	}
+	pq.PQclear(res);
+	res = NULL;
+	if (xids) {
+		snprintf(ms, sizeof(ms), "%lld", (long long)m);
+		vals[0] = ms;
+		vals[1] = xids;
+		evt_buf_reset(&sql);
+		evt_buf_addf(&sql, "SELECT min(position) FROM %s WHERE position "
+			     "<= $1 AND xmin::text = ANY($2::text[])", pg->ev);
+		if (!(res = row(st, sql.p, 2, vals, &rc, e)))
+			goto out;
+		if (!pq.PQgetisnull(res, 0, 0))
+			*h = int_at(res, 0, 0) - 1;
+	}
+settle:
+	if (m > pg->settled)
+		pg->settled = m;
+out:
+	pq.PQclear(res);
+	evt_buf_release(&sql);
+	free(vx);
+	free(xids);
+	return rc == 1 ? 0 : rc;
 }
 
 static int pg_head(struct evt_store *st, const struct evt_query *q,
@@ -1357,12 +1646,17 @@ static int pg_head(struct evt_store *st, const struct evt_query *q,
 	const char **vals;
 	char after[24];
 	PGresult *res = NULL;
+	int64_t upto = -1;
 	size_t n;
 	int rc = 0, tries = 0;
 
 	*head = 0;
+	if (q->safe && (rc = safe_end(st, &upto, e)))
+		return outward(rc);
 	evt_buf_addf(&sql, "SELECT max(position) FROM %s", pg->ev);
 	where(&sql, q);
+	if (upto >= 0)
+		evt_buf_addf(&sql, " AND position <= %lld", (long long)upto);
 	n = params(q, after, &vals);
 	for (;;) {
 		if ((rc = ready(st, e)))
@@ -1704,6 +1998,11 @@ static int pg_wait(struct evt_store *st, int timeout_ms, struct evt_err *e)
 	int rc;
 
 	pg->follower = 1;
+	/* held at a gap: look again soon; its writer sends no NOTIFY */
+	if (pg->held && (timeout_ms < 0 || timeout_ms > HOLD_POLL_MS)) {
+		timeout_ms = HOLD_POLL_MS;
+		end = evt_mono_ms() + timeout_ms;
+	}
 	if (!pg->conn || pq.PQstatus(pg->conn) != CONNECTION_OK) {
 		rc = reconnect(st, e);
 		return rc == INTERRUPTED ? 0 : outward(rc);

@@ -38,7 +38,7 @@ killed() {
 bg() {
 	local out=$1
 	shift
-	"$@" <&0 >"$out" 2>"$out.err" 3>&- &
+	"$@" <&0 >"$out" 2>"$out.err" 3>&- 4>&- &
 	pid=$!
 	pids="${pids:-} $pid"
 }
@@ -475,6 +475,230 @@ writes() {
 	kill -TERM "$pid"
 	ends "$pid" 0
 	same "$(grep '"stream":"users"' tail.out)" "$(evt-read users)"
+}
+
+# --- gaps: writers that are not evt -----------------------------------------------------
+
+# foreign_open: a psql session of this test's schema, as a writer that is
+# not evt, fed line by line through fd 4 (foreign SQL...; foreign_close).
+foreign_open() {
+	mkfifo foreign.in
+	PGOPTIONS="-c search_path=$EVT_TEST_SCHEMA" pg_psql <foreign.in \
+		>foreign.out 2>&1 3>&- &
+	foreign_pid=$!
+	pids="${pids:-} $foreign_pid"
+	exec 4>foreign.in
+}
+
+foreign() {
+	printf '%s\n' "$@" >&4
+}
+
+foreign_close() {
+	exec 4>&-
+	wait "$foreign_pid"
+	[ "$(cat foreign.out)" = "" ]
+}
+
+# An INSERT as evtstore's pg provider makes it, of event type T on s/ID.
+foreign_insert() {
+	foreign "INSERT INTO events (stream, aggregate_id, version, timestamp, event) VALUES ('s', '$2', 1, now(), '{\"type\":\"$1\"}');"
+}
+
+# positions FILE: the positions of the records in FILE, one line.
+positions() {
+	sed 's/^{"position":\([0-9]*\),.*/\1/' "$1" | tr '\n' ' '
+}
+
+# read_loop OUT LAST: evt-read --after, again and again from the last
+# position it printed, until it printed position LAST (a cron-style reader).
+read_loop() {
+	local after=0 p
+	until grep -q "^{\"position\":$2," "$1" 2>/dev/null; do
+		evt-read --after "$after" >>"$1" || return 1
+		p=$(tail -n 1 "$1" | sed -n 's/^{"position":\([0-9]*\),.*/\1/p')
+		after=${p:-0}
+		sleep 0.01
+	done
+}
+
+@test "a slow foreign writer: followers and evt-read --after wait for its position" {
+	evt-append -q s a '{"type":"a"}'
+	bg tail.out evt-tail --after 0
+	tail=$pid
+	bg h.out evt-handle --follow h s -- sh -c 'cat >>handled'
+	handle=$pid
+	bg loop.out read_loop read.out 4
+	loop=$pid
+	wait_until 20 has_position tail.out 1
+	wait_until 20 has_lines handled 1
+	# evtstore's provider: BEGIN, INSERT (position 2), ... COMMIT later
+	foreign_open
+	foreign "BEGIN;"
+	foreign_insert foreign f
+	wait_until 20 idle_in_transaction
+	evt-append -q s b '{"type":"b"}'
+	evt-append -q s c '{"type":"c"}'
+	# positions 3 and 4 are committed, 2 may still come: held at 2
+	EVT_BUSY_TIMEOUT=300 run -0 --separate-stderr evt-read --after 1
+	[ "$output" = "" ]
+	EVT_BUSY_TIMEOUT=300 run -0 --separate-stderr evt-read --after 0
+	[ "$(positions <(printf '%s\n' "$output"))" = "1 " ]
+	[ "$(positions tail.out)" = "1 " ]
+	[ "$(cat handled | wc -l)" = 1 ]
+	run -0 --separate-stderr evt-read
+	[ "$(positions <(printf '%s\n' "$output"))" = "1 3 4 " ]
+	foreign "COMMIT;"
+	wait_until 20 has_position tail.out 4
+	wait_until 20 has_lines handled 4
+	ends "$loop" 0
+	foreign_close
+	[ "$(positions tail.out)" = "1 2 3 4 " ]
+	same "$(cat tail.out)" "$(evt-read)"
+	same "$(cat handled)" "$(evt-read)"
+	same "$(cat read.out)" "$(evt-read)"
+	run -0 --separate-stderr evt-handle --status h
+	[ "$output" = '{"name":"h","position":4,"head":4,"lag":0,"parked":0,"running":true}' ]
+	kill -TERM "$tail" "$handle"
+	ends "$tail" 0
+	ends "$handle" 0
+	[ "$(cat tail.out.err h.out.err)" = "" ]
+}
+
+@test "a rolled-back foreign insert: followers pass its gap once it ended" {
+	evt-append -q s a '{"type":"a"}'
+	bg tail.out evt-tail --after 0
+	tail=$pid
+	bg h.out evt-handle --follow h s -- sh -c 'cat >>handled'
+	handle=$pid
+	wait_until 20 has_position tail.out 1
+	foreign_open
+	foreign "BEGIN;"
+	foreign_insert gone g
+	wait_until 20 idle_in_transaction
+	evt-append -q s b '{"type":"b"}'
+	EVT_BUSY_TIMEOUT=300 run -0 --separate-stderr evt-read --after 1
+	[ "$output" = "" ]
+	[ "$(positions tail.out)" = "1 " ]
+	foreign "ROLLBACK;"
+	wait_until 20 has_position tail.out 3
+	wait_until 20 has_lines handled 2
+	foreign_close
+	[ "$(positions tail.out)" = "1 3 " ]
+	same "$(cat handled)" "$(evt-read)"
+	# the gap is final now: a reader does not wait for it
+	EVT_BUSY_TIMEOUT=60000 run -0 --separate-stderr timeout 10 evt-read --after 1
+	[ "$(positions <(printf '%s\n' "$output"))" = "3 " ]
+	kill -TERM "$tail" "$handle"
+	ends "$tail" 0
+	ends "$handle" 0
+	[ "$(cat tail.out.err h.out.err)" = "" ]
+}
+
+@test "old gaps hold nobody; nor does a transaction that inserted nothing" {
+	evt-append -q s a '{"type":"a"}'
+	for i in 1 2 3; do
+		sqlq "BEGIN; INSERT INTO events (stream, aggregate_id, version, timestamp, event) VALUES ('s', 'r$i', 1, now(), '{\"type\":\"r\"}'); ROLLBACK;"
+		evt-append -q s a "{\"type\":\"n$i\"}"
+	done
+	# a session in a transaction that reads the table and another table
+	foreign_open
+	foreign "BEGIN;" "SELECT count(*) FROM events \\g /dev/null" \
+		"INSERT INTO bookmarks VALUES ('x', 1);"
+	wait_until 20 idle_in_transaction
+	EVT_BUSY_TIMEOUT=60000 run -0 --separate-stderr timeout 10 evt-read --after 0
+	[ "$(positions <(printf '%s\n' "$output"))" = "1 3 5 7 " ]
+	EVT_BUSY_TIMEOUT=60000 run -0 --separate-stderr timeout 10 evt-handle h s -- true
+	run -0 --separate-stderr evt-handle --status h
+	[ "$output" = '{"name":"h","position":7,"head":7,"lag":0,"parked":0,"running":false}' ]
+	EVT_BUSY_TIMEOUT=60000 run -0 --separate-stderr timeout 10 evt-tail --after 4 --count 2
+	[ "$(positions <(printf '%s\n' "$output"))" = "5 7 " ]
+	foreign "ROLLBACK;"
+	foreign_close
+}
+
+# waiting_for_writers PROGRAM: PROGRAM waits for the writers that were in
+# a transaction when it started.
+waiting_for_writers() {
+	[ "$(sqlq "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$1' AND query LIKE 'SELECT EXISTS (SELECT 1 FROM pg_locks %'")" = 1 ]
+}
+
+@test "evt-tail started while a foreign insert is open prints it when it commits" {
+	evt-append -q s a '{"type":"a"}'
+	foreign_open
+	foreign "BEGIN;"
+	foreign_insert late l
+	wait_until 20 idle_in_transaction
+	evt-append -q s b '{"type":"b"}'
+	bg tail.out evt-tail
+	tail=$pid
+	bg h.out evt-handle --follow --tail h s -- sh -c 'cat >>handled'
+	handle=$pid
+	wait_until 20 waiting_for_writers evt-tail
+	wait_until 20 waiting_for_writers evt-handle
+	foreign "COMMIT;"
+	foreign_close
+	evt-append -q s c '{"type":"c"}'
+	wait_until 20 has_position tail.out 4
+	wait_until 20 has_lines handled 3
+	[ "$(positions tail.out)" = "2 3 4 " ]
+	same "$(cat handled)" "$(evt-read --after 1)"
+	kill -TERM "$tail" "$handle"
+	ends "$tail" 0
+	ends "$handle" 0
+}
+
+# the foreign writers of the soak test
+soak_psql() {
+	local i
+	for i in $(seq 1 "$1"); do
+		if [ $((i % 10)) = 0 ]; then
+			echo "BEGIN; INSERT INTO events (stream, aggregate_id, version, timestamp, event) VALUES ('s', 'q$i', 1, now(), '{\"type\":\"q\"}'); SELECT pg_sleep(0.005) \\g /dev/null"
+			echo "ROLLBACK;"
+		else
+			echo "BEGIN; INSERT INTO events (stream, aggregate_id, version, timestamp, event) VALUES ('s', 'p$i', 1, now(), '{\"type\":\"p\"}'); SELECT pg_sleep(0.002) \\g /dev/null"
+			echo "COMMIT;"
+		fi
+	done | PGOPTIONS="-c search_path=$EVT_TEST_SCHEMA" pg_psql
+}
+
+soak_evt() {
+	local i
+	for i in $(seq 1 "$2"); do
+		evt-append -q s "$1" "{\"type\":\"e\",\"i\":$i}" || return 1
+	done
+}
+
+@test "soak: evtstore, evt-append and psql writers; every event once, in order" {
+	evtstore migrate >/dev/null
+	evt-append -q s start '{"type":"start"}'
+	bg tail.out evt-tail --after 0
+	tail=$pid
+	bg h.out evt-handle --follow h s -- sh -c 'cat >>handled'
+	handle=$pid
+	wait_until 20 has_position tail.out 1
+	w=
+	for k in 1 2 3 4; do
+		evtstore appends s "n$k" 300 >/dev/null &
+		w="$w $!"
+		soak_evt "e$k" 150 &
+		w="$w $!"
+	done
+	soak_psql 400 &
+	w="$w $!"
+	for p in $w; do
+		wait "$p"
+	done
+	evt-append -q s end '{"type":"end"}'
+	wait_until 60 has_position tail.out "$(evt-read --head)"
+	wait_until 60 grep -q '"aggregateId":"end"' handled
+	[ "$(evt-read | wc -l)" = $((2 + 4 * 300 + 4 * 150 + 360)) ]
+	same "$(cat tail.out)" "$(evt-read)"
+	same "$(cat handled)" "$(evt-read)"
+	kill -TERM "$tail" "$handle"
+	ends "$tail" 0
+	ends "$handle" 0
+	[ "$(cat tail.out.err h.out.err)" = "" ]
 }
 
 # --- handler locks --------------------------------------------------------------------

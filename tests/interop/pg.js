@@ -12,6 +12,8 @@
 //                                         provider.append as version
 //                                         EXPECTED + 1; on a VersionError
 //                                         prints the constraint, exit 3
+//   pg.js appends URL STREAM ID COUNT     COUNT provider.append calls, one
+//                                         event each, on a new aggregate
 //   pg.js events URL STREAM ID            getEventsFor, one record a line
 //   pg.js aggregate URL STREAM ID         getAggregate
 //   pg.js rows URL                        the events table as evt-read
@@ -70,6 +72,14 @@ const commands = {
     }
     return { result: { version } }
   }],
+  appends: [3, 3, async (store, [stream, id, count]) => {
+    const { provider } = store
+    for (let v = 1; v <= Number(count); v++) {
+      const events = provider.createEvents(stream, id, v, [{ type: 'n', v }])
+      await provider.append(stream, id, v, events)
+    }
+    return { result: { version: Number(count) } }
+  }],
   events: [2, 2, async (store, [stream, id]) => {
     const events = await store.provider.getEventsFor(stream, id)
     return {
@@ -102,7 +112,7 @@ const commands = {
 const [what, ...rest] = process.argv.slice(2)
 const cmd = commands[what]
 if (!cmd) {
-  console.error('usage: pg.js migrate|command|append|events|aggregate|rows|sql URL ...')
+  console.error('usage: pg.js migrate|command|append|appends|events|aggregate|rows|sql URL ...')
   process.exit(2)
 }
 process.argv.splice(2, 1)
