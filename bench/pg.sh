@@ -10,12 +10,17 @@
 # Measures, each from an empty events table (a schema of its own):
 #   evt-append      N events on one aggregate from stdin, one transaction
 #   --records       N records over 1000 aggregates, one transaction
-#   evt-read        the N events back (and its peak memory)
+#   evt-read        the N events back (and its peak memory), and again
+#                   with --after 0 (the gap-safe read: one more statement)
 #   one-event       evt-append processes, one event each, timed one by one
 #                   by bench/spawn.c (process start and connection included)
 #   evt-tail        commit-to-print latency of one-event appends at 50 a
 #                   second (bench/tail_drive.c and tail_stamp.c, as in
 #                   bench/tail.sh: LISTEN/NOTIFY is the wake-up)
+#   the gap hold    BENCH_GAP_N (100) times: a psql session inserts in a
+#                   transaction, evt-append commits after it, psql rolls
+#                   back; the time from ROLLBACK to evt-tail printing the
+#                   event held behind that gap (bench/gap_drive.py)
 # and beside them what bounds them, measured in the same run:
 #   server floor    the same N rows made by the server itself: INSERT ...
 #                   SELECT FROM generate_series (no client at all), and
@@ -159,6 +164,15 @@ while [ $i -lt "$RUNS" ]; do
 done
 rd=$(rate "$N" "$best_t")
 rd_kb=$best_kb
+progress "evt-read --after 0 (the gap-safe read)"
+best_reset
+i=0
+while [ $i -lt "$RUNS" ]; do
+	timed "$bin/evt-read" -d "$read_url" --after 0 >/dev/null
+	best_note
+	i=$((i + 1))
+done
+rd_safe=$(rate "$N" "$best_t")
 got=$("$bin/evt-read" -d "$read_url" | wc -l)
 [ "$got" -eq "$N" ] || { echo "bench: evt-read printed $got records, not $N" >&2; exit 1; }
 
@@ -222,9 +236,55 @@ tpct() { awk -v p="$1" -v n="$TAILN" 'BEGIN { r = int((p * n + 99) / 100); if (r
 tail_med=$(tpct 50)
 tail_p99=$(tpct 99)
 
+# ---- a permanent gap: the hold after a rollback --------------------------------------
+
+GAPN=${BENCH_GAP_N:-100}
+progress "evt-tail held at $GAPN rolled-back foreign inserts"
+fresh
+"$bin/evt-append" -q -d "$url" warm w1 '{"type":"warm"}'
+: >"$tmp/gstamps"
+rm -f "$tmp/fifo"
+mkfifo "$tmp/fifo"
+"$out/tail_stamp" <"$tmp/fifo" >"$tmp/gstamps" &
+stamp_pid=$!
+"$bin/evt-tail" -d "$url" >"$tmp/fifo" &
+tail_pid=$!
+i=0
+until [ "$(lines "$tmp/gstamps")" -ge 1 ]; do
+	i=$((i + 1))
+	[ $i -le 200 ] || { echo "bench: evt-tail printed no marker" >&2; exit 1; }
+	"$bin/evt-append" -q -d "$url" ready r1 '{"type":"ready"}'
+	sleep 0.05
+done
+markers=$(lines "$tmp/gstamps")
+# shellcheck disable=SC2086 # the command is words
+PGOPTIONS="-c search_path=b$n" python3 bench/gap_drive.py "$GAPN" \
+	"$bin/evt-append" "$url" $psql >"$tmp/gdrive"
+i=0
+until [ "$(lines "$tmp/gstamps")" -ge $((markers + GAPN)) ]; do
+	i=$((i + 1))
+	[ $i -le 500 ] || { echo "bench: evt-tail printed too few events" >&2; exit 1; }
+	sleep 0.02
+done
+kill -TERM "$tail_pid"
+wait "$tail_pid"
+wait "$stamp_pid"
+awk 'NR == FNR { sent[$1] = $2; next }
+	$1 > 0 { print ($2 - sent[$1]) / 1e6 }' \
+	"$tmp/gdrive" "$tmp/gstamps" | sort -g >"$tmp/glat"
+[ "$(lines "$tmp/glat")" -eq "$GAPN" ] || { echo "bench: evt-tail printed events twice or not at all" >&2; exit 1; }
+if [ "$(head -n 1 "$tmp/glat" | cut -c1)" = - ]; then
+	echo "bench: evt-tail printed an event before the gap below it was settled" >&2
+	exit 1
+fi
+gpct() { awk -v p="$1" -v n="$GAPN" 'BEGIN { r = int((p * n + 99) / 100); if (r < 1) r = 1 }
+	NR == r { printf "%.2f", $1 }' "$tmp/glat"; }
+gap_med=$(gpct 50)
+gap_p99=$(gpct 99)
+
 # ---- the table --------------------------------------------------------------------
 
-row() { printf '%-40s %-16s %-20s %s\n' "$@"; }
+row() { printf '%-44s %-16s %-20s %s\n' "$@"; }
 echo
 echo "evt bench, PostgreSQL $ver (local unix socket, fsync on, synchronous_commit on), $N events, best of $RUNS"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
@@ -233,6 +293,7 @@ row "measurement" "evt" "target" "server floor"
 row "evt-append, 1 aggregate (stdin)" "$(commas "$app")/s" ">= 150,000/s $(ok "$app" 150000 '>=')" "$(commas "$floor_ins")/s"
 row "evt-append --records, 1000 aggregates" "$(commas "$rec")/s" "" ""
 row "evt-read" "$(commas "$rd")/s" ">= 1,000,000/s $(ok "$rd" 1000000 '>=')" "$(commas "$floor_read")/s"
+row "evt-read --after 0 (gap-safe)" "$(commas "$rd_safe")/s" "" ""
 row "evt-read peak memory" "$(awk -v k="$rd_kb" 'BEGIN { printf "%.1f MiB", k / 1024 }')" "flat" ""
 row "one-event evt-append, median" "$one_med ms" "<= 5 ms $(ok "$one_med" 5 '<=')" ""
 row "  p90" "$one_p90 ms" "" ""
@@ -243,6 +304,8 @@ row "  libpq loaded + connect (median)" "$pqconn_med ms" "" "the same + connecti
 row "  /bin/true (median)" "$true_med ms" "" "process start"
 row "evt-tail, commit to print, median" "$tail_med ms" "<= 50 ms (aim 5) $(ok "$tail_med" 50 '<=')" ""
 row "  p99" "$tail_p99 ms" "" ""
+row "evt-tail held at a rolled-back gap, median" "$gap_med ms" "<= 100 ms $(ok "$gap_med" 100 '<=')" "rollback to print"
+row "  p99" "$gap_p99 ms" "<= 100 ms $(ok "$gap_p99" 100 '<=')" ""
 echo
 echo "server floor: the server making the same rows itself (INSERT ... SELECT"
 echo "FROM generate_series; COPY of the read query to /dev/null): no client."
