@@ -9,10 +9,12 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "json.h"
@@ -242,6 +244,82 @@ static const struct evt_reducer_ops exec_ops = {
 	exec_apply, NULL, NULL, exec_finish, exec_free
 };
 
+/* Files a reducer script larger than this are known by their size and
+ * modification time, not their contents (an interpreter named by path). */
+#define HASH_MAX (1024 * 1024)
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+
+	while (n--)
+		h = (h ^ *s++) * 1099511628211ULL;
+	return h;
+}
+
+/* The hash of a file's contents into h; h unchanged if it cannot be
+ * read. */
+static uint64_t hash_file(uint64_t h, const char *path, const struct stat *sb)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd;
+
+	if (sb->st_size > HASH_MAX) {
+		long long v[2] = { (long long)sb->st_size,
+				   (long long)sb->st_mtime };
+
+		return fnv(h, v, sizeof(v));
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return h;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		h = fnv(h, buf, (size_t)n);
+	close(fd);
+	return h;
+}
+
+/* What the reducer is, for snapshots: the command and the contents of
+ * every word of it (split at blanks, one pair of quotes removed) that
+ * names an existing file, such as the script of "python3 fold.py": an
+ * edited script does not resume from the snapshots of the old one.  A
+ * command that names no file hashes as the command alone. */
+static void name_exec(struct evt_reducer *r, const char *command)
+{
+	uint64_t h = fnv(1469598103934665603ULL, command, strlen(command));
+	const char *p = command;
+	char word[4096];
+
+	for (;;) {
+		const char *start;
+		size_t n;
+		struct stat sb;
+
+		p += strspn(p, " \t\n");
+		if (!*p)
+			break;
+		start = p;
+		p += strcspn(p, " \t\n");
+		n = (size_t)(p - start);
+		if (n >= 2 && (start[0] == '\'' || start[0] == '"') &&
+		    start[n - 1] == start[0]) {
+			start++;
+			n -= 2;
+		}
+		if (!n || n >= sizeof(word))
+			continue;
+		memcpy(word, start, n);
+		word[n] = '\0';
+		if (stat(word, &sb) == 0 && S_ISREG(sb.st_mode)) {
+			h = fnv(h, "", 1);
+			h = fnv(h, word, n + 1);
+			h = hash_file(h, word, &sb);
+		}
+	}
+	snprintf(r->what, sizeof(r->what), "exec:%016llx",
+		 (unsigned long long)h);
+}
+
 struct evt_reducer *evt_reducer_exec(const char *command, int timeout_ms,
 				     void (*note)(const char *msg))
 {
@@ -252,7 +330,7 @@ struct evt_reducer *evt_reducer_exec(const char *command, int timeout_ms,
 	x->deadline = -1;
 	x->note = note;
 	x->base.ops = &exec_ops;
-	evt_reducer_name(&x->base, "exec", command);
+	name_exec(&x->base, command);
 	x->command = evt_xstrdup(command);
 	x->who = evt_xmalloc(strlen(command) + 12);
 	sprintf(x->who, "reducer '%s'", command);

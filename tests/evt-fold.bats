@@ -446,6 +446,31 @@ EOF
 	[ "$output" = '{"name":"ann","enabled":true,"aggregateId":"u1","version":3}' ]
 }
 
+@test "--persist with --exec: an edited reducer script folds from the start, an unchanged one resumes" {
+	fixture
+	logger
+	run -0 --separate-stderr evt-fold --persist k --exec "sh logger.sh" users u1
+	[ "$output" = '{"v1":1,"v2":1,"v3":1,"aggregateId":"u1","version":3}' ]
+	rm seen
+	# unchanged: the snapshot is used, no event is folded again
+	run -0 --separate-stderr evt-fold --persist k --exec "sh logger.sh" users u1
+	[ "$output" = '{"v1":1,"v2":1,"v3":1,"aggregateId":"u1","version":3}' ]
+	[ ! -e seen ]
+	# edited, under the same KEY: folded from the start
+	sed -i 's/"{\\"v/"{\\"w/' logger.sh
+	run -0 --separate-stderr evt-fold --persist k --exec "sh logger.sh" users u1
+	[ "$output" = '{"w1":1,"w2":1,"w3":1,"aggregateId":"u1","version":3}' ]
+	[ "$(cat seen | tr '\n' ' ')" = "1 2 3 " ]
+	# an executable script named by path, quoted or not
+	cp logger.sh run.sh
+	chmod +x run.sh
+	run -0 --separate-stderr evt-fold --persist k2 --exec "'./run.sh'" users u1
+	[ "$output" = '{"w1":1,"w2":1,"w3":1,"aggregateId":"u1","version":3}' ]
+	sed -i 's/"{\\"w/"{\\"x/' run.sh
+	run -0 --separate-stderr evt-fold --persist k2 --exec "'./run.sh'" users u1
+	[ "$output" = '{"x1":1,"x2":1,"x3":1,"aggregateId":"u1","version":3}' ]
+}
+
 @test "--persist: a snapshot that does not match the store is not used" {
 	fixture
 	evt-fold --persist k1 users u1
