@@ -345,7 +345,6 @@ int evt_handle(struct evt_store *st, const struct evt_handler *h,
 			int which = match(h, &c, x);
 			size_t n = 1;
 			struct run out;
-
 			char at[64 + 3 * EVT_NAME_MAX];
 
 			if (evt_follow_stopping(stop))
