@@ -1281,6 +1281,20 @@ if [ "$EVT_POSITION" = 3 ] && [ ! -e killed ]; then touch killed; kill -9 $PPID;
 4"
 }
 
+@test "PostgreSQL: --tail writes the end at once, so the next run handles what came in between; --reset past the head is exit 2" {
+	pg
+	fixture
+	run -0 --separate-stderr evt-handle --tail h posts -- cat
+	same "$output" ""
+	put posts p3 '{"type":"between"}'
+	run -0 --separate-stderr evt-handle --tail h posts -- cat
+	same "$output" "$(trec 6 posts p3 1 '{"type":"between"}')"
+	run -2 --separate-stderr evt-handle --reset h 7
+	[ "$stderr" = "evt-handle: invalid position '7': past the head of the store (6)" ]
+	run -0 --separate-stderr evt-handle --reset h 6
+	same "$output" '{"name":"h","from":6,"to":6}'
+}
+
 @test "PostgreSQL: --wait waits for the holder; SIGTERM while waiting is exit 6" {
 	pg
 	put s a '{"type":"x"}'
@@ -1311,4 +1325,8 @@ if [ "$EVT_POSITION" = 3 ] && [ ! -e killed ]; then touch killed; kill -9 $PPID;
 	[ "$output" = "ev2 bm2
 1" ]
 	[ "$stderr" = "" ]
+	# and so do those of the environment; the defaults are set too
+	EVT_EVENTS_TABLE=ev2 run -0 --separate-stderr evt-handle h2 s \
+		-- sh -c 'echo "$EVT_EVENTS_TABLE $EVT_BOOKMARKS_TABLE"'
+	[ "$output" = "ev2 bookmarks" ]
 }
