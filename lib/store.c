@@ -44,10 +44,70 @@ static const char *env_or(const char *v, const char *env, const char *def)
 	return s && *s ? s : def;
 }
 
-static int is_pg(const char *url)
+/* The length of "x" in "x://...", a URL scheme (RFC 3986), or 0. */
+static size_t scheme_len(const char *url)
 {
-	return strncmp(url, "postgres://", 11) == 0 ||
-	       strncmp(url, "postgresql://", 13) == 0;
+	size_t i = 0;
+
+	if (!((url[0] >= 'A' && url[0] <= 'Z') || (url[0] >= 'a' &&
+						    url[0] <= 'z')))
+		return 0;
+	while ((url[i] >= 'A' && url[i] <= 'Z') ||
+	       (url[i] >= 'a' && url[i] <= 'z') ||
+	       (url[i] >= '0' && url[i] <= '9') || url[i] == '+' ||
+	       url[i] == '-' || url[i] == '.')
+		i++;
+	return strncmp(url + i, "://", 3) == 0 ? i : 0;
+}
+
+int evt_store_url_parse(const char *url, enum evt_store_kind *kind,
+			const char **path, struct evt_err *e)
+{
+	size_t n = scheme_len(url);
+
+	*path = url;
+	if (strncmp(url, "postgres://", 11) == 0 ||
+	    strncmp(url, "postgresql://", 13) == 0) {
+		*kind = EVT_STORE_PG;
+		return 0;
+	}
+	if (strncmp(url, "mysql://", 8) == 0 ||
+	    strncmp(url, "mariadb://", 10) == 0) {
+		*kind = EVT_STORE_MYSQL;
+		return 0;
+	}
+	*kind = EVT_STORE_SQLITE;
+	if (strncmp(url, "sqlite:", 7) == 0) {
+		/* sqlite:PATH, or as SQLAlchemy: sqlite:///RELATIVE and
+		 * sqlite:////ABSOLUTE, never with a host */
+		*path = url + 7;
+		if (strncmp(*path, "//", 2) == 0 && (*path)[2] != '/')
+			return evt_errf(e, EVT_EUSAGE, "unsupported store URL "
+					"'%s': a SQLite URL has no host (a "
+					"relative path is sqlite:///PATH, an "
+					"absolute one sqlite:////PATH)", url);
+		if (strncmp(*path, "///", 3) == 0)
+			*path += 3;
+		if (!**path)
+			return evt_errf(e, EVT_EUSAGE, "invalid store URL '%s': "
+					"no path", url);
+	} else if (n) {
+		return evt_errf(e, EVT_EUSAGE, "unsupported store URL scheme "
+				"'%.*s'", (int)n, url);
+	} else if (!*url) {
+		return evt_errf(e, EVT_EUSAGE, "invalid store path '': empty");
+	} else if (strchr(url, '?')) {
+		/* so that x.db?mode=ro is never taken for a file name */
+		return evt_errf(e, EVT_EUSAGE, "unsupported store path '%s': "
+				"URI parameters are not supported (for a file "
+				"of that name, write sqlite:%s)", url, url);
+	}
+	/* SQLite would take file:... for a URI: a path is a file name. */
+	if (strncmp(*path, "file:", 5) == 0)
+		return evt_errf(e, EVT_EUSAGE, "unsupported store path '%s': "
+				"SQLite URIs are not supported (for a file of "
+				"that name, write ./%s)", *path, *path);
+	return 0;
 }
 
 int evt_store_open(struct evt_store **stp, const struct evt_store_opts *o,
@@ -57,22 +117,30 @@ int evt_store_open(struct evt_store **stp, const struct evt_store_opts *o,
 	const char *ev = env_or(o->events_table, "EVT_EVENTS_TABLE", "events");
 	const char *bm = env_or(o->bookmarks_table, "EVT_BOOKMARKS_TABLE",
 				"bookmarks");
-	const char *why;
+	const char *why, *path;
 	struct evt_store *st;
-	int pg = is_pg(url), r;
+	enum evt_store_kind kind;
+	int pg, r;
 
 	*stp = NULL;
+	if ((r = evt_store_url_parse(url, &kind, &path, e)))
+		return r;
+	pg = kind == EVT_STORE_PG;
 	if ((why = evt_table_name_check(ev, pg)))
 		return evt_errf(e, EVT_EUSAGE, "invalid events table '%s': %s",
 				ev, why);
 	if ((why = evt_table_name_check(bm, pg)))
 		return evt_errf(e, EVT_EUSAGE,
 				"invalid bookmarks table '%s': %s", bm, why);
+	if (kind == EVT_STORE_MYSQL)
+		return evt_errf(e, EVT_EFAIL, "cannot open a %.*s:// store: "
+				"MariaDB/MySQL support is not built into evt "
+				"yet", (int)scheme_len(url), url);
 	st = evt_xmalloc(sizeof(*st));
 	memset(st, 0, sizeof(*st));
 	st->be = pg ? &evt_pg_backend : &evt_sqlite_backend;
 	st->url = evt_xstrdup(url);
-	st->path = evt_xstrdup(strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url);
+	st->path = evt_xstrdup(path);
 	st->events = evt_xstrdup(ev);
 	st->bookmarks = evt_xstrdup(bm);
 	st->write = o->write;
@@ -109,15 +177,17 @@ void evt_store_child_env(const struct evt_store *st, struct evt_buf *b,
 {
 	char cwd[PATH_MAX];
 	size_t at[3], i;
+	/* a path with '?' is a file name only after sqlite: */
+	const char *pfx = strchr(st->path, '?') ? "sqlite:" : "";
 
 	evt_buf_reset(b);
 	at[0] = 0;
 	if (st->be != &evt_sqlite_backend)
 		evt_buf_addf(b, "EVT_DB=%s", st->url);
 	else if (st->path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
-		evt_buf_addf(b, "EVT_DB=%s", st->path);
+		evt_buf_addf(b, "EVT_DB=%s%s", pfx, st->path);
 	else
-		evt_buf_addf(b, "EVT_DB=%s%s%s", cwd,
+		evt_buf_addf(b, "EVT_DB=%s%s%s%s", pfx, cwd,
 			     strcmp(cwd, "/") ? "/" : "", st->path);
 	evt_buf_addc(b, '\0');
 	at[1] = b->len;

@@ -789,6 +789,72 @@ opt_events"
 	same "$(no_ts)" "$(rec 1 s a 1 '{"type":"seven"}')"
 }
 
+@test "sqlite:///REL and sqlite:////ABS as SQLAlchemy; sqlite://HOST is a usage error" {
+	sqlite_only "about SQLite paths"
+	mkdir sub
+	evt-append -q -d sqlite:///sub/rel.db s a '{"type":"rel"}'
+	evt-append -q -d "sqlite:///$PWD/sub/abs.db" s a '{"type":"abs"}'
+	run -0 --separate-stderr evt-read -d sub/rel.db
+	same "$(no_ts)" "$(rec 1 s a 1 '{"type":"rel"}')"
+	run -0 --separate-stderr evt-read -d "$PWD/sub/abs.db"
+	same "$(no_ts)" "$(rec 1 s a 1 '{"type":"abs"}')"
+	run -2 --separate-stderr evt-append -d sqlite://rel.db s a '{"type":"x"}'
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-append: unsupported store URL 'sqlite://rel.db': a SQLite URL has no host (a relative path is sqlite:///PATH, an absolute one sqlite:////PATH)" ]
+	[ ! -e /rel.db ] && [ ! -e rel.db ]
+	run -2 --separate-stderr evt-append -d sqlite:/// s a '{"type":"x"}'
+	[ "$stderr" = "evt-append: invalid store URL 'sqlite:///': no path" ]
+	run -2 --separate-stderr evt-append -d '' s a '{"type":"x"}'
+	[ "$stderr" = "evt-append: invalid store path '': empty" ]
+}
+
+@test "another SCHEME:// is a usage error in every program; mysql:// and mariadb:// are not built" {
+	url=http://example.com/x.db
+	msg="unsupported store URL scheme 'http'"
+	run -2 --separate-stderr evt-append -d "$url" s a '{"type":"x"}'
+	[ "$stderr" = "evt-append: $msg" ]
+	run -2 --separate-stderr evt-read -d "$url"
+	[ "$stderr" = "evt-read: $msg" ]
+	run -2 --separate-stderr evt-fold -d "$url" s a
+	[ "$stderr" = "evt-fold: $msg" ]
+	run -2 --separate-stderr evt-tail -d "$url"
+	[ "$stderr" = "evt-tail: $msg" ]
+	run -2 --separate-stderr evt-handle -d "$url" h s -- true
+	[ "$stderr" = "evt-handle: $msg" ]
+	run -2 --separate-stderr evt-handle -d "$url" --status
+	[ "$stderr" = "evt-handle: $msg" ]
+	run -2 --separate-stderr evt-command -d "$url" s a go -- true
+	[ "$stderr" = "evt-command: $msg" ]
+	run -2 --separate-stderr evt-read -d 'POSTGRES://db/app'
+	[ "$stderr" = "evt-read: unsupported store URL scheme 'POSTGRES'" ]
+	run -2 --separate-stderr env EVT_DB=file:///x.db evt-read
+	[ "$stderr" = "evt-read: unsupported store URL scheme 'file'" ]
+	run -1 --separate-stderr evt-append -d mysql://ann:secret@db/app s a '{"type":"x"}'
+	[ "$stderr" = "evt-append: cannot open a mysql:// store: MariaDB/MySQL support is not built into evt yet" ]
+	run -1 --separate-stderr evt-read -d mariadb://db/app
+	[ "$stderr" = "evt-read: cannot open a mariadb:// store: MariaDB/MySQL support is not built into evt yet" ]
+	[ "$(echo ./*.db*)" = './*.db*' ]
+}
+
+@test "a path with '?' or a SQLite file: URI is refused; after sqlite: a '?' is part of the name" {
+	sqlite_only "about SQLite paths"
+	run -2 --separate-stderr evt-append -d 'x.db?mode=ro' s a '{"type":"x"}'
+	[ "$stderr" = "evt-append: unsupported store path 'x.db?mode=ro': URI parameters are not supported (for a file of that name, write sqlite:x.db?mode=ro)" ]
+	run -2 --separate-stderr evt-append -d file:x.db s a '{"type":"x"}'
+	[ "$stderr" = "evt-append: unsupported store path 'file:x.db': SQLite URIs are not supported (for a file of that name, write ./file:x.db)" ]
+	run -2 --separate-stderr evt-read -d 'sqlite:file:x.db?mode=ro'
+	[ "$stderr" = "evt-read: unsupported store path 'file:x.db?mode=ro': SQLite URIs are not supported (for a file of that name, write ./file:x.db?mode=ro)" ]
+	[ "$(echo ./*.db* ./file:*)" = './*.db* ./file:*' ]
+	evt-append -q -d 'sqlite:x.db?mode=ro' s a '{"type":"q"}'
+	evt-append -q -d ./file:x.db s a '{"type":"f"}'
+	[ -e 'x.db?mode=ro' ] && [ -e file:x.db ]
+	run -0 --separate-stderr evt-read -d 'sqlite:x.db?mode=ro'
+	same "$(no_ts)" "$(rec 1 s a 1 '{"type":"q"}')"
+	# and a program evt-command runs gets it as a file name too
+	evt-command -d 'sqlite:x.db?mode=ro' s a go -- sh -c 'printf "%s\n" "$EVT_DB" >envdb'
+	[ "$(cat envdb)" = "sqlite:$PWD/x.db?mode=ro" ]
+}
+
 @test "a store that cannot be opened is exit 1" {
 	sqlite_only "tests/pg.bats has the PostgreSQL messages"
 	run -1 --separate-stderr evt-append -d nodir/x.db s a '{"type":"a"}'

@@ -8,9 +8,13 @@
  *   - evt_table_name_check: [A-Za-z_][A-Za-z0-9_]* of at most 63 bytes a
  *     part, "schema.name" only for PostgreSQL;
  *   - evt_store_open (backends stubbed out in common.c: nothing is ever
- *     opened): a bad table name is EVT_EUSAGE with the message of the
- *     spec; otherwise postgres:// and postgresql:// choose PostgreSQL and
- *     anything else SQLite, "sqlite:" taken off the path;
+ *     opened): a URL of another scheme, sqlite://HOST, an empty path, a
+ *     path with '?' (URI parameters) or a SQLite file: URI is EVT_EUSAGE;
+ *     then a bad table name is EVT_EUSAGE with the message of the spec;
+ *     mysql:// and mariadb:// are EVT_EFAIL (not built); otherwise
+ *     postgres:// and postgresql:// choose PostgreSQL and the rest SQLite,
+ *     with the file of sqlite:PATH, sqlite:///RELATIVE,
+ *     sqlite:////ABSOLUTE or the path;
  *   - evt_split_streams: the parts between commas, each 1..255 bytes of
  *     UTF-8 without NUL, else the part at fault;
  *   - evt_parse_i64: exactly -?[0-9]+ in range;
@@ -22,6 +26,7 @@
  *     cut off), the rest is kept.  Milliseconds in the years 1-9999 come
  *     back from the time they become.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <regex.h>
 #include <time.h>
@@ -115,6 +120,37 @@ static void check_table(const char *name)
 	}
 }
 
+/* The store a URL names, by SPEC.md section 2: 'p' PostgreSQL, 'm'
+ * MariaDB/MySQL, 's' SQLite with its file in *path, 'u' a usage error. */
+static int ref_url(const char *url, const char **path)
+{
+	const char *p = url;
+
+	*path = url;
+	if (!strncmp(url, "postgres://", 11) || !strncmp(url, "postgresql://", 13))
+		return 'p';
+	if (!strncmp(url, "mysql://", 8) || !strncmp(url, "mariadb://", 10))
+		return 'm';
+	if (!strncmp(url, "sqlite:", 7)) {
+		*path = url + 7;
+		if (!strncmp(*path, "///", 3))
+			*path += 3;
+		else if (!strncmp(*path, "//", 2))
+			return 'u';		/* sqlite://HOST */
+	} else {
+		if (isalpha((unsigned char)*p))
+			while (isalnum((unsigned char)*p) || *p == '+' ||
+			       *p == '-' || *p == '.')
+				p++;
+		if (p > url && !strncmp(p, "://", 3))
+			return 'u';		/* another SCHEME:// */
+		if (strchr(url, '?'))
+			return 'u';		/* no URI parameters */
+	}
+	/* empty, or a SQLite URI */
+	return !**path || !strncmp(*path, "file:", 5) ? 'u' : 's';
+}
+
 static void check_open(const char *url, const char *ev, const char *bm)
 {
 	struct evt_store_opts o = { .url = url, .events_table = ev,
@@ -122,14 +158,22 @@ static void check_open(const char *url, const char *ev, const char *bm)
 	struct evt_store *st = (struct evt_store *)&o;
 	struct evt_err e;
 	char msg[sizeof(e.msg)];
-	int pg = strncmp(url, "postgres://", 11) == 0 ||
-		 strncmp(url, "postgresql://", 13) == 0;
+	const char *path;
+	int kind = ref_url(url, &path), pg = kind == 'p';
 	int rc;
 
 	fuzz_chosen = NULL;
 	rc = evt_store_open(&st, &o, &e);
 	CHECK(st == NULL, "a store after a failed open");
 	CHECK(rc == e.code, "code %d, message code %d", rc, e.code);
+	if (kind == 'u') {
+		CHECK(rc == EVT_EUSAGE && !fuzz_chosen, "URL '%s' taken: %d %s",
+		      url, rc, e.msg);
+		return;
+	}
+	CHECK(rc != EVT_EUSAGE || strncmp(e.msg, "invalid events", 14) == 0 ||
+	      strncmp(e.msg, "invalid bookmarks", 17) == 0,
+	      "URL '%s' refused: %s", url, e.msg);
 	if (!ref_table(ev, pg)) {
 		CHECK(rc == EVT_EUSAGE && !fuzz_chosen, "events table '%s' "
 		      "(pg %d): code %d: %s", ev, pg, rc, e.msg);
@@ -146,11 +190,17 @@ static void check_open(const char *url, const char *ev, const char *bm)
 		CHECK(strcmp(msg, e.msg) == 0, "message %s", e.msg);
 		return;
 	}
+	if (kind == 'm') {
+		CHECK(rc == EVT_EFAIL && !fuzz_chosen &&
+		      strstr(e.msg, "MariaDB/MySQL support is not built"),
+		      "URL '%s': %d %s", url, rc, e.msg);
+		return;
+	}
 	CHECK(rc == EVT_EFAIL && fuzz_chosen, "not opened: %d %s", rc, e.msg);
 	CHECK(fuzz_chosen == (pg ? &evt_pg_backend : &evt_sqlite_backend),
 	      "URL '%s' chose %s", url, fuzz_chosen->name);
-	CHECK(strcmp(fuzz_path, strncmp(url, "sqlite:", 7) == 0 ? url + 7 :
-		     url) == 0 || strlen(url) >= sizeof(fuzz_path) - 8,
+	CHECK(strcmp(fuzz_path, path) == 0 ||
+	      strlen(url) >= sizeof(fuzz_path) - 8,
 	      "URL '%s' gave the path '%s'", url, fuzz_path);
 }
 

@@ -108,6 +108,15 @@ names_seeds = [
     'x.db\nevents\nbookmarks\ns\n1\n0001-01-01T00:00:00+00:01',
     'x.db\nevents\nbookmarks\ns\n1\n9999-12-31T23:59:59.9999999Z',
     'x.db\nevents\nbookmarks\ns\n1\n2026-11-26T24:00:00+02',
+    # URLs: SQLAlchemy's forms, a host, other schemes, URI parameters
+    'sqlite:///rel.db\nevents\nbookmarks\ns\n1\n1',
+    'sqlite:////abs.db\nevents\nbookmarks\ns\n1\n1',
+    'sqlite://host/x.db\nevents\nbookmarks\ns\n1\n1',
+    'mysql://u:pw@h:3306/db?socket=/x\nevents\nbookmarks\ns\n1\n1',
+    'mariadb://h/db\nevents\nbookmarks\ns\n1\n1',
+    'x.db?mode=ro\nevents\nbookmarks\ns\n1\n1',
+    'file:x.db\nevents\nbookmarks\ns\n1\n1',
+    'dir/a://b.db\nevents\nbookmarks\ns\n1\n1',
 ]
 
 fold_seeds = [
