@@ -105,8 +105,8 @@ int main(int argc, char **argv)
 	if (!records && argc < 2)
 		return evt_usage_error("expected STREAM and ID (see "
 				       "evt-append --help)");
-	if (!records && (why = evt_name_check(argv[0], strlen(argv[0]))))
-		return evt_usage_error("invalid stream '%s': %s", argv[0], why);
+	if (!records && (rc = evt_cli_write_stream(argv[0])))
+		return rc;
 	if (!records && (why = evt_name_check(argv[1], strlen(argv[1]))))
 		return evt_usage_error("invalid aggregate id '%s': %s", argv[1],
 				       why);

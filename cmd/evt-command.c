@@ -126,8 +126,8 @@ int main(int argc, char **argv)
 	if (dd + 1 >= argc)
 		return evt_usage_error("expected -- PROGRAM (see evt-command "
 				       "--help)");
-	if ((why = evt_name_check(args[0], strlen(args[0]))))
-		return evt_usage_error("invalid stream '%s': %s", args[0], why);
+	if ((rc = evt_cli_write_stream(args[0])))
+		return rc;
 	if ((why = evt_name_check(args[1], strlen(args[1]))))
 		return evt_usage_error("invalid aggregate id '%s': %s", args[1],
 				       why);

@@ -11,6 +11,8 @@
 static const char usage[] =
 	"usage: evt-handle [OPTIONS] NAME STREAM[,STREAM...] "
 	"[--on [STREAM:]TYPE=COMMAND]... [-- PROGRAM [ARG...]]\n"
+	"       evt-handle [OPTIONS] --stream STREAM... NAME "
+	"[--on ...]... [-- PROGRAM [ARG...]]\n"
 	"       evt-handle --status [NAME...]\n"
 	"       evt-handle --reset NAME [POSITION]\n"
 	"\n"
@@ -19,6 +21,8 @@ static const char usage[] =
 	"its program handled (exit 0).  The program gets the record on stdin.\n"
 	"\n"
 	"      --on [STREAM:]TYPE=COMMAND  run COMMAND (by /bin/sh -c) for TYPE\n"
+	"      --stream STREAM       the stream STREAM exactly, even with a ',' in\n"
+	"                            it (repeatable; in place of STREAM[,...])\n"
 	"      --retries N           retry a failed program N times (default 0)\n"
 	"      --retry-delay MS      first retry delay, doubling (default 200)\n"
 	"      --timeout SECONDS     stop a program after SECONDS (SIGTERM, then\n"
@@ -37,7 +41,7 @@ static const char usage[] =
 enum {
 	OPT_ON = EVT_OPT_LOCAL, OPT_RETRIES, OPT_RETRY_DELAY, OPT_TIMEOUT,
 	OPT_CONTINUE, OPT_TAIL, OPT_ALWAYS_TAIL, OPT_FOLLOW, OPT_BATCH,
-	OPT_WAIT, OPT_STATUS, OPT_RESET
+	OPT_WAIT, OPT_STATUS, OPT_RESET, OPT_STREAM
 };
 
 static const struct option options[] = {
@@ -53,6 +57,7 @@ static const struct option options[] = {
 	{ "wait", no_argument, NULL, OPT_WAIT },
 	{ "status", no_argument, NULL, OPT_STATUS },
 	{ "reset", no_argument, NULL, OPT_RESET },
+	{ "stream", required_argument, NULL, OPT_STREAM },
 	EVT_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -141,7 +146,7 @@ int main(int argc, char **argv)
 	struct evt_err e = { 0, "" };
 	char **streams = NULL;
 	const char *why, *bad = NULL;
-	int do_status = 0, do_reset = 0, wait = 0, c, rc, dd;
+	int do_status = 0, do_reset = 0, wait = 0, named = 0, c, rc, dd;
 	size_t k;
 
 	evt_prog = "evt-handle";
@@ -193,6 +198,12 @@ int main(int argc, char **argv)
 		case OPT_WAIT: wait = 1; break;
 		case OPT_STATUS: do_status = 1; break;
 		case OPT_RESET: do_reset = 1; break;
+		case OPT_STREAM:
+			if ((rc = evt_cli_add_stream(&streams, &h.nstreams,
+						     optarg)))
+				goto done;
+			named = 1;
+			break;
 		default:
 			if ((rc = evt_cli_common(c, argc, argv, &so, usage)) != -2) {
 				free(on);
@@ -214,13 +225,13 @@ int main(int argc, char **argv)
 		rc = status(&so, argv, argc);
 	else if (do_reset)
 		rc = reset(&so, argv, argc);
-	else if (argc < 2)
+	else if (argc < 2 - named)
 		rc = evt_usage_error("expected NAME and STREAM (see evt-handle "
 				     "--help)");
-	else if (argc > 2)
-		rc = evt_usage_error("unexpected argument '%s'%s", argv[2],
-				     h.argv ? "" : " (put the program after "
-				     "--)");
+	else if (argc > 2 - named)
+		rc = evt_usage_error("unexpected argument '%s'%s",
+				     argv[2 - named], h.argv ? "" :
+				     " (put the program after --)");
 	else if (!h.argv && !h.non)
 		rc = evt_usage_error("nothing to run: give --on or -- PROGRAM");
 	else if (h.batch > 1 && (h.non || !h.argv))
@@ -229,8 +240,8 @@ int main(int argc, char **argv)
 		rc = evt_usage_error("--always-tail works with --follow only");
 	else if ((why = evt_name_check(argv[0], strlen(argv[0]))))
 		rc = evt_usage_error("invalid name '%s': %s", argv[0], why);
-	else if ((why = evt_split_streams(argv[1], &streams, &h.nstreams,
-					  &bad)))
+	else if (!named && (why = evt_split_streams(argv[1], &streams,
+						    &h.nstreams, &bad)))
 		rc = evt_usage_error("invalid stream '%s': %s", bad, why);
 	for (k = 0; !rc && k < h.non; k++) {
 		size_t j;
@@ -267,6 +278,9 @@ done:
 	return rc;
 badnum:
 	free(on);
+	for (k = 0; k < h.nstreams; k++)
+		free(streams[k]);
+	free(streams);
 	for (k = 0; options[k].name && options[k].val != c; k++)
 		;
 	return evt_usage_error("invalid --%s '%s'", options[k].name, optarg);

@@ -11,6 +11,7 @@ static const char usage[] =
 	"[STREAM[,STREAM...] [ID]]\n"
 	"       evt-read --last [STREAM[,STREAM...] [ID]]\n"
 	"       evt-read --head [STREAM[,STREAM...] [ID]]\n"
+	"       evt-read [OPTIONS] --stream NAME... [ID]\n"
 	"\n"
 	"Print stored events as NDJSON records: every event in position order,\n"
 	"the events of the STREAMs in position order, or the aggregate\n"
@@ -19,11 +20,13 @@ static const char usage[] =
 	"  -n, --limit LIMIT         print at most LIMIT records\n"
 	"      --after POSITION      only positions greater than POSITION\n"
 	"      --type TYPE           only events of TYPE (repeatable)\n"
+	"      --stream NAME         the stream NAME exactly, even with a ',' in it\n"
+	"                            (repeatable; in place of STREAM)\n"
 	"      --last                only the newest matching record\n"
 	"      --head                print the greatest matching position (0: none)\n"
 	EVT_COMMON_USAGE;
 
-enum { OPT_AFTER = EVT_OPT_LOCAL, OPT_TYPE, OPT_LAST, OPT_HEAD };
+enum { OPT_AFTER = EVT_OPT_LOCAL, OPT_TYPE, OPT_LAST, OPT_HEAD, OPT_STREAM };
 
 static const struct option options[] = {
 	{ "limit", required_argument, NULL, 'n' },
@@ -31,6 +34,7 @@ static const struct option options[] = {
 	{ "type", required_argument, NULL, OPT_TYPE },
 	{ "last", no_argument, NULL, OPT_LAST },
 	{ "head", no_argument, NULL, OPT_HEAD },
+	{ "stream", required_argument, NULL, OPT_STREAM },
 	EVT_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -51,9 +55,9 @@ int main(int argc, char **argv)
 	struct evt_out out;
 	struct evt_err e = { 0, "" };
 	const char **types = NULL, *why, *bad = NULL;
-	char **streams = NULL;
+	char **streams = NULL, *id;
 	size_t i;
-	int head = 0, c, rc;
+	int head = 0, named = 0, c, rc;
 
 	evt_prog = "evt-read";
 	signal(SIGPIPE, SIG_DFL);
@@ -63,21 +67,23 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":n:d:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			if (evt_parse_i64(optarg, 0, INT64_MAX, &q.limit) < 0)
-				return evt_usage_error("invalid limit '%s'",
-						       optarg);
+			if (evt_parse_i64(optarg, 0, INT64_MAX, &q.limit) < 0) {
+				rc = evt_usage_error("invalid limit '%s'",
+						     optarg);
+				goto done;
+			}
 			break;
 		case OPT_AFTER:
-			if (evt_parse_i64(optarg, 0, INT64_MAX, &q.after) < 0)
-				return evt_usage_error("invalid position '%s'",
-						       optarg);
+			if (evt_parse_i64(optarg, 0, INT64_MAX, &q.after) < 0) {
+				rc = evt_usage_error("invalid position '%s'",
+						     optarg);
+				goto done;
+			}
 			q.safe = 1;	/* the resumable form: gap-safe */
 			break;
 		case OPT_TYPE:
-			if ((rc = evt_cli_add_type(&q, &types, optarg))) {
-				free(types);
-				return rc;
-			}
+			if ((rc = evt_cli_add_type(&q, &types, optarg)))
+				goto done;
 			break;
 		case OPT_LAST:
 			q.last = 1;
@@ -85,30 +91,38 @@ int main(int argc, char **argv)
 		case OPT_HEAD:
 			head = 1;
 			break;
+		case OPT_STREAM:
+			if ((rc = evt_cli_add_stream(&streams, &q.nstreams,
+						     optarg)))
+				goto done;
+			named = 1;
+			break;
 		default:
 			if ((rc = evt_cli_common(c, argc, argv, &so, usage)) != -2) {
-				free(types);
-				return rc < 0 ? EVT_EUSAGE : rc;
+				rc = rc < 0 ? EVT_EUSAGE : rc;
+				goto done;
 			}
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	rc = 0;
+	/* With --stream, the arguments are [ID]; else [STREAM[,...] [ID]]. */
+	id = argc == 2 - named ? argv[argc - 1] : NULL;
 	if (head && q.last)
 		rc = evt_usage_error("--head and --last cannot be used together");
-	else if (argc > 2)
+	else if (argc > 2 - named)
 		rc = evt_usage_error("too many arguments (see evt-read --help)");
-	else if (argc >= 1 && (why = evt_split_streams(argv[0], &streams,
-							&q.nstreams, &bad)))
+	else if (!named && argc >= 1 &&
+		 (why = evt_split_streams(argv[0], &streams, &q.nstreams,
+					  &bad)))
 		rc = evt_usage_error("invalid stream '%s': %s", bad, why);
-	else if (argc == 2 && (why = evt_name_check(argv[1], strlen(argv[1]))))
-		rc = evt_usage_error("invalid aggregate id '%s': %s", argv[1],
-				     why);
+	else if (id && (why = evt_name_check(id, strlen(id))))
+		rc = evt_usage_error("invalid aggregate id '%s': %s", id, why);
 	q.streams = (const char *const *)streams;
 	if (rc)
 		goto done;
-	q.id = argc == 2 ? argv[1] : NULL;
+	q.id = id;
 	if (q.last)
 		q.limit = q.limit == 0 ? 0 : 1;
 	if (q.last || head)

@@ -8,7 +8,7 @@
 
 static const char usage[] =
 	"usage: evt-tail [--after POSITION | -n N] [--type TYPE]... [--count N] "
-	"[STREAM...]\n"
+	"[--stream NAME]... [STREAM[,STREAM...]...]\n"
 	"\n"
 	"Print events as they are committed, forever: those committed after\n"
 	"evt-tail started, or first the history after POSITION or the last N.\n"
@@ -17,15 +17,18 @@ static const char usage[] =
 	"  -n, --lines N             first print the last N events\n"
 	"      --type TYPE           only events of TYPE (repeatable)\n"
 	"      --count N             exit after printing N records\n"
+	"      --stream NAME         the stream NAME exactly, even with a ',' in it\n"
+	"                            (repeatable)\n"
 	EVT_COMMON_USAGE;
 
-enum { OPT_AFTER = EVT_OPT_LOCAL, OPT_TYPE, OPT_COUNT };
+enum { OPT_AFTER = EVT_OPT_LOCAL, OPT_TYPE, OPT_COUNT, OPT_STREAM };
 
 static const struct option options[] = {
 	{ "after", required_argument, NULL, OPT_AFTER },
 	{ "lines", required_argument, NULL, 'n' },
 	{ "type", required_argument, NULL, OPT_TYPE },
 	{ "count", required_argument, NULL, OPT_COUNT },
+	{ "stream", required_argument, NULL, OPT_STREAM },
 	EVT_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -96,30 +99,39 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":n:d:h", options, NULL)) != -1) {
 		switch (c) {
 		case OPT_AFTER:
-			if (evt_parse_i64(optarg, 0, INT64_MAX, &after) < 0)
-				return evt_usage_error("invalid position '%s'",
-						       optarg);
+			if (evt_parse_i64(optarg, 0, INT64_MAX, &after) < 0) {
+				rc = evt_usage_error("invalid position '%s'",
+						     optarg);
+				goto done;
+			}
 			break;
 		case 'n':
-			if (evt_parse_i64(optarg, 0, INT64_MAX, &lines) < 0)
-				return evt_usage_error("invalid number '%s'",
-						       optarg);
+			if (evt_parse_i64(optarg, 0, INT64_MAX, &lines) < 0) {
+				rc = evt_usage_error("invalid number '%s'",
+						     optarg);
+				goto done;
+			}
 			break;
 		case OPT_COUNT:
-			if (evt_parse_i64(optarg, 1, INT64_MAX, &t.left) < 0)
-				return evt_usage_error("invalid count '%s'",
-						       optarg);
+			if (evt_parse_i64(optarg, 1, INT64_MAX, &t.left) < 0) {
+				rc = evt_usage_error("invalid count '%s'",
+						     optarg);
+				goto done;
+			}
 			break;
 		case OPT_TYPE:
-			if ((rc = evt_cli_add_type(&q, &types, optarg))) {
-				free(types);
-				return rc;
-			}
+			if ((rc = evt_cli_add_type(&q, &types, optarg)))
+				goto done;
+			break;
+		case OPT_STREAM:
+			if ((rc = evt_cli_add_stream(&streams, &q.nstreams,
+						     optarg)))
+				goto done;
 			break;
 		default:
 			if ((rc = evt_cli_common(c, argc, argv, &so, usage)) != -2) {
-				free(types);
-				return rc < 0 ? EVT_EUSAGE : rc;
+				rc = rc < 0 ? EVT_EUSAGE : rc;
+				goto done;
 			}
 		}
 	}

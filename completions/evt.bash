@@ -12,20 +12,21 @@ _evt_options()
 		_evt_opts='-q --quiet -e --expect --records'
 		_evt_args='-e --expect' ;;
 	read)
-		_evt_opts='-n --limit --after --type --last --head'
-		_evt_args='-n --limit --after --type' ;;
+		_evt_opts='-n --limit --after --type --stream --last --head'
+		_evt_args='-n --limit --after --type --stream' ;;
 	fold)
 		_evt_opts='--jq --jq-file --exec --init --persist --timeout --all
 			--scan'
 		_evt_args='--jq --jq-file --exec --init --persist --timeout' ;;
 	tail)
-		_evt_opts='--after -n --lines --type --count'
-		_evt_args='--after -n --lines --type --count' ;;
+		_evt_opts='--after -n --lines --type --count --stream'
+		_evt_args='--after -n --lines --type --count --stream' ;;
 	handle)
-		_evt_opts='--on --status --reset --tail --always-tail --follow
-			--batch --retries --retry-delay --timeout
+		_evt_opts='--on --stream --status --reset --tail --always-tail
+			--follow --batch --retries --retry-delay --timeout
 			--continue-on-error --wait'
-		_evt_args='--on --batch --retries --retry-delay --timeout' ;;
+		_evt_args='--on --stream --batch --retries --retry-delay
+			--timeout' ;;
 	command)
 		_evt_opts='--jq --jq-file --exec --init --persist --timeout
 			--retries'

@@ -380,8 +380,10 @@ int evt_event_parse(const char *s, size_t n, struct evt_buf *out,
 	return 0;
 }
 
-/* A string member as UTF-8, into b; NULL or what is wrong. */
-static const char *member_str(const char *tok, size_t len, struct evt_buf *b)
+/* A string member as UTF-8, into b; NULL or what is wrong, as check
+ * says. */
+static const char *member_str(const char *tok, size_t len, struct evt_buf *b,
+			      const char *(*check)(const char *, size_t))
 {
 	if (memchr(tok, '\\', len)) {
 		if (evt_json_unquote(tok, len, b) < 0)
@@ -390,7 +392,7 @@ static const char *member_str(const char *tok, size_t len, struct evt_buf *b)
 		evt_buf_reset(b);
 		evt_buf_add(b, tok + 1, len - 2);
 	}
-	return evt_name_check(b->p, b->len);
+	return check(b->p, b->len);
 }
 
 enum { F_STREAM, F_ID, F_EVENT, F_VERSION, F_TS, F_N };
@@ -423,9 +425,11 @@ int evt_record_parse(struct evt_record_parser *p, const char *s, size_t n,
 	if (f[F_EVENT].kind != EVT_J_OBJECT)
 		return evt_errf(e, EVT_EINPUT, "record has no \"event\" object");
 	if ((why = member_str(p->line.p + f[F_STREAM].off, f[F_STREAM].len,
-			      &p->stream)))
+			      &p->stream, p->any_stream ? evt_name_check :
+							  evt_stream_check)))
 		return evt_errf(e, EVT_EINPUT, "stream %s", why);
-	if ((why = member_str(p->line.p + f[F_ID].off, f[F_ID].len, &p->id)))
+	if ((why = member_str(p->line.p + f[F_ID].off, f[F_ID].len, &p->id,
+			      evt_name_check)))
 		return evt_errf(e, EVT_EINPUT, "aggregate id %s", why);
 	evt_buf_reset(&p->event);
 	if ((rc = evt_event_parse(p->line.p + f[F_EVENT].off, f[F_EVENT].len,

@@ -62,6 +62,8 @@ struct evt_record_in {
 struct evt_record_parser {
 	struct evt_buf line, stream, id, event, ts;
 	char tsfmt[EVT_TS_LEN + 1];
+	int any_stream;		/* take a stream name with ',' (records read,
+				   not to be written) */
 };
 int evt_record_parse(struct evt_record_parser *p, const char *s, size_t n,
 		     struct evt_record_in *r, struct evt_err *e);

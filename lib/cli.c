@@ -123,6 +123,30 @@ const char *evt_split_streams(const char *arg, char ***list, size_t *n,
 	}
 }
 
+int evt_cli_add_stream(char ***list, size_t *n, const char *name)
+{
+	const char *why = evt_name_check(name, strlen(name));
+
+	if (why)
+		return evt_usage_error("invalid stream '%s': %s", name, why);
+	*list = evt_xrealloc(*list, (*n + 1) * sizeof(**list));
+	(*list)[(*n)++] = evt_xstrdup(name);
+	return 0;
+}
+
+int evt_cli_write_stream(const char *name)
+{
+	const char *why = evt_name_check(name, strlen(name));
+
+	if (why)
+		return evt_usage_error("invalid stream '%s': %s", name, why);
+	if ((why = evt_stream_check(name, strlen(name)))) {
+		evt_warn("invalid stream '%s': %s", name, why);
+		return EVT_EINPUT;
+	}
+	return 0;
+}
+
 int evt_cli_add_type(struct evt_query *q, const char ***types,
 		     const char *type)
 {

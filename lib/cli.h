@@ -82,6 +82,12 @@ int evt_flush_stdout(void);
  * *bad, the part at fault (owned by the list too). */
 const char *evt_split_streams(const char *arg, char ***list, size_t *n,
 			      const char **bad);
+/* --stream NAME: add a copy of it, exactly, to the list; 0, or EVT_EUSAGE
+ * after a message. */
+int evt_cli_add_stream(char ***list, size_t *n, const char *name);
+/* STREAM, a stream to append to: 0, or the exit status after a message (a
+ * name that is no name is a usage error; one with ',' invalid input). */
+int evt_cli_write_stream(const char *name);
 /* --type TYPE: add it to q (the list in *types is the caller's to free);
  * 0, or EVT_EUSAGE after a message. */
 int evt_cli_add_type(struct evt_query *q, const char ***types,

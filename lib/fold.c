@@ -393,6 +393,7 @@ int evt_fold_lines(struct evt_fold *f, struct evt_lines *in,
 	int got, rc = 0;
 
 	memset(&rp, 0, sizeof(rp));
+	rp.any_stream = 1;	/* records read, not written */
 	while ((got = evt_lines_next(in, &line, &n)) > 0) {
 		struct evt_agg *a;
 

@@ -174,6 +174,15 @@ const char *evt_name_check(const char *s, size_t n)
 
 /* The number of k digits at s[*i], moved past; -1 if they are not
  * there. */
+const char *evt_stream_check(const char *s, size_t n)
+{
+	const char *why = evt_name_check(s, n);
+
+	if (!why && memchr(s, ',', n))
+		why = "contains ',' (it separates STREAM lists)";
+	return why;
+}
+
 static int digits(const char *s, size_t n, size_t *i, size_t k)
 {
 	size_t j;

@@ -47,5 +47,8 @@ int evt_ts_valid(const char *s, size_t n);
 /* Check a stream name or aggregate id: 1..255 bytes of UTF-8.  Returns NULL
  * or what is wrong with it. */
 const char *evt_name_check(const char *s, size_t n);
+/* The same for a stream name evt writes: no ',' in it either (SPEC.md
+ * section 3; names with ',' written by others are still read). */
+const char *evt_stream_check(const char *s, size_t n);
 
 #endif

@@ -624,6 +624,23 @@ $(rec 2 users u1 2 '{"type":"b"}')"
 
 # --- stream and id -----------------------------------------------------------------
 
+@test "a stream name with ',' is exit 4: it separates STREAM lists" {
+	run -4 --separate-stderr evt-append 'users,posts' u1 '{"type":"a"}'
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-append: invalid stream 'users,posts': contains ',' (it separates STREAM lists)" ]
+	printf '%s\n' '{"type":"a"}' >in
+	run -4 --separate-stderr evt-append , u1 <in
+	[ "$stderr" = "evt-append: invalid stream ',': contains ',' (it separates STREAM lists)" ]
+	printf '%s\n' '{"stream":"s","aggregateId":"a","event":{"type":"ok"}}' \
+		'{"stream":"a\u002cb","aggregateId":"a","event":{"type":"x"}}' >in
+	run -4 --separate-stderr evt-append --records <in
+	[ "$stderr" = "evt-append: <stdin>:2: stream contains ',' (it separates STREAM lists)" ]
+	# an aggregate id may hold one
+	run -0 --separate-stderr evt-append -q s 'a,b' '{"type":"a"}'
+	run -0 --separate-stderr evt-read s 'a,b'
+	same "$(no_ts)" "$(rec 1 s a,b 1 '{"type":"a"}')"
+}
+
 @test "stream and id must be non-empty and at most 255 bytes" {
 	max=$(printf 'x%.0s' $(seq 255))
 	run -2 --separate-stderr evt-append '' u1 '{"type":"a"}'

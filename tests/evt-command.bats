@@ -366,3 +366,10 @@ evt-command: 'sleep' timed out after 3.5 s"$'\r'
 	run -0 --separate-stderr evt-read --head
 	[ "$output" = 0 ]
 }
+
+@test "a stream name with ',' is exit 4" {
+	run -4 --separate-stderr evt-command 'users,posts' u1 go -- echo '{"type":"a"}'
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-command: invalid stream 'users,posts': contains ',' (it separates STREAM lists)" ]
+	[ ! -e events.db ] || [ "$(evt-read --head)" = 0 ]
+}

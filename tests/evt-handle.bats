@@ -118,6 +118,20 @@ $R5"
 	same "$output" "$(status h 5 6 0 false)"
 }
 
+@test "--stream NAME: a stream with ',' written by others, in place of STREAM" {
+	fixture
+	sqlite3 events.db "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (1, 'a,b', 'x', '$TS', '{\"type\":\"b\"}')"
+	run -0 --separate-stderr evt-handle --stream a,b --stream users h -- cat
+	same "$output" "$R3
+$(trec 6 a,b x 1 '{"type":"b"}')"
+	run -0 --separate-stderr evt-handle --stream a,b h2 --on 'a,b:b=echo "$EVT_STREAM"'
+	[ "$output" = "a,b" ]
+	run -2 --separate-stderr evt-handle --stream a,b h3 posts -- cat
+	[ "$stderr" = "evt-handle: unexpected argument 'posts'" ]
+	run -2 --separate-stderr evt-handle --stream '' h3 -- cat
+	[ "$stderr" = "evt-handle: invalid stream '': is empty" ]
+}
+
 @test "a second run handles only the events after the bookmark" {
 	fixture
 	run -0 --separate-stderr evt-handle h posts -- cat

@@ -92,6 +92,30 @@ join_lines() {
 		'{"position":3,"stream":"s","aggregateId":"a","version":2,"timestamp":"TS","event":{"type":"two"}}')"
 }
 
+@test "--stream NAME: a stream with ',' written by others, exactly; repeatable, then [ID]" {
+	put users u1 '{"type":"a"}'
+	db_sql "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (1, 'a,b', 'x', '$TS', '{\"type\":\"b\"}'), (1, 'a', 'x', '$TS', '{\"type\":\"c\"}'), (2, 'a,b', 'x', '$TS', '{\"type\":\"d\"}')"
+	run -0 --separate-stderr evt-read --stream a,b
+	same "$output" "$(join_lines "$(trec 2 a,b x 1 '{"type":"b"}')" "$(trec 4 a,b x 2 '{"type":"d"}')")"
+	run -0 --separate-stderr evt-read a,b
+	same "$output" "$(trec 3 a x 1 '{"type":"c"}')"
+	run -0 --separate-stderr evt-read --stream=a,b --stream users --type a --type b
+	same "$output" "$(join_lines "$(trec 1 users u1 1 '{"type":"a"}')" "$(trec 2 a,b x 1 '{"type":"b"}')")"
+	run -0 --separate-stderr evt-read --last --stream a,b x
+	same "$output" "$(trec 4 a,b x 2 '{"type":"d"}')"
+	run -0 --separate-stderr evt-read --head --stream a,b
+	[ "$output" = 4 ]
+	run -2 --separate-stderr evt-read --stream a,b x y
+	[ "$stderr" = "evt-read: too many arguments (see evt-read --help)" ]
+	run -2 --separate-stderr evt-read --stream ''
+	[ "$stderr" = "evt-read: invalid stream '': is empty" ]
+	# evt-fold takes no STREAM list: a name with ',' is one stream
+	run -0 --separate-stderr evt-fold a,b x
+	[ "$output" = '{"aggregateId":"x","version":2}' ]
+	run -0 --separate-stderr evt-fold --all a,b
+	[ "$output" = '{"aggregateId":"x","version":2}' ]
+}
+
 @test "--after POSITION: only positions greater than POSITION" {
 	fixture
 	run -0 --separate-stderr evt-read --after 4

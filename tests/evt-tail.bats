@@ -234,6 +234,15 @@ unmarked() {
 	same "$output" "$R2"
 }
 
+@test "--stream NAME: a stream with ',' written by others, with STREAM arguments" {
+	fixture
+	db_sql "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (1, 'a,b', 'x', '$TS', '{\"type\":\"b\"}')"
+	run -0 --separate-stderr timeout $((20 * EVT_TEST_SLOW)) evt-tail --after 0 --count 2 --stream a,b posts
+	same "$output" "$(join_lines "$R2" "$(trec 5 a,b x 1 '{"type":"b"}')")"
+	run -2 --separate-stderr evt-tail --stream ''
+	[ "$stderr" = "evt-tail: invalid stream '': is empty" ]
+}
+
 @test "--count N: waits for new events, exits 0 after the N-th" {
 	fixture
 	start out --after 2 --count 4
@@ -542,7 +551,7 @@ tables() {
 @test "--help and -h print the usage on stdout" {
 	run -0 --separate-stderr evt-tail --help
 	[ "$stderr" = "" ]
-	[[ "$(line 1)" == "usage: evt-tail [--after POSITION | -n N] [--type TYPE]... [--count N] [STREAM...]" ]]
+	[[ "$(line 1)" == "usage: evt-tail [--after POSITION | -n N] [--type TYPE]... [--count N] [--stream NAME]... [STREAM[,STREAM...]...]" ]]
 	help=$output
 	run -0 --separate-stderr evt-tail -h
 	same "$output" "$help"
