@@ -1,5 +1,4 @@
 /* evt-append - append events to an aggregate, atomically */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -79,7 +78,7 @@ int main(int argc, char **argv)
 	int quiet = 0, records = 0, c, rc;
 
 	evt_prog = "evt-append";
-	signal(SIGPIPE, SIG_DFL);
+	evt_cli_sigpipe();
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":qe:d:h", options, NULL)) != -1) {
 		switch (c) {

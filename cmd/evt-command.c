@@ -1,6 +1,5 @@
 /* evt-command - load an aggregate, run a command program, append what it
  * decides */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,7 +89,7 @@ int main(int argc, char **argv)
 	int nargs;
 
 	evt_prog = "evt-command";
-	signal(SIGPIPE, SIG_DFL);
+	evt_cli_sigpipe();
 	memset(&cmd, 0, sizeof(cmd));
 	memset(&fo, 0, sizeof(fo));
 	dd = program_start(argc, argv);

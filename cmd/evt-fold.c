@@ -1,5 +1,4 @@
 /* evt-fold - fold an aggregate's events into its current state */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,7 +121,7 @@ int main(int argc, char **argv)
 	int c, rc;
 
 	evt_prog = "evt-fold";
-	signal(SIGPIPE, SIG_DFL);
+	evt_cli_sigpipe();
 	memset(&r, 0, sizeof(r));
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":d:h", options, NULL)) != -1) {

@@ -150,6 +150,7 @@ int main(int argc, char **argv)
 	size_t k;
 
 	evt_prog = "evt-handle";
+	evt_cli_sigpipe();
 	memset(&h, 0, sizeof(h));
 	h.retry_delay_ms = 200;
 	h.timeout_ms = -1;

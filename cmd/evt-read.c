@@ -1,5 +1,4 @@
 /* evt-read - print stored events as NDJSON */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +59,7 @@ int main(int argc, char **argv)
 	int head = 0, named = 0, c, rc;
 
 	evt_prog = "evt-read";
-	signal(SIGPIPE, SIG_DFL);
+	evt_cli_sigpipe();
 	memset(&q, 0, sizeof(q));
 	q.limit = -1;
 	opterr = 0;

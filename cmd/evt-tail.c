@@ -91,7 +91,7 @@ int main(int argc, char **argv)
 	int c, i, rc;
 
 	evt_prog = "evt-tail";
-	signal(SIGPIPE, SIG_DFL);
+	evt_cli_sigpipe();
 	memset(&q, 0, sizeof(q));
 	q.limit = -1;
 	t.left = -1;

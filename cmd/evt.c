@@ -47,10 +47,12 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
+		evt_cli_sigpipe();
 		fputs(usage, stdout);
 		return evt_flush_stdout();
 	}
 	if (strcmp(argv[1], "--version") == 0) {
+		evt_cli_sigpipe();
 		printf("evt (evt) %s\n", EVT_VERSION);
 		return evt_flush_stdout();
 	}

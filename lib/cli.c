@@ -1,6 +1,7 @@
 /* cli.c - what every program's main shares: options, messages, exit */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,10 +94,17 @@ int evt_cli_common(int c, int argc, char **argv, struct evt_store_opts *so,
 	return -1;
 }
 
+void evt_cli_sigpipe(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+}
+
 int evt_flush_stdout(void)
 {
 	if (fflush(stdout) == 0 && !ferror(stdout))
 		return 0;
+	if (errno == EPIPE)
+		return 0;	/* the reader has gone: not a failure */
 	evt_warn("write error: %s", strerror(errno));
 	return EVT_EFAIL;
 }

@@ -75,7 +75,14 @@ int evt_cli_reducer(const struct evt_fold_opts *fo, struct evt_reducer **red);
 int evt_cli_common(int c, int argc, char **argv, struct evt_store_opts *so,
 		   const char *usage);
 
-/* fflush(stdout), and "write error: ..." with EVT_EFAIL if it failed. */
+/* The SIGPIPE policy of every program (SPEC.md section 5): ignored, so
+ * that a write to a stdout whose reader has gone fails with EPIPE, which
+ * evt_out and evt_flush_stdout take for the end of the output, not a
+ * failure: the program stops printing and exits 0, and what it committed
+ * stays committed.  Children get the default back (proc.c). */
+void evt_cli_sigpipe(void);
+/* fflush(stdout), and "write error: ..." with EVT_EFAIL if it failed; 0
+ * when the reader has gone (EPIPE). */
 int evt_flush_stdout(void);
 /* Split "a,b,c" into stream names (the strings are copied, owned by the
  * list: free each and the list).  Returns NULL, or what is wrong with

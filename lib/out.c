@@ -51,6 +51,8 @@ int evt_out_close(struct evt_out *o, struct evt_err *e)
 	int r = evt_out_flush(o);
 
 	evt_buf_release(&o->b);
+	if (r < 0 && o->err == EPIPE)
+		return 0;	/* the reader has gone: the end, quietly */
 	if (r < 0)
 		return evt_errf(e, EVT_EFAIL, "write error: %s",
 				strerror(o->err));

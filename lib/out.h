@@ -21,7 +21,9 @@ void evt_out_init(struct evt_out *o, int fd, int mode);
 /* Call after each record is in o->b; returns -1 once a write failed. */
 int evt_out_record(struct evt_out *o);
 int evt_out_flush(struct evt_out *o);
-/* Flush and release; 0, or EVT_EFAIL with "write error: ..." in e. */
+/* Flush and release; 0, or EVT_EFAIL with "write error: ..." in e.  A
+ * reader that has gone (EPIPE, with SIGPIPE ignored: evt_cli_sigpipe) is
+ * no error: the output ends there. */
 int evt_out_close(struct evt_out *o, struct evt_err *e);
 
 #endif

@@ -607,6 +607,22 @@ $(rec 2 users u1 2 '{"type":"b"}')"
 	same "$output" "$before"
 }
 
+@test "a closed stdout ends quietly with exit 0 after the commit" {
+	seq 3000 | sed 's/.*/{"type":"n","i":&}/' >in
+	run -0 --separate-stderr bash -c 'set -o pipefail; evt-append s a <in | head -n 1 >/dev/null; echo "status ${PIPESTATUS[*]}"'
+	[ "$stderr" = "" ]
+	[ "$output" = "status 0 0" ]
+	run -0 --separate-stderr evt-read --head
+	[ "$output" = 3000 ]
+	run -0 --separate-stderr to_closed evt-append s a '{"type":"x"}'
+	[ "$stderr" = "" ]
+	printf '{"stream":"s","aggregateId":"a","event":{"type":"y"}}\n' >in
+	run -0 --separate-stderr to_closed evt-append --records <in
+	[ "$stderr" = "" ]
+	run -0 --separate-stderr evt-read --head
+	[ "$output" = 3002 ]
+}
+
 @test "write error on stdout is exit 1, after the events are committed" {
 	run -1 --separate-stderr to_full evt-append users u1 '{"type":"a"}' '{"type":"b"}'
 	[ "$stderr" = "evt-append: write error: No space left on device" ]

@@ -110,3 +110,18 @@ load test_helper
 	[ "$output" = "" ]
 	same "$stderr" "$help"
 }
+
+@test "every program ends quietly with exit 0 when its stdout is closed" {
+	put s a '{"type":"x"}'
+	for cmd in "evt-read" "evt-read --head" "evt-fold s a" "evt-fold --all s" \
+		"evt-tail --after 0 --count 1" "evt-handle --status" \
+		"evt-handle --reset h" "evt-command s a go -- true" "evt read" \
+		"evt-read --help" "evt-append --version" "evt --help" "evt --version"; do
+		# shellcheck disable=SC2086 # words
+		run -0 --separate-stderr to_closed $cmd
+		same "$stderr" ""
+	done
+	# and a write error is still one
+	run -1 --separate-stderr to_full evt-handle --status
+	[ "$stderr" = "evt-handle: write error: No space left on device" ]
+}

@@ -111,6 +111,18 @@ to_full() {
 	"$@" >/dev/full
 }
 
+# Run a command with its stdout on a pipe whose reader has already gone
+# (for `run`): every write to it fails, as after `| head -1`.  The exit
+# status is the command's, 128 + N when signal N killed it.
+to_closed() {
+	python3 -c '
+import os, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+rc = subprocess.call(sys.argv[1:], stdout=w)
+sys.exit(128 - rc if rc < 0 else rc)' "$@"
+}
+
 # The ISO-8601 UTC time evt writes, as an extended regex.
 TS_RE='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z'
 
