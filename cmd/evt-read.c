@@ -67,15 +67,15 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'n':
 			if (evt_parse_i64(optarg, 0, INT64_MAX, &q.limit) < 0) {
-				rc = evt_usage_error("invalid limit '%s'",
-						     optarg);
+				rc = evt_usage_error("invalid limit '%s'%s",
+						     optarg, EVT_WHOLE_0);
 				goto done;
 			}
 			break;
 		case OPT_AFTER:
 			if (evt_parse_i64(optarg, 0, INT64_MAX, &q.after) < 0) {
-				rc = evt_usage_error("invalid position '%s'",
-						     optarg);
+				rc = evt_usage_error("invalid position '%s'%s",
+						     optarg, EVT_WHOLE_0);
 				goto done;
 			}
 			q.safe = 1;	/* the resumable form: gap-safe */

@@ -100,22 +100,22 @@ int main(int argc, char **argv)
 		switch (c) {
 		case OPT_AFTER:
 			if (evt_parse_i64(optarg, 0, INT64_MAX, &after) < 0) {
-				rc = evt_usage_error("invalid position '%s'",
-						     optarg);
+				rc = evt_usage_error("invalid position '%s'%s",
+						     optarg, EVT_WHOLE_0);
 				goto done;
 			}
 			break;
 		case 'n':
 			if (evt_parse_i64(optarg, 0, INT64_MAX, &lines) < 0) {
-				rc = evt_usage_error("invalid number '%s'",
-						     optarg);
+				rc = evt_usage_error("invalid number '%s'%s",
+						     optarg, EVT_WHOLE_0);
 				goto done;
 			}
 			break;
 		case OPT_COUNT:
 			if (evt_parse_i64(optarg, 1, INT64_MAX, &t.left) < 0) {
-				rc = evt_usage_error("invalid count '%s'",
-						     optarg);
+				rc = evt_usage_error("invalid count '%s'%s",
+						     optarg, EVT_WHOLE_1);
 				goto done;
 			}
 			break;

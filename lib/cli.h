@@ -56,6 +56,10 @@ struct evt_reducer;
 
 extern const char *evt_prog;
 
+/* What a number option takes, after "invalid limit '-1'". */
+#define EVT_WHOLE_0 ": expected a whole number from 0 to 9223372036854775807"
+#define EVT_WHOLE_1 ": expected a whole number from 1 to 9223372036854775807"
+
 /* Take option c with its value arg into fo: 1 if it is a fold option, 0
  * if not, EVT_EUSAGE after a message for a bad value. */
 int evt_cli_fold_opt(struct evt_fold_opts *fo, int c, const char *arg);

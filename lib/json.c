@@ -332,7 +332,10 @@ value:
 		}
 		break;
 	}
-	*why = "unexpected character";
+	if (i == 0 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+		*why = "byte order mark (save the text as UTF-8 without one)";
+	else
+		*why = "unexpected character";
 	at = i;
 	goto fail;
 

@@ -176,6 +176,26 @@ static int create_schema(struct evt_store *st, struct evt_err *e)
 	return rc;
 }
 
+/* When the directory of the file is not there, say so (SQLite says
+ * "unable to open database file"): EVT_EFAIL with the message, else 0. */
+static int no_dir(struct evt_store *st, struct evt_err *e)
+{
+	const char *slash = strrchr(st->path, '/');
+	struct stat sb;
+	char *dir;
+	int rc = 0;
+
+	if (!slash || slash == st->path)
+		return 0;
+	dir = evt_xstrndup(st->path, (size_t)(slash - st->path));
+	if (stat(dir, &sb) < 0)
+		rc = evt_errf(e, EVT_EFAIL, "cannot open '%s': %s", st->path,
+			      errno == ENOENT ? "no such directory" :
+					        strerror(errno));
+	free(dir);
+	return rc;
+}
+
 static int sq_open(struct evt_store *st, struct evt_err *e)
 {
 	struct sq *q = evt_xmalloc(sizeof(*q));
@@ -216,6 +236,8 @@ static int sq_open(struct evt_store *st, struct evt_err *e)
 		if (st->write && stat(st->path, &sb) < 0 && errno != ENOENT)
 			return evt_errf(e, EVT_EFAIL, "cannot open '%s': %s",
 					st->path, strerror(errno));
+		if (st->write && (rc = no_dir(st, e)))
+			return rc;
 		return fail(st, e, "open");
 	}
 	sqlite3_extended_result_codes(q->db, 0);

@@ -538,6 +538,16 @@ EOF
 	same "$(no_ts)" "$(rec 1 users u1 1 '{"type":"a","pair":"\ud83d\ude00"}')"
 }
 
+@test "a byte order mark is named as such" {
+	printf '\357\273\277{"type":"a"}\n' >in
+	run -4 --separate-stderr evt-append users u1 <in
+	[ "$stderr" = "evt-append: <stdin>:1: invalid JSON at column 1: byte order mark (save the text as UTF-8 without one)" ]
+	printf '\357\273\277{"stream":"s","aggregateId":"a","event":{"type":"a"}}\n' >in
+	run -4 --separate-stderr evt-append --records <in
+	[ "$stderr" = "evt-append: <stdin>:1: invalid JSON at column 1: byte order mark (save the text as UTF-8 without one)" ]
+	[ ! -e events.db ] || [ "$(evt-read --head)" = 0 ]
+}
+
 @test "an event that is not an object is exit 4" {
 	for ev in '[{"type":"a"}]' '"a"' 1 null; do
 		run -4 --separate-stderr evt-append users u1 "$ev"
@@ -892,7 +902,12 @@ opt_events"
 	sqlite_only "tests/pg.bats has the PostgreSQL messages"
 	run -1 --separate-stderr evt-append -d nodir/x.db s a '{"type":"a"}'
 	[ "$output" = "" ]
-	[ "$stderr" = "evt-append: cannot open 'nodir/x.db': unable to open database file" ]
+	[ "$stderr" = "evt-append: cannot open 'nodir/x.db': no such directory" ]
+	run -1 --separate-stderr evt-command -d "$PWD/nodir/x.db" s a go -- true
+	[ "$stderr" = "evt-command: cannot open '$PWD/nodir/x.db': no such directory" ]
+	: >file
+	run -1 --separate-stderr evt-append -d file/x.db s a '{"type":"a"}'
+	[ "$stderr" = "evt-append: cannot open 'file/x.db': Not a directory" ]
 	echo 'not a database, not at all' >bad.db
 	run -1 --separate-stderr evt-append -d bad.db s a '{"type":"a"}'
 	[ "$stderr" = "evt-append: cannot open 'bad.db': file is not a database" ]

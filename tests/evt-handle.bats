@@ -1158,7 +1158,7 @@ $R5"
 
 @test "a store that cannot be opened is exit 1" {
 	run -1 --separate-stderr evt-handle -d /nonexistent/x.db h s -- true
-	[ "$stderr" = "evt-handle: cannot open '/nonexistent/x.db': unable to open database file" ]
+	[ "$stderr" = "evt-handle: cannot open '/nonexistent/x.db': no such directory" ]
 	run -1 --separate-stderr evt-handle -d /nonexistent/x.db --status
 	[ "$stderr" = "evt-handle: cannot open '/nonexistent/x.db': no such store" ]
 }

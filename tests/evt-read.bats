@@ -418,9 +418,9 @@ join_lines() {
 	for v in abc -1 1.5 '' ' 1' +1 99999999999999999999; do
 		run -2 --separate-stderr evt-read -n "$v"
 		[ "$output" = "" ]
-		[ "$stderr" = "evt-read: invalid limit '$v'" ]
+		[ "$stderr" = "evt-read: invalid limit '$v': expected a whole number from 0 to 9223372036854775807" ]
 		run -2 --separate-stderr evt-read --after "$v"
-		[ "$stderr" = "evt-read: invalid position '$v'" ]
+		[ "$stderr" = "evt-read: invalid position '$v': expected a whole number from 0 to 9223372036854775807" ]
 	done
 	run -2 --separate-stderr evt-read -n
 	[ "$stderr" = "evt-read: option '-n' needs a value" ]
@@ -490,7 +490,7 @@ join_lines() {
 
 @test "usage errors come before opening the store" {
 	run -2 --separate-stderr evt-read -d x.db -n abc
-	[ "$stderr" = "evt-read: invalid limit 'abc'" ]
+	[ "$stderr" = "evt-read: invalid limit 'abc': expected a whole number from 0 to 9223372036854775807" ]
 	run -2 --separate-stderr evt-read -d x.db a b c
 	[ "$stderr" = "evt-read: too many arguments (see evt-read --help)" ]
 	[ ! -e x.db ]

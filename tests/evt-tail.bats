@@ -440,7 +440,7 @@ tables() {
 	sqlite_only
 	run -1 --separate-stderr evt-tail -d nodir/x.db
 	[ "$output" = "" ]
-	[ "$stderr" = "evt-tail: cannot open 'nodir/x.db': unable to open database file" ]
+	[ "$stderr" = "evt-tail: cannot open 'nodir/x.db': no such directory" ]
 	echo 'not a database, not at all' >bad.db
 	run -1 --separate-stderr evt-tail -d bad.db
 	[ "$stderr" = "evt-tail: cannot open 'bad.db': file is not a database" ]
@@ -503,14 +503,14 @@ tables() {
 	for v in abc -1 1.5 '' ' 1' +1 1x 99999999999999999999; do
 		run -2 --separate-stderr evt-tail --after "$v"
 		[ "$output" = "" ]
-		[ "$stderr" = "evt-tail: invalid position '$v'" ]
+		[ "$stderr" = "evt-tail: invalid position '$v': expected a whole number from 0 to 9223372036854775807" ]
 		run -2 --separate-stderr evt-tail -n "$v"
-		[ "$stderr" = "evt-tail: invalid number '$v'" ]
+		[ "$stderr" = "evt-tail: invalid number '$v': expected a whole number from 0 to 9223372036854775807" ]
 		run -2 --separate-stderr evt-tail --count "$v"
-		[ "$stderr" = "evt-tail: invalid count '$v'" ]
+		[ "$stderr" = "evt-tail: invalid count '$v': expected a whole number from 1 to 9223372036854775807" ]
 	done
 	run -2 --separate-stderr evt-tail --count 0
-	[ "$stderr" = "evt-tail: invalid count '0'" ]
+	[ "$stderr" = "evt-tail: invalid count '0': expected a whole number from 1 to 9223372036854775807" ]
 	[ ! -e events.db ]
 }
 
