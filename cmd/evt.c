@@ -9,7 +9,8 @@
 #include "evt.h"
 
 static const char usage[] =
-	"usage: evt COMMAND [ARG...]\n"
+	"usage: evt [-d URL] COMMAND [ARG...]\n"
+	"       evt help COMMAND\n"
 	"       evt --help | --version\n"
 	"\n"
 	"Event sourcing from the shell.  'evt COMMAND ...' runs 'evt-COMMAND ...'.\n"
@@ -22,7 +23,12 @@ static const char usage[] =
 	"  handle    run a program per event, with a durable bookmark\n"
 	"  command   run a command program and append the events it decides\n"
 	"\n"
-	"'evt COMMAND --help' shows the options of a command; see also evt(7).\n";
+	"  -d, --db URL              the store, passed on to the command as -d URL\n"
+	"\n"
+	"'evt help COMMAND' (or 'evt COMMAND --help') shows the options of a\n"
+	"command; see also evt(7).\n"
+	"\n"
+	"exit status: the command's; 2 when COMMAND is missing or unknown\n";
 
 static int valid_command(const char *s)
 {
@@ -37,32 +43,73 @@ static int valid_command(const char *s)
 int main(int argc, char **argv)
 {
 	char self[PATH_MAX], path[PATH_MAX + 64], prog[64];
+	const char *db = NULL, *verb;
+	char **args;
 	ssize_t n;
 	char *slash;
+	int i = 1, k = 0, help = 0;
 
 	evt_prog = "evt";
-	if (argc < 2) {
+	/* The front's own options, before COMMAND. */
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			evt_cli_sigpipe();
+			fputs(usage, stdout);
+			return evt_flush_stdout();
+		}
+		if (strcmp(a, "--version") == 0) {
+			evt_cli_sigpipe();
+			printf("evt (evt) %s\n", EVT_VERSION);
+			return evt_flush_stdout();
+		}
+		if (strcmp(a, "-d") == 0 || strcmp(a, "--db") == 0) {
+			if (++i == argc)
+				return evt_usage_error("option '%s' needs a "
+						       "value", a);
+			db = argv[i];
+		} else if (strncmp(a, "--db=", 5) == 0) {
+			db = a + 5;
+		} else if (strncmp(a, "-d", 2) == 0) {
+			db = a + 2;
+		} else {
+			return evt_usage_error("unknown option '%s'", a);
+		}
+	}
+	if (i == argc) {
 		fputs(usage, stderr);
 		return EVT_EUSAGE;
 	}
-	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
-		evt_cli_sigpipe();
-		fputs(usage, stdout);
-		return evt_flush_stdout();
+	verb = argv[i++];
+	if (strcmp(verb, "help") == 0) {
+		if (i == argc) {
+			evt_cli_sigpipe();
+			fputs(usage, stdout);
+			return evt_flush_stdout();
+		}
+		if (i + 1 < argc)
+			return evt_usage_error("help takes one command (see evt "
+					       "--help)");
+		verb = argv[i++];
+		help = 1;
 	}
-	if (strcmp(argv[1], "--version") == 0) {
-		evt_cli_sigpipe();
-		printf("evt (evt) %s\n", EVT_VERSION);
-		return evt_flush_stdout();
-	}
-	if (argv[1][0] == '-')
-		return evt_usage_error("unknown option '%s'", argv[1]);
-	if (!valid_command(argv[1]) || strlen(argv[1]) > 40)
+	if (!valid_command(verb) || strlen(verb) > 40)
 		return evt_usage_error("'%s' is not an evt command (see evt "
-				       "--help)", argv[1]);
-	snprintf(prog, sizeof(prog), "evt-%s", argv[1]);
-	argv[1] = prog;
+				       "--help)", verb);
+	snprintf(prog, sizeof(prog), "evt-%s", verb);
+	/* evt-VERB [-d URL] ARG... or evt-VERB --help */
+	args = evt_xmalloc((size_t)(argc - i + 4) * sizeof(*args));
+	args[k++] = prog;
+	if (help) {
+		args[k++] = "--help";
+	} else if (db) {
+		args[k++] = "-d";
+		args[k++] = (char *)db;
+	}
+	while (!help && i < argc)
+		args[k++] = argv[i++];
+	args[k] = NULL;
 	/* The programs installed beside this one come first, then PATH. */
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n > 0) {
@@ -70,10 +117,11 @@ int main(int argc, char **argv)
 		if ((slash = strrchr(self, '/'))) {
 			*slash = '\0';
 			snprintf(path, sizeof(path), "%s/%s", self, prog);
-			execv(path, argv + 1);
+			execv(path, args);
 		}
 	}
-	execvp(prog, argv + 1);
+	execvp(prog, args);
+	free(args);
 	if (errno == ENOENT)
 		return evt_usage_error("'%s' is not an evt command (see evt "
 				       "--help)", prog + 4);

@@ -125,3 +125,40 @@ load test_helper
 	run -1 --separate-stderr to_full evt-handle --status
 	[ "$stderr" = "evt-handle: write error: No space left on device" ]
 }
+
+@test "evt help COMMAND shows evt-COMMAND --help" {
+	for c in append read fold tail handle command; do
+		run -0 --separate-stderr evt-$c --help
+		want=$output
+		run -0 --separate-stderr evt help $c
+		[ "$stderr" = "" ]
+		same "$output" "$want"
+	done
+	run -0 --separate-stderr evt --help
+	want=$output
+	run -0 --separate-stderr evt help
+	same "$output" "$want"
+	run -2 --separate-stderr evt help foo
+	[ "$stderr" = "evt: 'foo' is not an evt command (see evt --help)" ]
+	run -2 --separate-stderr evt help read fold
+	[ "$stderr" = "evt: help takes one command (see evt --help)" ]
+}
+
+@test "evt -d URL COMMAND passes the store on, as git -C" {
+	a=$(db a.db)
+	run -0 --separate-stderr evt -d "$a" append -q users u1 '{"type":"a"}'
+	run -0 --separate-stderr evt-read -d "$a" --head
+	[ "$output" = 1 ]
+	run -0 --separate-stderr evt --db "$a" append -q users u1 '{"type":"b"}'
+	run -0 --separate-stderr evt --db="$a" read --head
+	[ "$output" = 2 ]
+	run -0 --separate-stderr evt "-d$a" fold users u1
+	[ "$output" = '{"aggregateId":"u1","version":2}' ]
+	# a store given after the command wins, as the command's own option
+	run -0 --separate-stderr evt -d nowhere.db read -d "$a" --head
+	[ "$output" = 2 ]
+	[ ! -e nowhere.db ]
+	[ ! -e events.db ] || [ "$(evt-read --head)" = 0 ]
+	run -2 --separate-stderr evt -d
+	[ "$stderr" = "evt: option '-d' needs a value" ]
+}
