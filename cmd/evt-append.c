@@ -17,7 +17,11 @@ static const char usage[] =
 	"                            a number (0: no events), any (default) or exists\n"
 	"      --records             stdin holds records as evt-read prints them\n"
 	"  -q, --quiet               print nothing\n"
-	EVT_COMMON_USAGE;
+	EVT_COMMON_USAGE
+	EVT_EXIT_USAGE
+	EVT_EXIT_CONFLICT
+	"  4  invalid input, named by its place (<stdin>:7), or a STREAM with\n"
+	"     ','; nothing appended\n";
 
 enum { OPT_RECORDS = EVT_OPT_LOCAL };
 

@@ -25,7 +25,13 @@ static const char usage[] =
 	"                            (SIGTERM, then SIGKILL 5 s later): exit 5\n"
 	"      --retries N           on a version conflict, fold and run again\n"
 	"                            up to N times (default 3)\n"
-	EVT_COMMON_USAGE;
+	EVT_COMMON_USAGE
+	EVT_EXIT_USAGE
+	"  3  version conflict, after the retries\n"
+	"  4  invalid input: a STREAM with ',', an event PROGRAM printed, a\n"
+	"     stored event, a reducer answer\n"
+	"  5  PROGRAM (or the --exec reducer) failed or passed --timeout: the\n"
+	"     command is rejected\n";
 
 enum { OPT_RETRIES = EVT_OPT_LOCAL };
 

@@ -31,7 +31,10 @@ static const char usage[] =
 	"                            (SIGTERM, then SIGKILL 5 s later): exit 5\n"
 	"      --all STREAM          every aggregate of STREAM\n"
 	"      --scan                print the aggregate after every event\n"
-	EVT_COMMON_USAGE;
+	EVT_STORE_USAGE
+	EVT_EXIT_USAGE
+	"  4  invalid input: a record, a stored event or a reducer answer\n"
+	"  5  the --exec reducer failed or passed --timeout\n";
 
 enum { OPT_ALL = EVT_OPT_LOCAL, OPT_SCAN };
 

@@ -36,7 +36,10 @@ static const char usage[] =
 	"      --wait                wait while another process runs NAME\n"
 	"      --status              print the bookmarks and their lag\n"
 	"      --reset               set the bookmark NAME (default 0)\n"
-	EVT_COMMON_USAGE;
+	EVT_COMMON_USAGE
+	EVT_EXIT_USAGE
+	"  5  a program failed (without --continue-on-error)\n"
+	"  6  busy: another process holds NAME\n";
 
 enum {
 	OPT_ON = EVT_OPT_LOCAL, OPT_RETRIES, OPT_RETRY_DELAY, OPT_TIMEOUT,

@@ -23,7 +23,8 @@ static const char usage[] =
 	"                            (repeatable; in place of STREAM)\n"
 	"      --last                only the newest matching record\n"
 	"      --head                print the greatest matching position (0: none)\n"
-	EVT_COMMON_USAGE;
+	EVT_STORE_USAGE
+	EVT_EXIT_USAGE;
 
 enum { OPT_AFTER = EVT_OPT_LOCAL, OPT_TYPE, OPT_LAST, OPT_HEAD, OPT_STREAM };
 

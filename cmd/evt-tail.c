@@ -19,7 +19,8 @@ static const char usage[] =
 	"      --count N             exit after printing N records\n"
 	"      --stream NAME         the stream NAME exactly, even with a ',' in it\n"
 	"                            (repeatable)\n"
-	EVT_COMMON_USAGE;
+	EVT_STORE_USAGE
+	EVT_EXIT_USAGE;
 
 enum { OPT_AFTER = EVT_OPT_LOCAL, OPT_TYPE, OPT_COUNT, OPT_STREAM };
 

@@ -2,14 +2,15 @@
 
 _evt_verbs='append read fold tail handle command'
 
-_evt_common='-d --db --events-table --bookmarks-table -h --help --version'
+# --bookmarks-table is left to the programs that use it
+_evt_common='-d --db --events-table -h --help --version'
 
 # The options of evt-$1, and those of them that take a value.
 _evt_options()
 {
 	case $1 in
 	append)
-		_evt_opts='-q --quiet -e --expect --records'
+		_evt_opts='-q --quiet -e --expect --records --bookmarks-table'
 		_evt_args='-e --expect' ;;
 	read)
 		_evt_opts='-n --limit --after --type --stream --last --head'
@@ -24,12 +25,12 @@ _evt_options()
 	handle)
 		_evt_opts='--on --stream --status --reset --tail --always-tail
 			--follow --batch --retries --retry-delay --timeout
-			--continue-on-error --wait'
+			--continue-on-error --wait --bookmarks-table'
 		_evt_args='--on --stream --batch --retries --retry-delay
 			--timeout' ;;
 	command)
 		_evt_opts='--jq --jq-file --exec --init --persist --timeout
-			--retries'
+			--retries --bookmarks-table'
 		_evt_args='--jq --jq-file --exec --init --persist --timeout --retries' ;;
 	*)
 		return 1 ;;
@@ -115,19 +116,29 @@ _evt()
 		_evt_program "${cmd#evt-}" 1
 		return
 	fi
-	# evt VERB ...: the first word that is not an option is the verb
+	# evt [-d URL] VERB ...: the first word that is not an option or the
+	# value of -d is the verb; evt help VERB
 	for (( i = 1; i < COMP_CWORD; i++ )); do
 		w=${COMP_WORDS[i]}
-		if [[ $w != -* ]]; then
+		if [[ $w == -d || $w == --db ]]; then
+			(( i++ ))
+		elif [[ $w == help ]]; then
+			(( i + 1 == COMP_CWORD )) &&
+				mapfile -t COMPREPLY < <(compgen -W "$_evt_verbs" -- "${COMP_WORDS[COMP_CWORD]}")
+			return
+		elif [[ $w != -* ]]; then
 			_evt_program "$w" $((i + 1))
 			return
 		fi
 	done
 	w=${COMP_WORDS[COMP_CWORD]}
-	if [[ $w == -* ]]; then
-		mapfile -t COMPREPLY < <(compgen -W '-h --help --version' -- "$w")
+	if [[ ${COMP_WORDS[COMP_CWORD-1]} == -d || ${COMP_WORDS[COMP_CWORD-1]} == --db ]]; then
+		local cur=$w
+		_evt_files
+	elif [[ $w == -* ]]; then
+		mapfile -t COMPREPLY < <(compgen -W '-d --db -h --help --version' -- "$w")
 	else
-		mapfile -t COMPREPLY < <(compgen -W "$_evt_verbs" -- "$w")
+		mapfile -t COMPREPLY < <(compgen -W "$_evt_verbs help" -- "$w")
 	fi
 }
 

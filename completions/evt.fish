@@ -1,19 +1,35 @@
 # fish completion for evt and the evt-* programs
 
 # true when the command line has no verb yet: `evt <TAB>`
+# (the value of -d URL is no verb)
 function __evt_needs_verb
+    set -l skip 0
     for t in (commandline -opc)[2..-1]
-        string match -q -- '-*' $t; or return 1
+        if test $skip = 1
+            set skip 0
+        else if contains -- $t -d --db
+            set skip 1
+        else if not string match -q -- '-*' $t
+            return 1
+        end
     end
     return 0
+end
+
+# true after `evt help`
+function __evt_after_help
+    set -l tokens (commandline -opc)
+    test (count $tokens) -ge 2; and test "$tokens[-1]" = help
 end
 
 # `evt VERB ARG...`: complete as `evt-VERB ARG...`
 function __evt_complete_verb
     set -l tokens (commandline -opc)[2..-1]
     while set -q tokens[1]; and string match -q -- '-*' $tokens[1]
+        contains -- $tokens[1] -d --db; and set -e tokens[1]
         set -e tokens[1]
     end
+    test "$tokens[1]" = help; and return
     set tokens[1] evt-$tokens[1]
     set -l line (string join ' ' -- (string escape -- $tokens) (commandline -ct))
     complete --do-complete="$line"
@@ -35,6 +51,9 @@ end
 complete -c evt -f
 complete -c evt -n __evt_needs_verb -s h -l help -d 'list the verbs'
 complete -c evt -n __evt_needs_verb -l version -d 'print the version'
+complete -c evt -n __evt_needs_verb -s d -l db -r -F -d 'the store, passed on to the verb'
+complete -c evt -n __evt_needs_verb -a help -d 'show the usage of a verb'
+complete -c evt -n __evt_after_help -a 'append read fold tail handle command'
 complete -c evt -n __evt_needs_verb -a append -d 'append events to an aggregate'
 complete -c evt -n __evt_needs_verb -a read -d 'print stored events as NDJSON'
 complete -c evt -n __evt_needs_verb -a fold -d 'fold an aggregate\'s events into its current state'
@@ -50,7 +69,6 @@ for p in evt-append evt-read evt-fold evt-tail evt-handle evt-command
     complete -c $p -f
     complete -c $p $opt -s d -l db -r -F -d 'the store: postgres:// URL or SQLite file'
     complete -c $p $opt -l events-table -x -d 'the events table'
-    complete -c $p $opt -l bookmarks-table -x -d 'the bookmarks table'
     complete -c $p $opt -s h -l help -d 'print usage'
     complete -c $p $opt -l version -d 'print the version'
 end
@@ -66,6 +84,11 @@ end
 
 for p in evt-handle evt-command
     complete -c $p -n __evt_after_dashdash -a '(__evt_complete_program)'
+end
+
+# the bookmarks table, for the programs that use it
+for p in evt-append evt-handle evt-command
+    complete -c $p $opt -l bookmarks-table -x -d 'the bookmarks table'
 end
 
 complete -c evt-append -s q -l quiet -d 'print no records'

@@ -30,12 +30,28 @@ enum {
 	{ "help", no_argument, NULL, 'h' }, \
 	{ "version", no_argument, NULL, EVT_OPT_VERSION }
 
-#define EVT_COMMON_USAGE \
+/* The common options in --help: EVT_COMMON_USAGE for the programs that
+ * use the bookmarks table, EVT_STORE_USAGE for the others (which accept
+ * --bookmarks-table and ignore it); then each program's exit statuses
+ * (EVT_EXIT_*, as in its man page). */
+#define EVT_DB_USAGE \
 	"  -d, --db URL              the store (default: $EVT_DB, else events.db)\n" \
-	"      --events-table NAME   events table (default: events)\n" \
-	"      --bookmarks-table NAME  bookmarks table (default: bookmarks)\n" \
+	"      --events-table NAME   events table (default: events)\n"
+#define EVT_HELP_USAGE \
 	"  -h, --help                show this help\n" \
 	"      --version             show the version\n"
+#define EVT_STORE_USAGE EVT_DB_USAGE EVT_HELP_USAGE
+#define EVT_COMMON_USAGE EVT_DB_USAGE \
+	"      --bookmarks-table NAME  bookmarks table (default: bookmarks)\n" \
+	EVT_HELP_USAGE
+#define EVT_EXIT_USAGE \
+	"\nexit status:\n" \
+	"  0  success\n" \
+	"  1  failure of the store, the system or I/O (a write error on stdout;\n" \
+	"     a closed stdout is no failure)\n" \
+	"  2  usage error\n"
+#define EVT_EXIT_CONFLICT "  3  version conflict\n"
+#define EVT_EXIT_INPUT    "  4  invalid input\n"
 
 /* The fold options of evt-fold and evt-command. */
 #define EVT_FOLD_OPTIONS \

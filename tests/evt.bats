@@ -162,3 +162,30 @@ load test_helper
 	run -2 --separate-stderr evt -d
 	[ "$stderr" = "evt: option '-d' needs a value" ]
 }
+
+@test "every program's --help ends with its exit statuses; --bookmarks-table where it is used" {
+	while read -r c codes bookmarks; do
+		run -0 --separate-stderr evt-$c --help
+		[ "$stderr" = "" ]
+		# shellcheck disable=SC2001
+		same "$(printf '%s\n' "$output" | sed -n '/^exit status:$/,$p' | sed -n 's/^  \([0-9]\)  .*/\1/p' | tr -d '\n')" "$codes"
+		if [ "$bookmarks" = yes ]; then
+			[[ "$output" == *"--bookmarks-table NAME"* ]]
+		else
+			[[ "$output" != *"--bookmarks-table"* ]]
+		fi
+	done <<'EOF'
+append 01234 yes
+read 012 no
+fold 01245 no
+tail 012 no
+handle 01256 yes
+command 012345 yes
+EOF
+	run -0 --separate-stderr evt --help
+	[ "$(line '$')" = "exit status: the command's; 2 when COMMAND is missing or unknown" ]
+	# accepted all the same
+	evt-append -q s a '{"type":"x"}'
+	run -0 --separate-stderr evt-read --bookmarks-table marks --head
+	[ "$output" = 1 ]
+}
