@@ -220,6 +220,10 @@ EVT_VERSION=0"
 	same "$stderr" "$dir/sub/x.db"
 	run -0 --separate-stderr evt-command -d "$dir/sub/x.db" users u1 go -- sh -c 'printenv EVT_DB >&2'
 	same "$stderr" "$dir/sub/x.db"
+	run -0 --separate-stderr evt-command -d sqlite:///sub/x.db users u1 go -- sh -c 'printenv EVT_DB >&2'
+	same "$stderr" "$dir/sub/x.db"
+	run -0 --separate-stderr evt-command -d "sqlite:///$dir/sub/x.db" users u1 go -- sh -c 'printenv EVT_DB >&2'
+	same "$stderr" "$dir/sub/x.db"
 }
 
 # The evtstore createPost rule: the author must exist, which the program

@@ -213,6 +213,8 @@ $(trec 3 s a 3 '{"type":"z"}' | sed 's/"timestamp":"[^"]*"/"timestamp":null/')"
 	same "$output" "$dir/sub/x.db"
 	run -0 --separate-stderr evt-handle -d "$dir/sub/x.db" h4 s -- printenv EVT_DB
 	same "$output" "$dir/sub/x.db"
+	run -0 --separate-stderr evt-handle -d sqlite:///sub/x.db h6 s -- printenv EVT_DB
+	same "$output" "$dir/sub/x.db"
 	# so a program that changes directory still finds the store
 	run -0 --separate-stderr evt-handle -d sub/x.db h5 s -- sh -c 'cd work && evt-read --head'
 	same "$output" "1"
