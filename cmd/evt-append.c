@@ -6,8 +6,8 @@
 #include "evt.h"
 
 static const char usage[] =
-	"usage: evt-append [-q] [-e VERSION] STREAM ID [EVENT ...]\n"
-	"       evt-append [-q] --records\n"
+	"usage: evt-append [-q] [-e VERSION] [--count N] [--key KEY] STREAM ID [EVENT ...]\n"
+	"       evt-append [-q] [--count N] [--key KEY] --records\n"
 	"\n"
 	"Append the EVENT arguments or, with none, one event per line of stdin\n"
 	"to the aggregate STREAM/ID, in one transaction, and print the stored\n"
@@ -16,6 +16,9 @@ static const char usage[] =
 	"  -e, --expect VERSION      the aggregate's version before the append:\n"
 	"                            a number (0: no events), any (default) or exists\n"
 	"      --records             stdin holds records as evt-read prints them\n"
+	"      --count N             the input must hold exactly N events\n"
+	"      --key KEY             idempotency: a KEY already used appends\n"
+	"                            nothing and prints what it appended\n"
 	"  -q, --quiet               print nothing\n"
 	EVT_COMMON_USAGE
 	EVT_EXIT_USAGE
@@ -23,12 +26,14 @@ static const char usage[] =
 	"  4  invalid input, named by its place (<stdin>:7), or a STREAM with\n"
 	"     ','; nothing appended\n";
 
-enum { OPT_RECORDS = EVT_OPT_LOCAL };
+enum { OPT_RECORDS = EVT_OPT_LOCAL, OPT_COUNT, OPT_KEY };
 
 static const struct option options[] = {
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "expect", required_argument, NULL, 'e' },
 	{ "records", no_argument, NULL, OPT_RECORDS },
+	{ "count", required_argument, NULL, OPT_COUNT },
+	{ "key", required_argument, NULL, OPT_KEY },
 	EVT_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -78,7 +83,8 @@ int main(int argc, char **argv)
 	struct evt_lines in;
 	struct evt_out out;
 	struct evt_err e = { 0, "" };
-	const char *expect = NULL, *why;
+	const char *expect = NULL, *key = NULL, *why;
+	int64_t count = -1;
 	int quiet = 0, records = 0, c, rc;
 
 	evt_prog = "evt-append";
@@ -94,6 +100,18 @@ int main(int argc, char **argv)
 			break;
 		case OPT_RECORDS:
 			records = 1;
+			break;
+		case OPT_COUNT:
+			if (evt_parse_i64(optarg, 0, INT64_MAX, &count) < 0)
+				return evt_usage_error("invalid count '%s': use "
+						       "a number from 0", optarg);
+			break;
+		case OPT_KEY:
+			if (!*optarg || strlen(optarg) > EVT_NAME_MAX)
+				return evt_usage_error("invalid key '%s': use 1 "
+						       "to %d bytes", optarg,
+						       EVT_NAME_MAX);
+			key = optarg;
 			break;
 		default:
 			if ((rc = evt_cli_common(c, argc, argv, &so, usage)) != -2)
@@ -114,6 +132,7 @@ int main(int argc, char **argv)
 		return evt_usage_error("invalid aggregate id '%s': %s", argv[1],
 				       why);
 	evt_appender_init(&ap, &so, quiet);
+	ap.key = key;
 	if (expect && parse_expect(expect, &ap) < 0) {
 		evt_appender_release(&ap);
 		return evt_usage_error("invalid --expect '%s': use a number, "
@@ -128,6 +147,11 @@ int main(int argc, char **argv)
 				      records ? NULL : argv[1], &e);
 		evt_lines_release(&in);
 	}
+	if (!rc && count >= 0 && !ap.replay && (int64_t)ap.count != count)
+		rc = evt_errf(&e, EVT_EINPUT, "%s: %zu event%s, expected %lld "
+			      "(--count)", argc > 2 ? "arguments" : "<stdin>",
+			      ap.count, ap.count == 1 ? "" : "s",
+			      (long long)count);
 	if (!rc)
 		rc = evt_appender_commit(&ap, &out, &e);
 	evt_appender_release(&ap);

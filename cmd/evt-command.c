@@ -7,8 +7,8 @@
 #include "evt.h"
 
 static const char usage[] =
-	"usage: evt-command [FOLD OPTIONS] [--retries N] STREAM ID COMMAND "
-	"[BODY] -- PROGRAM [ARG...]\n"
+	"usage: evt-command [FOLD OPTIONS] [--retries N] [--key KEY] STREAM ID "
+	"COMMAND [BODY] -- PROGRAM [ARG...]\n"
 	"\n"
 	"Fold the aggregate STREAM/ID, run PROGRAM with\n"
 	"{\"command\":{...BODY,\"aggregateId\":ID,\"type\":COMMAND},"
@@ -25,19 +25,23 @@ static const char usage[] =
 	"                            (SIGTERM, then SIGKILL 5 s later): exit 5\n"
 	"      --retries N           on a version conflict, fold and run again\n"
 	"                            up to N times (default 3)\n"
+	"      --key KEY             idempotency: a KEY already used for this\n"
+	"                            aggregate runs nothing and appends nothing\n"
 	EVT_COMMON_USAGE
 	EVT_EXIT_USAGE
-	"  3  version conflict, after the retries\n"
+	"  3  version conflict, after the retries, or a --key used for another\n"
+	"     aggregate\n"
 	"  4  invalid input: a STREAM with ',', an event PROGRAM printed, a\n"
 	"     stored event, a reducer answer\n"
 	"  5  PROGRAM (or the --exec reducer) failed or passed --timeout: the\n"
 	"     command is rejected\n";
 
-enum { OPT_RETRIES = EVT_OPT_LOCAL };
+enum { OPT_RETRIES = EVT_OPT_LOCAL, OPT_KEY };
 
 static const struct option options[] = {
 	EVT_FOLD_OPTIONS,
 	{ "retries", required_argument, NULL, OPT_RETRIES },
+	{ "key", required_argument, NULL, OPT_KEY },
 	EVT_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -110,6 +114,13 @@ int main(int argc, char **argv)
 			if (evt_parse_i64(optarg, 0, 1000000, &retries) < 0)
 				return evt_usage_error("invalid --retries '%s'",
 						       optarg);
+			break;
+		case OPT_KEY:
+			if (!*optarg || strlen(optarg) > EVT_NAME_MAX)
+				return evt_usage_error("invalid key '%s': use 1 "
+						       "to %d bytes", optarg,
+						       EVT_NAME_MAX);
+			cmd.key = optarg;
 			break;
 		default:
 			if ((rc = evt_cli_common(c, dd, argv, &so, usage)) != -2)

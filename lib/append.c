@@ -190,6 +190,9 @@ static int flush(struct evt_appender *ap, struct evt_err *e)
 		return batch_conflict(ap, n, bad, e);
 	if (rc)
 		return rc;
+	if (!ap->k.first)
+		ap->k.first = ap->recs[0].position;
+	ap->k.last = ap->recs[n - 1].position;
 	for (i = 0; !ap->quiet && i < n; i++)
 		evt_record_print(&ap->spool, &ap->recs[i]);
 	ap->nrows = 0;
@@ -197,6 +200,35 @@ static int flush(struct evt_appender *ap, struct evt_err *e)
 	if (ap->batch.cap > 4 * BATCH_MEM)
 		evt_buf_release(&ap->batch);
 	return ap->quiet ? 0 : spool(ap, e);
+}
+
+static int same_name(const struct evt_buf *b, const char *s, size_t n)
+{
+	return b->len == n && memcmp(b->p, s, n) == 0;
+}
+
+/* The first event of an append with a key: is KEY known? */
+static int key_first(struct evt_appender *ap, const char *stream, size_t slen,
+		     const char *id, size_t idlen, struct evt_err *e)
+{
+	int found, rc;
+
+	if ((rc = evt_store_key_get(ap->st, ap->key, &ap->k, &found, e)))
+		return rc;
+	if (found && (!same_name(&ap->k.stream, stream, slen) ||
+		      !same_name(&ap->k.id, id, idlen)))
+		return evt_errf(e, EVT_ECONFLICT, "key '%s' was used for "
+				"%s/%s", ap->key, ap->k.stream.p, ap->k.id.p);
+	if (found) {
+		ap->replay = 1;
+		return 0;
+	}
+	evt_buf_reset(&ap->k.stream);
+	evt_buf_add(&ap->k.stream, stream, slen);
+	evt_buf_reset(&ap->k.id);
+	evt_buf_add(&ap->k.id, id, idlen);
+	ap->k.first = ap->k.last = 0;
+	return 0;
 }
 
 int evt_appender_add(struct evt_appender *ap, const char *stream, size_t slen,
@@ -216,13 +248,25 @@ int evt_appender_add(struct evt_appender *ap, const char *stream, size_t slen,
 	if (!ap->st) {
 		struct evt_store_opts so = *ap->so;
 
-		/* nothing printed: no positions needed back */
-		so.blind = ap->quiet;
+		/* nothing printed: no positions needed back (a key keeps
+		 * them) */
+		so.blind = ap->quiet && !ap->key;
 		if ((rc = evt_store_open(&ap->st, &so, e)))
 			return rc;
 		if ((rc = evt_store_begin(ap->st, e)))
 			return rc;
+		if (ap->key && (rc = key_first(ap, stream, slen, id, idlen, e)))
+			return rc;
 	}
+	if (ap->replay)
+		return 0;
+	if (ap->key && (!same_name(&ap->k.stream, stream, slen) ||
+			!same_name(&ap->k.id, id, idlen)))
+		return evt_errf(e, EVT_EINPUT, "%s%s--key goes with one "
+				"aggregate: %.*s/%.*s is not %s/%s",
+				place ? place : "", place ? ": " : "",
+				(int)slen, stream, (int)idlen, id,
+				ap->k.stream.p, ap->k.id.p);
 	memcpy(key, stream, slen);
 	key[slen] = '\0';
 	memcpy(key + slen + 1, id, idlen);
@@ -314,6 +358,41 @@ static int copy_spill(struct evt_appender *ap, struct evt_out *out)
 	return ferror(ap->spill) ? -1 : 0;
 }
 
+struct replay {
+	struct evt_out *out;
+	int64_t last;
+};
+
+static int replay_row(void *ctx, const struct evt_record *r)
+{
+	struct replay *p = ctx;
+
+	if (r->position > p->last)
+		return -1;
+	evt_record_print(&p->out->b, r);
+	return evt_out_flush(p->out) < 0 ? -1 : 0;
+}
+
+/* KEY was used: nothing appended; print the records of its append. */
+static int replay(struct evt_appender *ap, struct evt_out *out,
+		  struct evt_err *e)
+{
+	const char *streams[1] = { ap->k.stream.p };
+	struct replay p = { out, ap->k.last };
+	struct evt_query q;
+
+	evt_store_rollback(ap->st);
+	if (ap->quiet || !out)
+		return 0;
+	memset(&q, 0, sizeof(q));
+	q.streams = streams;
+	q.nstreams = 1;
+	q.id = ap->k.id.p;
+	q.after = ap->k.first - 1;
+	q.limit = -1;
+	return evt_store_read(ap->st, &q, replay_row, &p, e);
+}
+
 int evt_appender_commit(struct evt_appender *ap, struct evt_out *out,
 			struct evt_err *e)
 {
@@ -321,7 +400,16 @@ int evt_appender_commit(struct evt_appender *ap, struct evt_out *out,
 
 	if (!ap->st)
 		return 0;
-	if ((rc = flush(ap, e)) || (rc = evt_store_commit(ap->st, e)))
+	if (ap->replay)
+		return replay(ap, out, e);
+	if ((rc = flush(ap, e)))
+		return rc;
+	if (ap->key && (rc = evt_store_key_put(ap->st, ap->key,
+					       ap->k.stream.p, ap->k.stream.len,
+					       ap->k.id.p, ap->k.id.len,
+					       ap->k.first, ap->k.last, e)))
+		return rc;
+	if ((rc = evt_store_commit(ap->st, e)))
 		return rc;
 	if (ap->quiet || !out)
 		return 0;
@@ -346,6 +434,8 @@ void evt_appender_release(struct evt_appender *ap)
 	evt_buf_release(&ap->batch);
 	free(ap->rows);
 	free(ap->recs);
+	evt_buf_release(&ap->k.stream);
+	evt_buf_release(&ap->k.id);
 	vmap_free(ap->versions);
 	memset(ap, 0, sizeof(*ap));
 }

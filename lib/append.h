@@ -30,6 +30,10 @@ struct evt_appender {
 	void *rows;			/* their places in batch */
 	size_t nrows, rows_cap;
 	struct evt_record *recs;	/* the batch as records, to insert */
+	const char *key;		/* --key: NULL, or the idempotency key */
+	int replay;			/* KEY was used: append nothing, print
+					   what its append stored */
+	struct evt_key k;		/* KEY's aggregate and positions */
 };
 
 void evt_appender_init(struct evt_appender *ap, const struct evt_store_opts *so,
@@ -41,7 +45,10 @@ int evt_appender_add(struct evt_appender *ap, const char *stream, size_t slen,
 		     const char *id, size_t idlen, int64_t version,
 		     const char *ts, size_t tslen, const char *event,
 		     size_t elen, const char *place, struct evt_err *e);
-/* Commit and print what was stored to out.  Nothing added: nothing done. */
+/* Commit and print what was stored to out.  Nothing added: nothing done.
+ * With ap->key set (before the first add): a KEY already stored appends
+ * nothing and prints the records of the append it came with; the same KEY
+ * for another aggregate is EVT_ECONFLICT; a KEY goes with one aggregate. */
 int evt_appender_commit(struct evt_appender *ap, struct evt_out *out,
 			struct evt_err *e);
 /* Roll back (if not committed) and free everything. */

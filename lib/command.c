@@ -288,13 +288,14 @@ int evt_command_events(const char *s, size_t len, struct evt_buf *evs,
 /* Append the events expecting version; EVT_ECONFLICT when it moved. */
 static int append(const struct evt_command *c, int64_t version,
 		  const struct evt_buf *evs, const size_t *ends, size_t n,
-		  struct evt_err *e)
+		  int *replayed, struct evt_err *e)
 {
 	struct evt_appender ap;
 	size_t i, start = 0;
 	int rc = 0;
 
 	evt_appender_init(&ap, c->so, 1);
+	ap.key = c->key;
 	ap.expect = EVT_EXPECT_VERSION;
 	ap.expect_version = version;
 	for (i = 0; i < n && !rc; i++) {
@@ -306,7 +307,25 @@ static int append(const struct evt_command *c, int64_t version,
 	}
 	if (!rc)
 		rc = evt_appender_commit(&ap, NULL, e);
+	*replayed = ap.replay;
 	evt_appender_release(&ap);
+	return rc;
+}
+
+/* Was KEY used?  For this aggregate: *done; for another: a conflict. */
+static int key_used(const struct evt_command *c, struct evt_store *st,
+		    int *done, struct evt_err *e)
+{
+	struct evt_key k = { EVT_BUF_INIT, EVT_BUF_INIT, 0, 0 };
+	int rc;
+
+	rc = evt_store_key_get(st, c->key, &k, done, e);
+	if (!rc && *done && (strcmp(k.stream.p, c->stream) != 0 ||
+			     strcmp(k.id.p, c->id) != 0))
+		rc = evt_errf(e, EVT_ECONFLICT, "key '%s' was used for %s/%s",
+			      c->key, k.stream.p, k.id.p);
+	evt_buf_release(&k.stream);
+	evt_buf_release(&k.id);
 	return rc;
 }
 
@@ -321,7 +340,7 @@ int evt_command_run(const struct evt_command *c, struct evt_buf *result,
 	char *env[ENV_MAX];
 	size_t *ends = NULL, n = 0;
 	char who[300];
-	int attempt, rc, status, timed_out;
+	int attempt, rc, status, timed_out, done = 0;
 
 	snprintf(who, sizeof(who), "'%s'", c->argv[0]);
 	/* The fold's connection writes only snapshots: losing one to a power
@@ -333,8 +352,11 @@ int evt_command_run(const struct evt_command *c, struct evt_buf *result,
 		       strlen(c->id));
 	if (c->persist)
 		rc = evt_fold_snapshot(c->fold, st, &a, c->persist, e);
-	for (attempt = 0; !rc; attempt++) {
+	if (!rc && c->key && (rc = key_used(c, st, &done, e)) == 0 && done)
+		rc = evt_fold_catch_up(c->fold, st, &a, -1, e);
+	for (attempt = 0; !rc && !done; attempt++) {
 		int64_t version;
+		int replayed = 0;
 
 		if ((rc = evt_fold_catch_up(c->fold, st, &a, -1, e)))
 			break;
@@ -361,13 +383,14 @@ int evt_command_run(const struct evt_command *c, struct evt_buf *result,
 			break;
 		if (n == 0)
 			break;
-		rc = append(c, version, &evs, ends, n, e);
+		rc = append(c, version, &evs, ends, n, &replayed, e);
 		if (rc == EVT_ECONFLICT && attempt < c->retries) {
 			rc = 0;
 			continue;
 		}
 		if (!rc)
-			rc = evt_fold_catch_up(c->fold, st, &a, (int64_t)n, e);
+			rc = evt_fold_catch_up(c->fold, st, &a, replayed ? -1 :
+					       (int64_t)n, e);
 		break;
 	}
 	if (!rc)

@@ -19,6 +19,7 @@ struct evt_command {
 	const char *body;		/* compact JSON object */
 	char *const *argv;		/* PROGRAM and its arguments */
 	int retries;			/* reruns after a conflict */
+	const char *key;		/* idempotency KEY, or NULL */
 	int timeout_ms;			/* PROGRAM is stopped after it; < 0:
 					   no limit */
 	void (*note)(const char *msg);	/* told once of a PROGRAM that keeps
@@ -32,7 +33,8 @@ int evt_command_body(const char *s, struct evt_buf *out, struct evt_err *e);
 /* Run the command.  The resulting aggregate (no newline) is appended to
  * result.  PROGRAM failing is EVT_EPROG (nothing appended), events it
  * prints that are not valid EVT_EINPUT, conflicts beyond the retries
- * EVT_ECONFLICT. */
+ * EVT_ECONFLICT.  With a key already used for this aggregate, PROGRAM is
+ * not run and nothing is appended (for another aggregate: EVT_ECONFLICT). */
 int evt_command_run(const struct evt_command *c, struct evt_buf *result,
 		    struct evt_err *e);
 

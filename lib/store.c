@@ -397,6 +397,22 @@ int evt_store_bookmarks(struct evt_store *st, evt_bookmark_fn fn, void *ctx,
 	return rc == -1 ? 0 : rc;
 }
 
+int evt_store_key_get(struct evt_store *st, const char *key,
+		      struct evt_key *k, int *found, struct evt_err *e)
+{
+	*found = 0;
+	return st->be->key_get(st, key, k, found, e);
+}
+
+int evt_store_key_put(struct evt_store *st, const char *key,
+		      const char *stream, size_t slen, const char *id,
+		      size_t idlen, int64_t first, int64_t last,
+		      struct evt_err *e)
+{
+	return st->be->key_put(st, key, stream, slen, id, idlen, first, last,
+			       e);
+}
+
 int evt_store_park(struct evt_store *st, const char *handler,
 		   int64_t position, int status, struct evt_err *e)
 {

@@ -117,6 +117,22 @@ int evt_store_snapshot_put(struct evt_store *st, const char *stream,
 			   const char *state, size_t len, int64_t version,
 			   int64_t position, struct evt_err *e);
 
+/* Idempotency keys (<events>_keys), inside a write transaction (after
+ * evt_store_begin): the stream, aggregate id and first and last position
+ * of the append that KEY was given with.  get: *found is 0 when KEY is
+ * new.  put: record it, in the same transaction as the append (the table
+ * is created when missing). */
+struct evt_key {
+	struct evt_buf stream, id;
+	int64_t first, last;
+};
+int evt_store_key_get(struct evt_store *st, const char *key,
+		      struct evt_key *k, int *found, struct evt_err *e);
+int evt_store_key_put(struct evt_store *st, const char *key,
+		      const char *stream, size_t slen, const char *id,
+		      size_t idlen, int64_t first, int64_t last,
+		      struct evt_err *e);
+
 /* Handler bookmarks (evtstore's bookmarks table). */
 int evt_store_bookmark_get(struct evt_store *st, const char *name,
 			   int64_t *pos, int *found, struct evt_err *e);

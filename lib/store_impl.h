@@ -29,6 +29,12 @@ struct evt_backend {
 			    const char *id, const char *key,
 			    const char *state, size_t len, int64_t version,
 			    int64_t position, struct evt_err *e);
+	int (*key_get)(struct evt_store *st, const char *key,
+		       struct evt_key *k, int *found, struct evt_err *e);
+	int (*key_put)(struct evt_store *st, const char *key,
+		       const char *stream, size_t slen, const char *id,
+		       size_t idlen, int64_t first, int64_t last,
+		       struct evt_err *e);
 	int (*bookmark_get)(struct evt_store *st, const char *name,
 			    int64_t *pos, int *found, struct evt_err *e);
 	int (*bookmark_set)(struct evt_store *st, const char *name,

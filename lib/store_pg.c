@@ -68,7 +68,7 @@ static void *pq_lib;	/* loaded once per process, never unloaded */
  * program does not pay a round trip for preparing). */
 enum { Q_VERSION, Q_INSERT, Q_INSERT_BLIND, Q_BM_GET, Q_BM_SET, Q_BM_ALL, Q_SNAP_GET,
        Q_SNAP_PUT, Q_PARK, Q_PARKED, Q_TRYLOCK, Q_UNLOCK, Q_HELD, Q_HORIZON,
-       Q_N };
+       Q_KEY_GET, Q_KEY_PUT, Q_N };
 
 #define INTERRUPTED (-3)	/* a reconnect stopped by SIGINT/SIGTERM */
 #define LOST (-4)		/* the connection was lost; e says how */
@@ -77,11 +77,12 @@ struct pg {
 	PGconn *conn;
 	char *shown;		/* the URL for messages, password hidden */
 	char *ev, *bm;		/* quoted table names, maybe with schema */
-	char *snap, *parked;	/* evt's own tables, quoted */
+	char *snap, *parked, *keys;	/* evt's own tables, quoted */
 	char *ev_schema;	/* quoted schema of a schema.name, or NULL */
 	char *bm_schema;
 	char *ev_name;		/* unquoted name part */
 	unsigned ev_oid, bm_oid;	/* 0: not known (yet) */
+	unsigned keys_oid;
 	char chan[24];		/* LISTEN channel of the events table */
 	char *sql[Q_N];		/* statement texts, built on first use */
 	unsigned prepared, used;	/* bits of Q_* on this connection */
@@ -445,7 +446,8 @@ static int ready(struct evt_store *st, struct evt_err *e)
 static const char *const qname[Q_N] = {
 	"evt_version", "evt_insert", "evt_insert_blind", "evt_bm_get",
 	"evt_bm_set", "evt_bm_all", "evt_snap_get", "evt_snap_put", "evt_park", "evt_parked",
-	"evt_trylock", "evt_unlock", "evt_held", "evt_horizon"
+	"evt_trylock", "evt_unlock", "evt_held", "evt_horizon", "evt_key_get",
+	"evt_key_put"
 };
 
 static const char *qsql(struct evt_store *st, int q)
@@ -526,6 +528,15 @@ static const char *qsql(struct evt_store *st, int q)
 			       "current_database()) AND classid = $1::oid AND "
 			       "objid = $2::oid AND objsubid = 1 AND granted AND "
 			       "pid <> pg_backend_pid())");
+		break;
+	case Q_KEY_GET:
+		evt_buf_addf(&b, "SELECT stream, aggregate_id, first, last FROM "
+			     "%s WHERE key = $1", pg->keys);
+		break;
+	case Q_KEY_PUT:
+		evt_buf_addf(&b, "INSERT INTO %s (key, stream, aggregate_id, "
+			     "first, last) VALUES ($1, $2, $3, $4, $5)",
+			     pg->keys);
 		break;
 	case Q_HORIZON:
 		/* $1 lo, $2 the pending writers, $3 the table's oid, $4 look
@@ -668,19 +679,20 @@ static int64_t int_at(const PGresult *res, int row, int col)
 static int table_oids(struct evt_store *st, struct evt_err *e)
 {
 	struct pg *pg = PG(st);
-	const char *vals[2] = { pg->ev, pg->bm };
+	const char *vals[3] = { pg->ev, pg->bm, pg->keys };
 	PGresult *res;
 	int rc = 0;
 
 	res = pq.PQexecParams(pg->conn, "SELECT to_regclass($1)::oid, "
-			      "to_regclass($2)::oid", 2, NULL, vals, NULL,
-			      NULL, 0);
+			      "to_regclass($2)::oid, to_regclass($3)::oid", 3,
+			      NULL, vals, NULL, NULL, 0);
 	if (pq.PQresultStatus(res) != PGRES_TUPLES_OK ||
 	    pq.PQntuples(res) != 1) {
 		rc = outward(fail(st, res, "open", e));
 	} else {
 		pg->ev_oid = (unsigned)int_at(res, 0, 0);
 		pg->bm_oid = (unsigned)int_at(res, 0, 1);
+		pg->keys_oid = (unsigned)int_at(res, 0, 2);
 	}
 	pq.PQclear(res);
 	if (!rc && pg->ev_oid)
@@ -803,6 +815,7 @@ static int pg_open(struct evt_store *st, struct evt_err *e)
 	pg->bm = quoted(pg->bm_schema, bmname, "");
 	pg->snap = quoted(pg->ev_schema, evname, "_snapshots");
 	pg->parked = quoted(pg->ev_schema, evname, "_parked");
+	pg->keys = quoted(pg->ev_schema, evname, "_keys");
 	if ((why = pq_load(buf, sizeof(buf))))
 		return evt_errf(e, EVT_EFAIL, "cannot open '%s': %s", pg->shown,
 				why);
@@ -838,6 +851,7 @@ static void pg_close(struct evt_store *st)
 	free(pg->bm);
 	free(pg->snap);
 	free(pg->parked);
+	free(pg->keys);
 	free(pg->ev_schema);
 	free(pg->bm_schema);
 	free(pg->ev_name);
@@ -1810,6 +1824,75 @@ static int pg_park(struct evt_store *st, const char *handler,
 			"table", PG(st)->shown);
 }
 
+/* Keys: inside the append's transaction, which holds the append lock (so
+ * two appends with one KEY serialize: the second finds the first's). */
+static int pg_key_get(struct evt_store *st, const char *key,
+		      struct evt_key *k, int *found, struct evt_err *e)
+{
+	const char *vals[1] = { key };
+	PGresult *res;
+	int rc;
+
+	/* Not there when the store was opened: look again, now that the
+	 * append lock is held (a failed statement would end the
+	 * transaction). */
+	if (!PG(st)->keys_oid && (rc = table_oids(st, e)))
+		return rc;
+	if (!PG(st)->keys_oid)
+		return 0;
+	res = run(st, Q_KEY_GET, 1, vals, NULL, NULL, 0, "read", 0, &rc, e);
+	if (!res)
+		return rc;
+	if (pq.PQntuples(res) == 1) {
+		*found = 1;
+		evt_buf_reset(&k->stream);
+		evt_buf_addstr(&k->stream, pq.PQgetvalue(res, 0, 0));
+		evt_buf_reset(&k->id);
+		evt_buf_addstr(&k->id, pq.PQgetvalue(res, 0, 1));
+		k->first = int_at(res, 0, 2);
+		k->last = int_at(res, 0, 3);
+	}
+	pq.PQclear(res);
+	return 0;
+}
+
+static int pg_key_put(struct evt_store *st, const char *key,
+		      const char *stream, size_t slen, const char *id,
+		      size_t idlen, int64_t first, int64_t last,
+		      struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	char f[24], l[24];
+	const char *vals[5] = { key, stream, id, f, l };
+	int lens[5] = { (int)strlen(key), (int)slen, (int)idlen, 0, 0 };
+	int fmts[5] = { 0, 1, 1, 0, 0 };
+	PGresult *res;
+	int rc;
+
+	if (!pg->keys_oid) {
+		struct evt_buf sql = EVT_BUF_INIT;
+
+		/* in this transaction, under evt's DDL lock */
+		evt_buf_addf(&sql, "SELECT pg_advisory_xact_lock(%lld); CREATE "
+			     "TABLE IF NOT EXISTS %s (key text PRIMARY KEY, "
+			     "stream text NOT NULL, aggregate_id text NOT "
+			     "NULL, first bigint NOT NULL, last bigint NOT "
+			     "NULL)", (long long)DDL_KEY, pg->keys);
+		rc = exec_ok(st, sql.p, "write to", e);
+		evt_buf_release(&sql);
+		if (rc)
+			return outward(rc);
+		pg->keys_oid = 1;	/* there now */
+	}
+	snprintf(f, sizeof(f), "%lld", (long long)first);
+	snprintf(l, sizeof(l), "%lld", (long long)last);
+	res = run(st, Q_KEY_PUT, 5, vals, lens, fmts, 0, "write to", 0, &rc, e);
+	if (!res)
+		return rc;
+	pq.PQclear(res);
+	return 0;
+}
+
 static int pg_parked_count(struct evt_store *st, const char *handler,
 			   int64_t *n, struct evt_err *e)
 {
@@ -2059,9 +2142,28 @@ static int pg_wait(struct evt_store *st, int timeout_ms, struct evt_err *e)
 }
 
 const struct evt_backend evt_pg_backend = {
-	"postgresql", pg_open, pg_close, pg_begin, pg_version, pg_insert,
-	pg_commit, pg_rollback, pg_read, pg_head,
-	pg_snapshot_get, pg_snapshot_put, pg_bookmark_get, pg_bookmark_set,
-	pg_bookmarks, pg_park, pg_parked_count, pg_lock, pg_unlock,
-	pg_lock_held, pg_wait, pg_insert_many
+	.name = "postgresql",
+	.open = pg_open,
+	.close = pg_close,
+	.begin = pg_begin,
+	.version = pg_version,
+	.insert = pg_insert,
+	.commit = pg_commit,
+	.rollback = pg_rollback,
+	.read = pg_read,
+	.head = pg_head,
+	.snapshot_get = pg_snapshot_get,
+	.snapshot_put = pg_snapshot_put,
+	.key_get = pg_key_get,
+	.key_put = pg_key_put,
+	.bookmark_get = pg_bookmark_get,
+	.bookmark_set = pg_bookmark_set,
+	.bookmarks = pg_bookmarks,
+	.park = pg_park,
+	.parked_count = pg_parked_count,
+	.lock = pg_lock,
+	.unlock = pg_unlock,
+	.lock_held = pg_lock_held,
+	.wait = pg_wait,
+	.insert_many = pg_insert_many,
 };

@@ -15,7 +15,7 @@
 #include "store_impl.h"
 
 enum { S_SNAP_GET, S_SNAP_PUT, S_BM_GET, S_BM_SET, S_BM_ALL, S_PARK,
-       S_PARKED, S_N };
+       S_PARKED, S_KEY_GET, S_KEY_PUT, S_N };
 
 struct sq {
 	sqlite3 *db;
@@ -572,6 +572,15 @@ static sqlite3_stmt *own_stmt(struct evt_store *st, int which, int *missing,
 		evt_buf_addf(&sql, "SELECT count(*) FROM \"%s_parked\" "
 			     "WHERE handler = ?1", t);
 		break;
+	case S_KEY_GET:
+		evt_buf_addf(&sql, "SELECT stream, aggregate_id, first, last "
+			     "FROM \"%s_keys\" WHERE key = ?1", t);
+		break;
+	case S_KEY_PUT:
+		evt_buf_addf(&sql, "INSERT INTO \"%s_keys\" (key, stream, "
+			     "aggregate_id, first, last) VALUES (?1, ?2, ?3, "
+			     "?4, ?5)", t);
+		break;
 	}
 	if (sqlite3_prepare_v3(q->db, sql.p, -1, SQLITE_PREPARE_PERSISTENT,
 			       &q->stmt[which], NULL) != SQLITE_OK) {
@@ -600,6 +609,12 @@ static int create_own(struct evt_store *st, const char *what,
 			     "NULL, version INTEGER NOT NULL, position INTEGER "
 			     "NOT NULL, state TEXT NOT NULL, PRIMARY KEY "
 			     "(stream, aggregate_id))", st->events);
+	else if (strcmp(what, "keys") == 0)
+		evt_buf_addf(&sql, "CREATE TABLE IF NOT EXISTS \"%s_keys\" "
+			     "(key VARCHAR(255) NOT NULL PRIMARY KEY, stream "
+			     "VARCHAR(255) NOT NULL, aggregate_id VARCHAR(255) "
+			     "NOT NULL, first INTEGER NOT NULL, last INTEGER "
+			     "NOT NULL)", st->events);
 	else
 		evt_buf_addf(&sql, "CREATE TABLE IF NOT EXISTS \"%s_parked\" "
 			     "(handler VARCHAR(255) NOT NULL, position INTEGER "
@@ -739,6 +754,60 @@ static int sq_park(struct evt_store *st, const char *handler,
 	sqlite3_bind_int(s, 3, status);
 	sqlite3_bind_text(s, 4, ts, -1, SQLITE_TRANSIENT);
 	return run(st, s, "write to", e);
+}
+
+static int sq_key_get(struct evt_store *st, const char *key,
+		      struct evt_key *k, int *found, struct evt_err *e)
+{
+	int missing, rc;
+	sqlite3_stmt *s = own_stmt(st, S_KEY_GET, &missing, e, &rc);
+
+	if (!s)
+		return rc;	/* no table: a new key */
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*found = 1;
+		evt_buf_reset(&k->stream);
+		evt_buf_add(&k->stream, sqlite3_column_text(s, 0),
+			    (size_t)sqlite3_column_bytes(s, 0));
+		evt_buf_reset(&k->id);
+		evt_buf_add(&k->id, sqlite3_column_text(s, 1),
+			    (size_t)sqlite3_column_bytes(s, 1));
+		k->first = sqlite3_column_int64(s, 2);
+		k->last = sqlite3_column_int64(s, 3);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail(st, e, "read");
+	return 0;
+}
+
+static int sq_key_put(struct evt_store *st, const char *key,
+		      const char *stream, size_t slen, const char *id,
+		      size_t idlen, int64_t first, int64_t last,
+		      struct evt_err *e)
+{
+	int missing, rc;
+	sqlite3_stmt *s = own_stmt(st, S_KEY_PUT, &missing, e, &rc);
+
+	if (!s && missing) {
+		if ((rc = create_own(st, "keys", e)))
+			return rc;
+		s = own_stmt(st, S_KEY_PUT, &missing, e, &rc);
+	}
+	if (!s)
+		return rc;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, stream, (int)slen, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, id, (int)idlen, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, first);
+	sqlite3_bind_int64(s, 5, last);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return fail(st, e, "write to");
+	return 0;
 }
 
 static int sq_parked_count(struct evt_store *st, const char *handler,
@@ -955,9 +1024,28 @@ static int sq_wait(struct evt_store *st, int timeout_ms, struct evt_err *e)
 }
 
 const struct evt_backend evt_sqlite_backend = {
-	"sqlite", sq_open, sq_close, sq_begin, sq_version, sq_insert,
-	sq_commit, sq_rollback, sq_read, sq_head,
-	sq_snapshot_get, sq_snapshot_put, sq_bookmark_get, sq_bookmark_set,
-	sq_bookmarks, sq_park, sq_parked_count, sq_lock, sq_unlock,
-	sq_lock_held, sq_wait, NULL
+	.name = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.begin = sq_begin,
+	.version = sq_version,
+	.insert = sq_insert,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.read = sq_read,
+	.head = sq_head,
+	.snapshot_get = sq_snapshot_get,
+	.snapshot_put = sq_snapshot_put,
+	.key_get = sq_key_get,
+	.key_put = sq_key_put,
+	.bookmark_get = sq_bookmark_get,
+	.bookmark_set = sq_bookmark_set,
+	.bookmarks = sq_bookmarks,
+	.park = sq_park,
+	.parked_count = sq_parked_count,
+	.lock = sq_lock,
+	.unlock = sq_unlock,
+	.lock_held = sq_lock_held,
+	.wait = sq_wait,
+	.insert_many = NULL,	/* one by one */
 };

@@ -33,3 +33,7 @@ crash_loop() {
 @test "evt-command killed at random moments while it retries: all or nothing, decided on what it follows" {
 	crash_loop command
 }
+
+@test "evt-append --key killed at random moments and retried: every key's events exactly once" {
+	crash_loop key
+}

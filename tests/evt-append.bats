@@ -684,6 +684,95 @@ $(rec 2 users u1 2 '{"type":"b"}')"
 	same "$(no_ts)" "$(rec 1 "$max" "$max" 1 '{"type":"a"}')"
 }
 
+# --- --count and --key ----------------------------------------------------
+
+@test "--count N: a producer that died half-way appends nothing, exit 4" {
+	printf '{"type":"a"}\n{"type":"b"}\n' >two
+	run -4 --separate-stderr evt-append --count 3 s a <two
+	[ "$stderr" = "evt-append: <stdin>: 2 events, expected 3 (--count)" ]
+	[ "$output" = "" ]
+	run -4 --separate-stderr evt-append --count 1 s a '{"type":"a"}' '{"type":"b"}'
+	[ "$stderr" = "evt-append: arguments: 2 events, expected 1 (--count)" ]
+	run -0 --separate-stderr evt-read
+	[ "$output" = "" ]
+	run -0 --separate-stderr evt-append -q --count 2 s a <two
+	[ "$output" = "" ]
+	printf '{"stream":"s","aggregateId":"b","event":{"type":"c"}}\n' >rec
+	run -0 --separate-stderr evt-append -q --count 1 --records <rec
+	run -0 --separate-stderr evt-append --count 0 s a </dev/null
+	[ "$output" = "" ]
+	run -0 --separate-stderr evt-read --head
+	[ "$output" = 3 ]
+	run -2 --separate-stderr evt-append --count -1 s a
+	[ "$stderr" = "evt-append: invalid count '-1': use a number from 0" ]
+	run -2 --separate-stderr evt-append --count x s a
+	[ "$stderr" = "evt-append: invalid count 'x': use a number from 0" ]
+}
+
+@test "--key KEY: a repeated KEY appends nothing and prints the first append's records" {
+	run -0 --separate-stderr evt-append --key order-17 s a '{"type":"a"}' '{"type":"b"}'
+	first=$output
+	[ "${#lines[@]}" = 2 ]
+	evt-append -q s a '{"type":"c"}'
+	run -0 --separate-stderr evt-append --key order-17 s a '{"type":"x"}'
+	[ "$stderr" = "" ]
+	same "$output" "$first"
+	# also with the expectation of the first run, now stale
+	run -0 --separate-stderr evt-append --key order-17 -e 0 s a '{"type":"a"}' '{"type":"b"}'
+	same "$output" "$first"
+	run -0 --separate-stderr evt-append -q --key order-17 s a '{"type":"x"}'
+	[ "$output" = "" ]
+	run -0 --separate-stderr evt-read s a
+	[ "${#lines[@]}" = 3 ]
+	run -0 --separate-stderr db_sql "SELECT key, stream, aggregate_id, first, last FROM events_keys"
+	[ "$output" = "order-17|s|a|1|2" ]
+}
+
+@test "--key: the same KEY for another aggregate is exit 3, nothing appended" {
+	evt-append -q --key k1 s a '{"type":"a"}'
+	run -3 --separate-stderr evt-append --key k1 s b '{"type":"a"}'
+	[ "$stderr" = "evt-append: key 'k1' was used for s/a" ]
+	[ "$output" = "" ]
+	run -3 --separate-stderr evt-append --key k1 t a '{"type":"a"}'
+	[ "$stderr" = "evt-append: key 'k1' was used for s/a" ]
+	run -0 --separate-stderr evt-read --head
+	[ "$output" = 1 ]
+}
+
+@test "--key: a failed append records no key; --records of one aggregate only" {
+	evt-append -q s a '{"type":"a"}'
+	run -3 --separate-stderr evt-append --key k2 -e 0 s a '{"type":"b"}'
+	run -0 --separate-stderr evt-append --key k2 -e 1 s a '{"type":"b"}'
+	[[ "$output" == '{"position":2,'*'"version":2,'* ]]
+	printf '%s\n' '{"stream":"s","aggregateId":"c","event":{"type":"r"}}' \
+		'{"stream":"s","aggregateId":"d","event":{"type":"r"}}' >recs
+	run -4 --separate-stderr evt-append --key k3 --records <recs
+	[ "$stderr" = "evt-append: <stdin>:2: --key goes with one aggregate: s/d is not s/c" ]
+	run -0 --separate-stderr evt-read --head
+	[ "$output" = 2 ]
+	head -n 1 recs >rec
+	run -0 --separate-stderr evt-append -q --key k3 --records <rec
+	run -0 --separate-stderr evt-append --key k3 --records <rec
+	[[ "$output" == '{"position":3,"stream":"s","aggregateId":"c",'* ]]
+	run -2 --separate-stderr evt-append --key '' s a '{"type":"a"}'
+	[ "$stderr" = "evt-append: invalid key '': use 1 to 255 bytes" ]
+	run -2 --separate-stderr evt-append --key "$(printf '%0256d' 0)" s a '{"type":"a"}'
+	[ "$stderr" = "evt-append: invalid key '$(printf '%0256d' 0)': use 1 to 255 bytes" ]
+}
+
+@test "--key under 8 processes at once: exactly one append, each prints it" {
+	for i in 1 2 3 4 5 6 7 8; do
+		evt-append --key once s a "{\"type\":\"p$i\"}" >"out$i" 2>"err$i" &
+	done
+	wait
+	run -0 --separate-stderr evt-read s a
+	[ "${#lines[@]}" = 1 ]
+	for i in 1 2 3 4 5 6 7 8; do
+		same "$(cat "out$i")" "$output"
+		[ "$(cat "err$i")" = "" ]
+	done
+}
+
 @test "STREAM and ID are required" {
 	run -2 --separate-stderr evt-append
 	[ "$stderr" = "evt-append: expected STREAM and ID (see evt-append --help)" ]

@@ -49,6 +49,24 @@ USER_JQ='if .type == "created" then {name: .name, enabled: true}
 $(rec 2 users u1 2 '{"type":"disabled"}')"
 }
 
+@test "--key: a command done once is not run again; another aggregate is exit 3" {
+	user_program
+	run -0 --separate-stderr evt-command --key c1 users u1 create '{"name":"ann"}' -- ./user.sh
+	[ "$output" = '{"name":"ann","aggregateId":"u1","version":1}' ]
+	[ "$(wc -l <input)" = 1 ]
+	run -0 --separate-stderr evt-command --key c1 users u1 create '{"name":"ann"}' -- ./user.sh
+	[ "$output" = '{"name":"ann","aggregateId":"u1","version":1}' ]
+	[ "$stderr" = "" ]
+	[ "$(wc -l <input)" = 1 ]
+	run -3 --separate-stderr evt-command --key c1 users u2 create '{"name":"bob"}' -- ./user.sh
+	[ "$stderr" = "evt-command: key 'c1' was used for users/u1" ]
+	[ "$(wc -l <input)" = 1 ]
+	run -0 --separate-stderr evt-read
+	[ "${#lines[@]}" = 1 ]
+	run -0 --separate-stderr db_sql "SELECT key, stream, aggregate_id, first, last FROM events_keys"
+	[ "$output" = "c1|users|u1|1|1" ]
+}
+
 @test "the schema is created on a new store" {
 	new=$(db new.db)
 	run -0 --separate-stderr evt-command -d "$new" users u1 go -- echo '{"type":"went"}'
