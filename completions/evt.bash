@@ -10,8 +10,9 @@ _evt_options()
 {
 	case $1 in
 	append)
-		_evt_opts='-q --quiet -e --expect --records --bookmarks-table'
-		_evt_args='-e --expect' ;;
+		_evt_opts='-q --quiet -e --expect --records --count --key
+			--bookmarks-table'
+		_evt_args='-e --expect --count --key' ;;
 	read)
 		_evt_opts='-n --limit --after --type --stream --last --head'
 		_evt_args='-n --limit --after --type --stream' ;;
@@ -30,8 +31,14 @@ _evt_options()
 			--timeout' ;;
 	command)
 		_evt_opts='--jq --jq-file --exec --init --persist --timeout
+<<<<<<< HEAD
 			--retries --bookmarks-table'
 		_evt_args='--jq --jq-file --exec --init --persist --timeout --retries' ;;
+=======
+			--retries --key'
+		_evt_args='--jq --jq-file --exec --init --persist --timeout --retries
+			--key' ;;
+>>>>>>> 01bba78 (evt-append(1), evt-command(1), completions: --count and --key, with examples)
 	*)
 		return 1 ;;
 	esac

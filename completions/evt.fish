@@ -94,6 +94,8 @@ end
 complete -c evt-append -s q -l quiet -d 'print no records'
 complete -c evt-append -s e -l expect -x -a 'any exists' -d 'the version the aggregate must be at'
 complete -c evt-append -l records -d 'read records, not events, from stdin'
+complete -c evt-append -l count -x -d 'the input must hold exactly N events'
+complete -c evt-append -l key -x -d 'idempotency key: a KEY used before appends nothing'
 
 complete -c evt-read -s n -l limit -x -d 'print at most LIMIT records'
 complete -c evt-read -l after -x -d 'only positions greater than POSITION'
@@ -126,3 +128,4 @@ complete -c evt-handle $opt -l continue-on-error -d 'park failed events and go o
 complete -c evt-handle $opt -l wait -d 'wait while another process holds NAME'
 
 complete -c evt-command $opt -l retries -x -d 'retry after a version conflict up to N times'
+complete -c evt-command $opt -l key -x -d 'idempotency key: a KEY used before runs nothing'
