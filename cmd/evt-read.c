@@ -11,6 +11,8 @@ static const char usage[] =
 	"       evt-read --last [STREAM[,STREAM...] [ID]]\n"
 	"       evt-read --head [STREAM[,STREAM...] [ID]]\n"
 	"       evt-read [OPTIONS] --stream NAME... [ID]\n"
+	"       evt-read --streams\n"
+	"       evt-read --aggregates STREAM\n"
 	"\n"
 	"Print stored events as NDJSON records: every event in position order,\n"
 	"the events of the STREAMs in position order, or the aggregate\n"
@@ -23,10 +25,15 @@ static const char usage[] =
 	"                            (repeatable; in place of STREAM)\n"
 	"      --last                only the newest matching record\n"
 	"      --head                print the greatest matching position (0: none)\n"
+	"      --streams             one line per stream: events, aggregates and\n"
+	"                            its newest position\n"
+	"      --aggregates STREAM   one line per aggregate of STREAM: its version\n"
+	"                            and newest position\n"
 	EVT_STORE_USAGE
 	EVT_EXIT_USAGE;
 
-enum { OPT_AFTER = EVT_OPT_LOCAL, OPT_TYPE, OPT_LAST, OPT_HEAD, OPT_STREAM };
+enum { OPT_AFTER = EVT_OPT_LOCAL, OPT_TYPE, OPT_LAST, OPT_HEAD, OPT_STREAM,
+       OPT_STREAMS, OPT_AGGREGATES };
 
 static const struct option options[] = {
 	{ "limit", required_argument, NULL, 'n' },
@@ -35,6 +42,8 @@ static const struct option options[] = {
 	{ "last", no_argument, NULL, OPT_LAST },
 	{ "head", no_argument, NULL, OPT_HEAD },
 	{ "stream", required_argument, NULL, OPT_STREAM },
+	{ "streams", no_argument, NULL, OPT_STREAMS },
+	{ "aggregates", required_argument, NULL, OPT_AGGREGATES },
 	EVT_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -44,6 +53,31 @@ static int print_record(void *ctx, const struct evt_record *r)
 	struct evt_out *out = ctx;
 
 	evt_record_print(&out->b, r);
+	return evt_out_record(out) < 0 ? EVT_EFAIL : 0;
+}
+
+/* A line of --streams or --aggregates. */
+static int print_summary(void *ctx, const struct evt_summary *m)
+{
+	struct evt_out *out = ctx;
+	struct evt_buf *b = &out->b;
+
+	evt_buf_addstr(b, "{\"stream\":");
+	evt_json_quote(b, m->stream, m->stream_len);
+	if (m->id) {
+		evt_buf_addstr(b, ",\"aggregateId\":");
+		evt_json_quote(b, m->id, m->id_len);
+		evt_buf_addstr(b, ",\"version\":");
+		evt_buf_addi64(b, m->version);
+	} else {
+		evt_buf_addstr(b, ",\"events\":");
+		evt_buf_addi64(b, m->events);
+		evt_buf_addstr(b, ",\"aggregates\":");
+		evt_buf_addi64(b, m->aggregates);
+	}
+	evt_buf_addstr(b, ",\"position\":");
+	evt_buf_addi64(b, m->position);
+	evt_buf_addstr(b, "}\n");
 	return evt_out_record(out) < 0 ? EVT_EFAIL : 0;
 }
 
@@ -57,7 +91,8 @@ int main(int argc, char **argv)
 	const char **types = NULL, *why, *bad = NULL;
 	char **streams = NULL, *id;
 	size_t i;
-	int head = 0, named = 0, c, rc;
+	const char *aggs = NULL;
+	int head = 0, named = 0, list = 0, other = 0, c, rc;
 
 	evt_prog = "evt-read";
 	evt_cli_sigpipe();
@@ -97,6 +132,17 @@ int main(int argc, char **argv)
 				goto done;
 			named = 1;
 			break;
+		case OPT_STREAMS:
+			list = 1;
+			break;
+		case OPT_AGGREGATES:
+			if ((why = evt_name_check(optarg, strlen(optarg)))) {
+				rc = evt_usage_error("invalid stream '%s': %s",
+						     optarg, why);
+				goto done;
+			}
+			aggs = optarg;
+			break;
 		default:
 			if ((rc = evt_cli_common(c, argc, argv, &so, usage)) != -2) {
 				rc = rc < 0 ? EVT_EUSAGE : rc;
@@ -109,7 +155,15 @@ int main(int argc, char **argv)
 	rc = 0;
 	/* With --stream, the arguments are [ID]; else [STREAM[,...] [ID]]. */
 	id = argc == 2 - named ? argv[argc - 1] : NULL;
-	if (head && q.last)
+	other = head || q.last || q.types || q.safe || q.limit >= 0 || argc ||
+		named;
+	if (list && aggs)
+		rc = evt_usage_error("--streams and --aggregates cannot be used "
+				     "together");
+	else if ((list || aggs) && other)
+		rc = evt_usage_error("%s takes no other option or argument",
+				     list ? "--streams" : "--aggregates");
+	else if (head && q.last)
 		rc = evt_usage_error("--head and --last cannot be used together");
 	else if (argc > 2 - named)
 		rc = evt_usage_error("too many arguments (see evt-read --help)");
@@ -137,6 +191,8 @@ int main(int argc, char **argv)
 			evt_buf_addi64(&out.b, pos);
 			evt_buf_addc(&out.b, '\n');
 		}
+	} else if (!rc && (list || aggs)) {
+		rc = evt_store_summary(st, aggs, print_summary, &out, &e);
 	} else if (!rc) {
 		rc = evt_store_read(st, &q, print_record, &out, &e);
 	}

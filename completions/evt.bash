@@ -14,8 +14,9 @@ _evt_options()
 			--bookmarks-table'
 		_evt_args='-e --expect --count --key' ;;
 	read)
-		_evt_opts='-n --limit --after --type --stream --last --head'
-		_evt_args='-n --limit --after --type --stream' ;;
+		_evt_opts='-n --limit --after --type --stream --last --head --streams
+			--aggregates'
+		_evt_args='-n --limit --after --type --stream --aggregates' ;;
 	fold)
 		_evt_opts='--jq --jq-file --exec --init --persist --timeout --all
 			--scan'
@@ -31,14 +32,9 @@ _evt_options()
 			--timeout' ;;
 	command)
 		_evt_opts='--jq --jq-file --exec --init --persist --timeout
-<<<<<<< HEAD
-			--retries --bookmarks-table'
-		_evt_args='--jq --jq-file --exec --init --persist --timeout --retries' ;;
-=======
-			--retries --key'
+			--retries --key --bookmarks-table'
 		_evt_args='--jq --jq-file --exec --init --persist --timeout --retries
 			--key' ;;
->>>>>>> 01bba78 (evt-append(1), evt-command(1), completions: --count and --key, with examples)
 	*)
 		return 1 ;;
 	esac

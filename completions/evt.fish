@@ -103,6 +103,8 @@ complete -c evt-read -l type -x -d 'only events of TYPE'
 complete -c evt-read -l last -d 'only the newest matching record'
 complete -c evt-read -l head -d 'print the greatest matching position'
 complete -c evt-read -l stream -x -d 'the stream NAME exactly, a comma and all (then only ID)'
+complete -c evt-read -l streams -d 'one line per stream'
+complete -c evt-read -l aggregates -x -d 'one line per aggregate of STREAM'
 
 complete -c evt-fold -l all -d 'every aggregate of the stream'
 complete -c evt-fold -l scan -d 'print the aggregate after every event'

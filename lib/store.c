@@ -397,6 +397,14 @@ int evt_store_bookmarks(struct evt_store *st, evt_bookmark_fn fn, void *ctx,
 	return rc == -1 ? 0 : rc;
 }
 
+int evt_store_summary(struct evt_store *st, const char *stream,
+		      evt_summary_fn fn, void *ctx, struct evt_err *e)
+{
+	int rc = st->be->summary(st, stream, fn, ctx, e);
+
+	return rc == -1 ? 0 : rc;
+}
+
 int evt_store_key_get(struct evt_store *st, const char *key,
 		      struct evt_key *k, int *found, struct evt_err *e)
 {

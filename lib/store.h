@@ -103,6 +103,20 @@ int evt_store_read(struct evt_store *st, const struct evt_query *q,
 int evt_store_head(struct evt_store *st, const struct evt_query *q,
 		   int64_t *head, struct evt_err *e);
 
+/* What is in the store: with stream NULL, one row per stream (events,
+ * aggregates, position: its newest); else one row per aggregate of that
+ * stream (id, version, position: its newest).  In byte order of the names,
+ * walking the (stream, aggregate_id, version) index: no sort of the
+ * table. */
+struct evt_summary {
+	const char *stream, *id;
+	size_t stream_len, id_len;
+	int64_t events, aggregates, version, position;
+};
+typedef int (*evt_summary_fn)(void *ctx, const struct evt_summary *s);
+int evt_store_summary(struct evt_store *st, const char *stream,
+		      evt_summary_fn fn, void *ctx, struct evt_err *e);
+
 /* Aggregate persistence: one snapshot per (stream, aggregate) in
  * <events>_snapshots, tagged with the caller's KEY, holding the state text,
  * the version folded and the position of that version's event.  get:

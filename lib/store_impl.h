@@ -21,6 +21,8 @@ struct evt_backend {
 		    evt_record_fn fn, void *ctx, struct evt_err *e);
 	int (*head)(struct evt_store *st, const struct evt_query *q,
 		    int64_t *head, struct evt_err *e);
+	int (*summary)(struct evt_store *st, const char *stream,
+		       evt_summary_fn fn, void *ctx, struct evt_err *e);
 	int (*snapshot_get)(struct evt_store *st, const char *stream,
 			    const char *id, const char *key,
 			    struct evt_buf *state, int64_t *version,

@@ -1329,64 +1329,6 @@ static char *read_sql(struct evt_store *st, const struct evt_query *q,
 /* The binary COPY header: signature, flags, header extension length. */
 static const char copy_sig[11] = "PGCOPY\n\377\r\n";
 
-/* One row of binary COPY data at p[0..n) as a record (its fields point
- * into p): 1, or 0 at the trailer, -1 when it is not such a row.  *last_us
- * and tsbuf keep the last timestamp formatted: a bulk append gives many
- * events the same. */
-static int decode(const char *p, size_t n, struct evt_record *r, char *tsbuf,
-		  int64_t *last_us)
-{
-	const char *f[6];
-	int32_t len[6];
-	size_t off = 2;
-	int i;
-
-	if (n < 2)
-		return -1;
-	if (p[0] == '\377' && p[1] == '\377')
-		return 0;
-	if (p[0] != 0 || p[1] != 6)
-		return -1;
-	for (i = 0; i < 6; i++) {
-		if (n - off < 4)
-			return -1;
-		len[i] = get_be32(p + off);
-		off += 4;
-		if (len[i] < 0) {
-			f[i] = NULL;
-			continue;
-		}
-		if (n - off < (size_t)len[i])
-			return -1;
-		f[i] = p + off;
-		off += (size_t)len[i];
-	}
-	if (!f[0] || len[0] != 8 || !f[1] || !f[2] || !f[5] ||
-	    (f[3] && len[3] != 4) || (f[4] && len[4] != 8))
-		return -1;
-	r->position = get_be64(f[0]);
-	r->stream = f[1];
-	r->stream_len = (size_t)len[1];
-	r->id = f[2];
-	r->id_len = (size_t)len[2];
-	r->version = f[3] ? get_be32(f[3]) : 0;
-	r->ts = NULL;
-	r->ts_len = 0;
-	if (f[4]) {
-		int64_t us = get_be64(f[4]);
-
-		if ((us / 1000 == *last_us / 1000 && us >= 0 && *last_us >= 0) ||
-		    ts_text(us, tsbuf)) {
-			*last_us = us;
-			r->ts = tsbuf;
-			r->ts_len = EVT_TS_LEN;
-		}
-	}
-	r->event = f[5];
-	r->event_len = (size_t)len[5];
-	return 1;
-}
-
 /* Stop the running COPY and throw away what is left of it. */
 static void cancel(struct pg *pg)
 {
@@ -1404,26 +1346,58 @@ static void cancel(struct pg *pg)
 		pq.PQclear(res);
 }
 
-/* One query, as a binary COPY: rows come one at a time (memory stays
- * flat), with less work on both sides than rows of a SELECT.  *got and
- * *last count and place what reached fn. */
-static int read_once(struct evt_store *st, const struct evt_query *q,
-		     int64_t upto, evt_record_fn fn, void *ctx, int64_t *got,
-		     int64_t *last, struct evt_err *e)
+#define COPY_MAXF 8
+
+/* The fields of one row of binary COPY data at p[0..n): 1 (f[i] NULL for
+ * a NULL), 0 at the trailer, -1 when it is not a row of nf fields. */
+static int split_row(const char *p, size_t n, int nf, const char **f,
+		     int32_t *len)
+{
+	size_t off = 2;
+	int i;
+
+	if (n < 2)
+		return -1;
+	if (p[0] == '\377' && p[1] == '\377')
+		return 0;
+	if (((unsigned char)p[0] << 8 | (unsigned char)p[1]) != nf)
+		return -1;
+	for (i = 0; i < nf; i++) {
+		if (n - off < 4)
+			return -1;
+		len[i] = get_be32(p + off);
+		off += 4;
+		if (len[i] < 0) {
+			f[i] = NULL;
+			continue;
+		}
+		if (n - off < (size_t)len[i])
+			return -1;
+		f[i] = p + off;
+		off += (size_t)len[i];
+	}
+	return 1;
+}
+
+/* Each row of the fields of a binary COPY: 0 to go on, non-zero to stop
+ * (returned by copy_out), -1 when the row is not as asked. */
+typedef int (*copy_fn)(void *ctx, const char **f, const int32_t *len);
+
+/* Run "COPY (query) TO STDOUT (FORMAT binary)" and hand each row of nf
+ * fields to fn: rows come one at a time (memory stays flat), with less
+ * work on both sides than rows of a SELECT.  A missing table reads as
+ * empty. */
+static int copy_out(struct evt_store *st, const char *sql, int nf, copy_fn fn,
+		    void *ctx, struct evt_err *e)
 {
 	struct pg *pg = PG(st);
-	char tsbuf[EVT_TS_LEN + 1], *sql, *buf;
-	int64_t last_us = -1;
+	const char *f[COPY_MAXF];
+	int32_t len[COPY_MAXF];
 	PGresult *res;
-	int ret = 0, rc, n, head = 1;
+	char *buf;
+	int ret = 0, n, head = 1;
 
-	if ((rc = ready(st, e)))
-		return rc;
-	if (!(sql = read_sql(st, q, upto, e)))
-		return EVT_EFAIL;
-	rc = pq.PQsendQuery(pg->conn, sql);
-	free(sql);
-	if (!rc)
+	if (!pq.PQsendQuery(pg->conn, sql))
 		return fail(st, NULL, "read", e);
 	res = pq.PQgetResult(pg->conn);
 	if (pq.PQresultStatus(res) != PGRES_COPY_OUT) {
@@ -1436,33 +1410,24 @@ static int read_once(struct evt_store *st, const struct evt_query *q,
 	}
 	pq.PQclear(res);
 	while ((n = pq.PQgetCopyData(pg->conn, &buf, 0)) > 0) {
-		struct evt_record r;
 		const char *p = buf;
-		size_t len = (size_t)n;
-		int k;
+		size_t left = (size_t)n;
+		int k = 1;
 
 		if (head) {	/* the header comes before the first row */
-			if (len < 19 || memcmp(p, copy_sig, 11) != 0 ||
-			    len - 19 < (uint32_t)get_be32(p + 15)) {
+			if (left < 19 || memcmp(p, copy_sig, 11) != 0 ||
+			    left - 19 < (uint32_t)get_be32(p + 15)) {
 				k = -1;
-				goto bad;
-			}
-			len -= 19 + (uint32_t)get_be32(p + 15);
-			p += 19 + (uint32_t)get_be32(p + 15);
-			head = 0;
-			if (!len) {
-				pq.PQfreemem(buf);
-				continue;
+			} else {
+				left -= 19 + (uint32_t)get_be32(p + 15);
+				p += 19 + (uint32_t)get_be32(p + 15);
+				head = 0;
 			}
 		}
-		k = decode(p, len, &r, tsbuf, &last_us);
-		if (k > 0 && !(ret = fn(ctx, &r))) {
-			++*got;
-			*last = r.position;
-		}
-bad:
+		if (k > 0 && left > 0 && (k = split_row(p, left, nf, f, len)) > 0)
+			ret = fn(ctx, f, len);
 		pq.PQfreemem(buf);
-		if (k < 0)
+		if (k < 0 || ret == -1)
 			ret = evt_errf(e, EVT_EFAIL, "cannot read '%s': a row "
 				       "the server sent is not as asked",
 				       pg->shown);
@@ -1481,6 +1446,69 @@ bad:
 	if (!ret && n == -2)
 		ret = fail(st, NULL, "read", e);
 	return ret;
+}
+
+/* A row of the read query as a record, handed to the reader's fn. */
+struct rows {
+	evt_record_fn fn;
+	void *ctx;
+	int64_t *got, *last;
+	int64_t last_us;	/* a bulk append gives many events one time */
+	char tsbuf[EVT_TS_LEN + 1];
+};
+
+static int record_row(void *ctx, const char **f, const int32_t *len)
+{
+	struct rows *x = ctx;
+	struct evt_record r;
+	int rc;
+
+	if (!f[0] || len[0] != 8 || !f[1] || !f[2] || !f[5] ||
+	    (f[3] && len[3] != 4) || (f[4] && len[4] != 8))
+		return -1;
+	r.position = get_be64(f[0]);
+	r.stream = f[1];
+	r.stream_len = (size_t)len[1];
+	r.id = f[2];
+	r.id_len = (size_t)len[2];
+	r.version = f[3] ? get_be32(f[3]) : 0;
+	r.ts = NULL;
+	r.ts_len = 0;
+	if (f[4]) {
+		int64_t us = get_be64(f[4]);
+
+		if ((us / 1000 == x->last_us / 1000 && us >= 0 &&
+		     x->last_us >= 0) || ts_text(us, x->tsbuf)) {
+			x->last_us = us;
+			r.ts = x->tsbuf;
+			r.ts_len = EVT_TS_LEN;
+		}
+	}
+	r.event = f[5];
+	r.event_len = (size_t)len[5];
+	if ((rc = x->fn(x->ctx, &r)))
+		return rc == -1 ? -2 : rc;	/* -1 is "not as asked" here */
+	++*x->got;
+	*x->last = r.position;
+	return 0;
+}
+
+/* One read query.  *got and *last count and place what reached fn. */
+static int read_once(struct evt_store *st, const struct evt_query *q,
+		     int64_t upto, evt_record_fn fn, void *ctx, int64_t *got,
+		     int64_t *last, struct evt_err *e)
+{
+	struct rows x = { fn, ctx, got, last, -1, "" };
+	char *sql;
+	int rc;
+
+	if ((rc = ready(st, e)))
+		return rc;
+	if (!(sql = read_sql(st, q, upto, e)))
+		return EVT_EFAIL;
+	rc = copy_out(st, sql, 6, record_row, &x, e);
+	free(sql);
+	return rc == -2 ? -1 : rc;
 }
 
 static int pg_read(struct evt_store *st, const struct evt_query *q0,
@@ -1650,6 +1678,72 @@ out:
 	free(vx);
 	free(xids);
 	return rc == 1 ? 0 : rc;
+}
+
+struct summary {
+	evt_summary_fn fn;
+	void *ctx;
+	int aggregates;		/* rows of aggregates, else of streams */
+};
+
+static int summary_row(void *ctx, const char **f, const int32_t *len)
+{
+	struct summary *x = ctx;
+	struct evt_summary m;
+	int i, rc;
+
+	for (i = 0; i < 4; i++)
+		if (!f[i] || (i >= (x->aggregates ? 2 : 1) && len[i] != 8))
+			return -1;
+	memset(&m, 0, sizeof(m));
+	m.stream = f[0];
+	m.stream_len = (size_t)len[0];
+	if (x->aggregates) {
+		m.id = f[1];
+		m.id_len = (size_t)len[1];
+		m.version = get_be64(f[2]);
+	} else {
+		m.events = get_be64(f[1]);
+		m.aggregates = get_be64(f[2]);
+	}
+	m.position = get_be64(f[3]);
+	rc = x->fn(x->ctx, &m);
+	return rc == -1 ? -2 : rc;
+}
+
+static int pg_summary(struct evt_store *st, const char *stream,
+		      evt_summary_fn fn, void *ctx, struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	struct summary x = { fn, ctx, stream != NULL };
+	struct evt_buf sql = EVT_BUF_INIT;
+	char *lit = NULL;
+	int rc;
+
+	if ((rc = ready(st, e)))
+		return outward(rc);
+	/* grouped on the (stream, aggregate_id, version) index; the groups
+	 * (not the table) sorted in byte order */
+	if (stream) {
+		if (!(lit = pq.PQescapeLiteral(pg->conn, stream,
+					       strlen(stream))))
+			return fail(st, NULL, "read", e);
+		evt_buf_addf(&sql, "COPY (SELECT stream, aggregate_id, "
+			     "max(version)::int8, max(position) FROM %s WHERE "
+			     "stream = %s AND aggregate_id IS NOT NULL GROUP BY "
+			     "stream, aggregate_id ORDER BY aggregate_id COLLATE "
+			     "\"C\") TO STDOUT (FORMAT binary)", pg->ev, lit);
+		pq.PQfreemem(lit);
+	} else {
+		evt_buf_addf(&sql, "COPY (SELECT stream, count(*), count("
+			     "DISTINCT aggregate_id), max(position) FROM %s "
+			     "WHERE stream IS NOT NULL GROUP BY stream ORDER BY "
+			     "stream COLLATE \"C\") TO STDOUT (FORMAT binary)",
+			     pg->ev);
+	}
+	rc = copy_out(st, sql.p, 4, summary_row, &x, e);
+	evt_buf_release(&sql);
+	return rc == -2 ? -1 : outward(rc);
 }
 
 static int pg_head(struct evt_store *st, const struct evt_query *q,
@@ -2152,6 +2246,7 @@ const struct evt_backend evt_pg_backend = {
 	.rollback = pg_rollback,
 	.read = pg_read,
 	.head = pg_head,
+	.summary = pg_summary,
 	.snapshot_get = pg_snapshot_get,
 	.snapshot_put = pg_snapshot_put,
 	.key_get = pg_key_get,

@@ -495,6 +495,61 @@ static int sq_read(struct evt_store *st, const struct evt_query *q,
 	return ret;
 }
 
+static int sq_summary(struct evt_store *st, const char *stream,
+		      evt_summary_fn fn, void *ctx, struct evt_err *e)
+{
+	struct sq *sq = SQ(st);
+	struct evt_buf sql = EVT_BUF_INIT;
+	sqlite3_stmt *s = NULL;
+	int rc, ret = 0;
+
+	if (!sq->tables)
+		return 0;
+	/* a covering scan of (stream, aggregate_id, version); position is
+	 * the rowid, in every index */
+	if (stream)
+		evt_buf_addf(&sql, "SELECT stream, aggregate_id, max(version), "
+			     "max(position) FROM \"%s\" WHERE stream = ?1 "
+			     "GROUP BY aggregate_id ORDER BY aggregate_id",
+			     st->events);
+	else
+		evt_buf_addf(&sql, "SELECT stream, count(*), count(DISTINCT "
+			     "aggregate_id), max(position) FROM \"%s\" GROUP BY "
+			     "stream ORDER BY stream", st->events);
+	rc = sqlite3_prepare_v2(sq->db, sql.p, -1, &s, NULL);
+	evt_buf_release(&sql);
+	if (rc != SQLITE_OK)
+		return fail(st, e, "read");
+	if (stream)
+		sqlite3_bind_text(s, 1, stream, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct evt_summary m;
+
+		memset(&m, 0, sizeof(m));
+		m.stream = (const char *)sqlite3_column_text(s, 0);
+		m.stream_len = (size_t)sqlite3_column_bytes(s, 0);
+		if (!m.stream)
+			continue;	/* a NULL stream (not evt's) */
+		if (stream) {
+			m.id = (const char *)sqlite3_column_text(s, 1);
+			m.id_len = (size_t)sqlite3_column_bytes(s, 1);
+			if (!m.id)
+				continue;
+			m.version = sqlite3_column_int64(s, 2);
+		} else {
+			m.events = sqlite3_column_int64(s, 1);
+			m.aggregates = sqlite3_column_int64(s, 2);
+		}
+		m.position = sqlite3_column_int64(s, 3);
+		if ((ret = fn(ctx, &m)))
+			break;
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = fail(st, e, "read");
+	sqlite3_finalize(s);
+	return ret;
+}
+
 static int sq_head(struct evt_store *st, const struct evt_query *q,
 		   int64_t *head, struct evt_err *e)
 {
@@ -1034,6 +1089,7 @@ const struct evt_backend evt_sqlite_backend = {
 	.rollback = sq_rollback,
 	.read = sq_read,
 	.head = sq_head,
+	.summary = sq_summary,
 	.snapshot_get = sq_snapshot_get,
 	.snapshot_put = sq_snapshot_put,
 	.key_get = sq_key_get,

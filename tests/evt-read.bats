@@ -41,6 +41,42 @@ join_lines() {
 
 # --- selection -------------------------------------------------------------------
 
+# --- what is in the store ---------------------------------------------------
+
+@test "--streams: one line per stream, in byte order; --aggregates STREAM: one per aggregate" {
+	evt-append -q users u2 '{"type":"created"}'
+	evt-append -q users u1 '{"type":"created"}' '{"type":"disabled"}'
+	evt-append -q posts p1 '{"type":"posted"}'
+	evt-append -q Zeta 'z "q"' '{"type":"z"}'
+	evt-append -q users u2 '{"type":"renamed"}'
+	run -0 --separate-stderr evt-read --streams
+	same "$output" '{"stream":"Zeta","events":1,"aggregates":1,"position":5}
+{"stream":"posts","events":1,"aggregates":1,"position":4}
+{"stream":"users","events":4,"aggregates":2,"position":6}'
+	run -0 --separate-stderr evt-read --aggregates users
+	same "$output" '{"stream":"users","aggregateId":"u1","version":2,"position":3}
+{"stream":"users","aggregateId":"u2","version":2,"position":6}'
+	run -0 --separate-stderr evt-read --aggregates Zeta
+	[ "$output" = '{"stream":"Zeta","aggregateId":"z \"q\"","version":1,"position":5}' ]
+	run -0 --separate-stderr evt-read --aggregates nothing
+	[ "$output" = "" ]
+}
+
+@test "--streams and --aggregates: usage errors" {
+	run -2 --separate-stderr evt-read --streams users
+	[ "$stderr" = "evt-read: --streams takes no other option or argument" ]
+	run -2 --separate-stderr evt-read --streams --after 1
+	[ "$stderr" = "evt-read: --streams takes no other option or argument" ]
+	run -2 --separate-stderr evt-read --aggregates users -n 1
+	[ "$stderr" = "evt-read: --aggregates takes no other option or argument" ]
+	run -2 --separate-stderr evt-read --streams --aggregates users
+	[ "$stderr" = "evt-read: --streams and --aggregates cannot be used together" ]
+	run -2 --separate-stderr evt-read --aggregates ''
+	[ "$stderr" = "evt-read: invalid stream '': is empty" ]
+	run -2 --separate-stderr evt-read --aggregates
+	[ "$stderr" = "evt-read: option '--aggregates' needs a value" ]
+}
+
 @test "no STREAM: every event in position order" {
 	fixture
 	run -0 --separate-stderr evt-read
