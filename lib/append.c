@@ -251,6 +251,7 @@ int evt_appender_add(struct evt_appender *ap, const char *stream, size_t slen,
 		/* nothing printed: no positions needed back (a key keeps
 		 * them) */
 		so.blind = ap->quiet && !ap->key;
+		so.keys = ap->key != NULL;
 		if ((rc = evt_store_open(&ap->st, &so, e)))
 			return rc;
 		if ((rc = evt_store_begin(ap->st, e)))

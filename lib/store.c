@@ -146,6 +146,7 @@ int evt_store_open(struct evt_store **stp, const struct evt_store_opts *o,
 	st->write = o->write;
 	st->relaxed = o->relaxed;
 	st->blind = o->blind;
+	st->keys = o->keys;
 	if ((r = st->be->open(st, e))) {
 		evt_store_close(st);
 		return r;

@@ -24,6 +24,8 @@ struct evt_store_opts {
 					   that only means re-delivery */
 	int blind;			/* inserts need not give back the
 					   positions and timestamps stored */
+	int keys;			/* writes idempotency keys: the table
+					   is made when the store is opened */
 };
 
 /* What to read.  streams == NULL means every stream; id == NULL every

@@ -68,6 +68,7 @@ struct evt_store {
 	int write;
 	int relaxed;
 	int blind;
+	int keys;
 };
 
 /* " ORDER BY ... [LIMIT n]" of the read query for q, the same SQL on both

@@ -178,6 +178,11 @@ static int64_t lock_key(const char *what, unsigned oid, const char *name)
 /* The key of evt's schema changes, one per database. */
 #define DDL_KEY ((int64_t)0x6576742d64646c00LL)	/* "evt-ddl" */
 
+/* evt's table of idempotency keys (evt-append --key). */
+#define KEYS_DDL "CREATE TABLE IF NOT EXISTS %s (key text PRIMARY KEY, " \
+	"stream text NOT NULL, aggregate_id text NOT NULL, first bigint NOT " \
+	"NULL, last bigint NOT NULL)"
+
 /* name + suffix as one identifier of at most 63 bytes: a name too long
  * for that is shortened and made unique with a hash of it. */
 static char *derived(const char *name, const char *suffix)
@@ -825,9 +830,20 @@ static int pg_open(struct evt_store *st, struct evt_err *e)
 		return 0;
 	if ((rc = table_oids(st, e)))
 		return rc;
-	if (!pg->ev_oid || !pg->bm_oid)
-		return create_schema(st, e);
-	return 0;
+	if ((!pg->ev_oid || !pg->bm_oid) && (rc = create_schema(st, e)))
+		return rc;
+	if (st->keys && !pg->keys_oid) {
+		/* before the append's transaction: a table made by another
+		 * process while a transaction runs may stay unseen in it */
+		struct evt_buf s = EVT_BUF_INIT;
+
+		evt_buf_addf(&s, KEYS_DDL, pg->keys);
+		rc = ddl(st, s.p, e);
+		evt_buf_release(&s);
+		if (!rc)
+			pg->keys_oid = 1;	/* there now */
+	}
+	return rc;
 }
 
 static void pg_close(struct evt_store *st)
@@ -1967,11 +1983,9 @@ static int pg_key_put(struct evt_store *st, const char *key,
 		struct evt_buf sql = EVT_BUF_INIT;
 
 		/* in this transaction, under evt's DDL lock */
-		evt_buf_addf(&sql, "SELECT pg_advisory_xact_lock(%lld); CREATE "
-			     "TABLE IF NOT EXISTS %s (key text PRIMARY KEY, "
-			     "stream text NOT NULL, aggregate_id text NOT "
-			     "NULL, first bigint NOT NULL, last bigint NOT "
-			     "NULL)", (long long)DDL_KEY, pg->keys);
+		evt_buf_addf(&sql, "SELECT pg_advisory_xact_lock(%lld); ",
+			     (long long)DDL_KEY);
+		evt_buf_addf(&sql, KEYS_DDL, pg->keys);
 		rc = exec_ok(st, sql.p, "write to", e);
 		evt_buf_release(&sql);
 		if (rc)

@@ -585,6 +585,7 @@ static sqlite3_stmt *own_stmt(struct evt_store *st, int which, int *missing,
 	struct sq *q = SQ(st);
 	struct evt_buf sql = EVT_BUF_INIT;
 	const char *t = st->events, *b = st->bookmarks;
+	int tries;
 
 	*missing = 0;
 	*rc = 0;
@@ -637,15 +638,26 @@ static sqlite3_stmt *own_stmt(struct evt_store *st, int which, int *missing,
 			     "?4, ?5)", t);
 		break;
 	}
-	if (sqlite3_prepare_v3(q->db, sql.p, -1, SQLITE_PREPARE_PERSISTENT,
-			       &q->stmt[which], NULL) != SQLITE_OK) {
+	for (tries = 0; sqlite3_prepare_v3(q->db, sql.p, -1,
+					   SQLITE_PREPARE_PERSISTENT,
+					   &q->stmt[which], NULL) != SQLITE_OK;
+	     tries++) {
 		const char *m = sqlite3_errmsg(q->db);
 
 		q->stmt[which] = NULL;
-		if (strncmp(m, "no such table", 13) == 0)
-			*missing = 1;
-		else
+		if (strncmp(m, "no such table", 13) != 0) {
 			*rc = fail(st, e, "read");
+			break;
+		}
+		/* The schema this connection read may be older than a
+		 * table another process made since: a statement that reads
+		 * the schema cookie reloads it when it changed. */
+		if (tries || sqlite3_exec(q->db, "SELECT 1 FROM sqlite_master "
+					  "LIMIT 1", NULL, NULL, NULL) !=
+			     SQLITE_OK) {
+			*missing = 1;
+			break;
+		}
 	}
 	evt_buf_release(&sql);
 	return q->stmt[which];
