@@ -528,10 +528,13 @@ read_loop() {
 	tail=$pid
 	bg h.out evt-handle --follow h s -- sh -c 'cat >>handled'
 	handle=$pid
+	bg hb.out evt-handle --follow --batch 10 hb s -- sh -c 'cat >>batched'
+	batch=$pid
 	bg loop.out read_loop read.out 4
 	loop=$pid
 	wait_until 20 has_position tail.out 1
 	wait_until 20 has_lines handled 1
+	wait_until 20 has_lines batched 1
 	# evtstore's provider: BEGIN, INSERT (position 2), ... COMMIT later
 	foreign_open
 	foreign "BEGIN;"
@@ -546,23 +549,32 @@ read_loop() {
 	[ "$(positions <(printf '%s\n' "$output"))" = "1 " ]
 	[ "$(positions tail.out)" = "1 " ]
 	[ "$(cat handled | wc -l)" = 1 ]
+	[ "$(cat batched | wc -l)" = 1 ]
+	# a cron run of a handler stops before the gap too
+	EVT_BUSY_TIMEOUT=300 run -0 --separate-stderr evt-handle cron s -- sh -c 'cat >>cron'
+	same "$(cat cron)" "$(evt-read -n 1)"
 	run -0 --separate-stderr evt-read
 	[ "$(positions <(printf '%s\n' "$output"))" = "1 3 4 " ]
 	foreign "COMMIT;"
 	wait_until 20 has_position tail.out 4
 	wait_until 20 has_lines handled 4
+	wait_until 20 has_lines batched 4
 	ends "$loop" 0
 	foreign_close
+	run -0 --separate-stderr evt-handle cron s -- sh -c 'cat >>cron'
 	[ "$(positions tail.out)" = "1 2 3 4 " ]
 	same "$(cat tail.out)" "$(evt-read)"
 	same "$(cat handled)" "$(evt-read)"
+	same "$(cat batched)" "$(evt-read)"
 	same "$(cat read.out)" "$(evt-read)"
+	same "$(cat cron)" "$(evt-read)"
 	run -0 --separate-stderr evt-handle --status h
 	[ "$output" = '{"name":"h","position":4,"head":4,"lag":0,"parked":0,"running":true}' ]
-	kill -TERM "$tail" "$handle"
+	kill -TERM "$tail" "$handle" "$batch"
 	ends "$tail" 0
 	ends "$handle" 0
-	[ "$(cat tail.out.err h.out.err)" = "" ]
+	ends "$batch" 0
+	[ "$(cat tail.out.err h.out.err hb.out.err)" = "" ]
 }
 
 @test "a rolled-back foreign insert: followers pass its gap once it ended" {
