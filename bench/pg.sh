@@ -199,76 +199,63 @@ read -r normal_med _ <"$tmp/one-normal"
 # ---- evt-tail latency ---------------------------------------------------------------
 
 progress "evt-tail: $TAILN one-event appends at 50 a second"
-fresh
-"$bin/evt-append" -q -d "$url" warm w1 '{"type":"warm"}'
-mkfifo "$tmp/fifo"
-: >"$tmp/stamps"
-"$out/tail_stamp" <"$tmp/fifo" >"$tmp/stamps" &
-stamp_pid=$!
-"$bin/evt-tail" -d "$url" >"$tmp/fifo" &
-tail_pid=$!
 lines() { wc -l <"$1" | tr -d ' '; }
-i=0
-until [ "$(lines "$tmp/stamps")" -ge 1 ]; do
-	i=$((i + 1))
-	[ $i -le 200 ] || { echo "bench: evt-tail printed no marker" >&2; exit 1; }
-	"$bin/evt-append" -q -d "$url" ready r1 '{"type":"ready"}'
-	sleep 0.05
-done
-sleep 0.2
-markers=$(lines "$tmp/stamps")
+# tail_start STAMPS: a new schema, evt-tail following it with its lines
+# stamped into STAMPS, and a first marker printed; markers= their count.
+tail_start() {
+	fresh
+	"$bin/evt-append" -q -d "$url" warm w1 '{"type":"warm"}'
+	rm -f "$tmp/fifo"
+	mkfifo "$tmp/fifo"
+	: >"$1"
+	"$out/tail_stamp" <"$tmp/fifo" >"$1" &
+	stamp_pid=$!
+	"$bin/evt-tail" -d "$url" >"$tmp/fifo" &
+	tail_pid=$!
+	i=0
+	until [ "$(lines "$1")" -ge 1 ]; do
+		i=$((i + 1))
+		[ $i -le 200 ] || { echo "bench: evt-tail printed no marker" >&2; exit 1; }
+		"$bin/evt-append" -q -d "$url" ready r1 '{"type":"ready"}'
+		sleep 0.05
+	done
+	sleep 0.2
+	markers=$(lines "$1")
+}
+# tail_stop STAMPS N: wait until N more lines are stamped, stop evt-tail.
+tail_stop() {
+	i=0
+	until [ "$(lines "$1")" -ge $((markers + $2)) ]; do
+		i=$((i + 1))
+		[ $i -le 500 ] || { echo "bench: evt-tail printed too few events" >&2; exit 1; }
+		sleep 0.02
+	done
+	kill -TERM "$tail_pid"
+	wait "$tail_pid"
+	wait "$stamp_pid"
+}
+tail_start "$tmp/stamps"
 "$out/tail_drive" "$TAILN" 50 "$bin/evt-append" "$url" >"$tmp/drive"
-i=0
-until [ "$(lines "$tmp/stamps")" -ge $((markers + TAILN)) ]; do
-	i=$((i + 1))
-	[ $i -le 500 ] || { echo "bench: evt-tail printed too few events" >&2; exit 1; }
-	sleep 0.02
-done
-kill -TERM "$tail_pid"
-wait "$tail_pid"
-wait "$stamp_pid"
+tail_stop "$tmp/stamps" "$TAILN"
 awk 'NR == FNR { commit[$1] = $3; next }
 	$1 > 0 { c = ($2 - commit[$1]) / 1e6; print (c < 0 ? 0 : c) }' \
 	"$tmp/drive" "$tmp/stamps" | sort -g >"$tmp/lat"
 [ "$(lines "$tmp/lat")" -eq "$TAILN" ] || { echo "bench: evt-tail printed events twice or not at all" >&2; exit 1; }
-tpct() { awk -v p="$1" -v n="$TAILN" 'BEGIN { r = int((p * n + 99) / 100); if (r < 1) r = 1 }
-	NR == r { printf "%.2f", $1 }' "$tmp/lat"; }
-tail_med=$(tpct 50)
-tail_p99=$(tpct 99)
+# pct FILE N P: the P-th percentile of the N sorted numbers of FILE
+pct() { awk -v p="$3" -v n="$2" 'BEGIN { r = int((p * n + 99) / 100); if (r < 1) r = 1 }
+	NR == r { printf "%.2f", $1 }' "$1"; }
+tail_med=$(pct "$tmp/lat" "$TAILN" 50)
+tail_p99=$(pct "$tmp/lat" "$TAILN" 99)
 
 # ---- a permanent gap: the hold after a rollback --------------------------------------
 
 GAPN=${BENCH_GAP_N:-100}
 progress "evt-tail held at $GAPN rolled-back foreign inserts"
-fresh
-"$bin/evt-append" -q -d "$url" warm w1 '{"type":"warm"}'
-: >"$tmp/gstamps"
-rm -f "$tmp/fifo"
-mkfifo "$tmp/fifo"
-"$out/tail_stamp" <"$tmp/fifo" >"$tmp/gstamps" &
-stamp_pid=$!
-"$bin/evt-tail" -d "$url" >"$tmp/fifo" &
-tail_pid=$!
-i=0
-until [ "$(lines "$tmp/gstamps")" -ge 1 ]; do
-	i=$((i + 1))
-	[ $i -le 200 ] || { echo "bench: evt-tail printed no marker" >&2; exit 1; }
-	"$bin/evt-append" -q -d "$url" ready r1 '{"type":"ready"}'
-	sleep 0.05
-done
-markers=$(lines "$tmp/gstamps")
+tail_start "$tmp/gstamps"
 # shellcheck disable=SC2086 # the command is words
 PGOPTIONS="-c search_path=b$n" python3 bench/gap_drive.py "$GAPN" \
 	"$bin/evt-append" "$url" $psql >"$tmp/gdrive"
-i=0
-until [ "$(lines "$tmp/gstamps")" -ge $((markers + GAPN)) ]; do
-	i=$((i + 1))
-	[ $i -le 500 ] || { echo "bench: evt-tail printed too few events" >&2; exit 1; }
-	sleep 0.02
-done
-kill -TERM "$tail_pid"
-wait "$tail_pid"
-wait "$stamp_pid"
+tail_stop "$tmp/gstamps" "$GAPN"
 awk 'NR == FNR { sent[$1] = $2; next }
 	$1 > 0 { print ($2 - sent[$1]) / 1e6 }' \
 	"$tmp/gdrive" "$tmp/gstamps" | sort -g >"$tmp/glat"
@@ -277,10 +264,8 @@ if [ "$(head -n 1 "$tmp/glat" | cut -c1)" = - ]; then
 	echo "bench: evt-tail printed an event before the gap below it was settled" >&2
 	exit 1
 fi
-gpct() { awk -v p="$1" -v n="$GAPN" 'BEGIN { r = int((p * n + 99) / 100); if (r < 1) r = 1 }
-	NR == r { printf "%.2f", $1 }' "$tmp/glat"; }
-gap_med=$(gpct 50)
-gap_p99=$(gpct 99)
+gap_med=$(pct "$tmp/glat" "$GAPN" 50)
+gap_p99=$(pct "$tmp/glat" "$GAPN" 99)
 
 # ---- the table --------------------------------------------------------------------
 

@@ -103,15 +103,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_COUNT:
 			if (evt_parse_i64(optarg, 0, INT64_MAX, &count) < 0)
-				return evt_usage_error("invalid count '%s': use "
-						       "a number from 0", optarg);
+				return evt_usage_error("invalid count '%s'"
+						       EVT_WHOLE_0, optarg);
 			break;
 		case OPT_KEY:
-			if (!*optarg || strlen(optarg) > EVT_NAME_MAX)
-				return evt_usage_error("invalid key '%s': use 1 "
-						       "to %d bytes", optarg,
-						       EVT_NAME_MAX);
-			key = optarg;
+			if (evt_cli_key(optarg, &key))
+				return EVT_EUSAGE;
 			break;
 		default:
 			if ((rc = evt_cli_common(c, argc, argv, &so, usage)) != -2)

@@ -116,11 +116,8 @@ int main(int argc, char **argv)
 						       optarg);
 			break;
 		case OPT_KEY:
-			if (!*optarg || strlen(optarg) > EVT_NAME_MAX)
-				return evt_usage_error("invalid key '%s': use 1 "
-						       "to %d bytes", optarg,
-						       EVT_NAME_MAX);
-			cmd.key = optarg;
+			if (evt_cli_key(optarg, &cmd.key))
+				return EVT_EUSAGE;
 			break;
 		default:
 			if ((rc = evt_cli_common(c, dd, argv, &so, usage)) != -2)

@@ -131,6 +131,15 @@ const char *evt_split_streams(const char *arg, char ***list, size_t *n,
 	}
 }
 
+int evt_cli_key(const char *arg, const char **key)
+{
+	if (!*arg || strlen(arg) > EVT_NAME_MAX)
+		return evt_usage_error("invalid key '%s': use 1 to %d bytes",
+				       arg, EVT_NAME_MAX);
+	*key = arg;
+	return 0;
+}
+
 int evt_cli_add_stream(char ***list, size_t *n, const char *name)
 {
 	const char *why = evt_name_check(name, strlen(name));

@@ -115,6 +115,9 @@ int evt_cli_add_stream(char ***list, size_t *n, const char *name);
 /* STREAM, a stream to append to: 0, or the exit status after a message (a
  * name that is no name is a usage error; one with ',' invalid input). */
 int evt_cli_write_stream(const char *name);
+/* --key KEY (evt-append, evt-command): 1 to 255 bytes; 0, or EVT_EUSAGE
+ * after a message. */
+int evt_cli_key(const char *arg, const char **key);
 /* --type TYPE: add it to q (the list in *types is the caller's to free);
  * 0, or EVT_EUSAGE after a message. */
 int evt_cli_add_type(struct evt_query *q, const char ***types,

@@ -704,9 +704,9 @@ $(rec 2 users u1 2 '{"type":"b"}')"
 	run -0 --separate-stderr evt-read --head
 	[ "$output" = 3 ]
 	run -2 --separate-stderr evt-append --count -1 s a
-	[ "$stderr" = "evt-append: invalid count '-1': use a number from 0" ]
+	[ "$stderr" = "evt-append: invalid count '-1': expected a whole number from 0 to 9223372036854775807" ]
 	run -2 --separate-stderr evt-append --count x s a
-	[ "$stderr" = "evt-append: invalid count 'x': use a number from 0" ]
+	[ "$stderr" = "evt-append: invalid count 'x': expected a whole number from 0 to 9223372036854775807" ]
 }
 
 @test "--key KEY: a repeated KEY appends nothing and prints the first append's records" {

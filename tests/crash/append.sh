@@ -20,10 +20,6 @@ LOOP='append'
 DIR=$(crash_dir append) || exit 1
 DB=$DIR/crash.db
 
-batch() {	# number size
-	seq "$2" | sed "s/.*/{\"type\":\"t\",\"b\":$1,\"k\":&}/" >"$DIR/in"
-}
-
 # How long a batch takes here, to spread the kills over it: a start-up
 # (learnt from small batches) and a time per event (from large ones).
 ema() {	# variable value

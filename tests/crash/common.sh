@@ -116,6 +116,12 @@ wait_group() {
 	done
 }
 
+# The batch of events number $1, $2 of them, into DIR/in: each marked
+# with its batch ("b") and its place in it ("k").
+batch() {
+	seq "$2" | sed "s/.*/{\"type\":\"t\",\"b\":$1,\"k\":&}/" >"$DIR/in"
+}
+
 # sqlite3 that waits for a writer's lock like evt programs do.
 sq() {
 	sqlite3 -cmd '.timeout 10000' "$@"

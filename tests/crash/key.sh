@@ -2,7 +2,7 @@
 # tests/crash/key.sh - SIGKILL evt-append --key, then retry until it exits 0
 #
 # A script that retries an append until it succeeds, as a cron job or a
-# queue consumer does: each key K names a batch of 1 to 500 events for one
+# queue consumer does: each key K names a batch of 1 to 3000 events for one
 # of five aggregates; evt-append --key K runs again and again, SIGKILLed
 # after a random delay within its expected run time (before, during or
 # after its commit), until a run exits 0.  Then:
@@ -17,14 +17,10 @@ LOOP='key'
 DIR=$(crash_dir key) || exit 1
 DB=$DIR/crash.db
 
-batch() {	# number size
-	seq "$2" | sed "s/.*/{\"type\":\"t\",\"b\":$1,\"k\":&}/" >"$DIR/in"
-}
-
 kills=0 runs=0 keys=0 total=0 after_commit=0
 while [ $kills -lt "$KILLS" ]; do
 	keys=$((keys + 1))
-	n=$((1 + $(rand 500)))
+	n=$((1 + $(rand 3000)))
 	batch "$keys" "$n"
 	agg=a$((keys % 5))
 	tries=0
