@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -23,6 +24,7 @@ struct sq {
 	sqlite3_stmt *stmt[S_N];	/* prepared on first use */
 	int tables;		/* the events table exists */
 	int in_tx;
+	int err;		/* the SQLite code of the last failure */
 	int lockfd;		/* <path>-evtlock, for handler locks */
 	int ifd;		/* inotify, for evt_store_wait */
 	char *dir_name;		/* what the inotify watch reports */
@@ -36,6 +38,7 @@ static int fail(struct evt_store *st, struct evt_err *e, const char *what)
 	struct sq *q = SQ(st);
 	int rc = sqlite3_errcode(q->db);
 
+	q->err = rc;
 	if (rc == SQLITE_CONSTRAINT)
 		return evt_errf(e, EVT_ECONFLICT, "cannot %s '%s': %s", what,
 				st->path, sqlite3_errmsg(q->db));
@@ -196,12 +199,73 @@ static int no_dir(struct evt_store *st, struct evt_err *e)
 	return rc;
 }
 
+/* Opening a store that others open at the same moment.
+ *
+ * A new store is made in steps: sqlite3_open_v2 creates an empty file,
+ * "PRAGMA journal_mode=WAL" writes the WAL format into its header, and
+ * the schema is created.  Any number of evt programs (and evtstore) may
+ * take these steps on one file at once, and the busy timeout alone does
+ * not make that safe, because SQLite does not always wait for a lock:
+ *
+ * - It returns SQLITE_BUSY at once, without calling the busy handler,
+ *   where waiting could deadlock: a connection that holds a read lock and
+ *   asks for the write lock (the busy handler documentation's example).
+ *   Switching a rollback-journal file to WAL is such an upgrade: the
+ *   pragma reads page 1 under a shared lock, then writes it.  Two
+ *   processes switching a new file at once: one of them fails with
+ *   "database is locked" however long its timeout.  The same holds for
+ *   any write after a read in one transaction, e.g. CREATE TABLE IF NOT
+ *   EXISTS after the schema was read; hence the schema is created inside
+ *   BEGIN IMMEDIATE, which asks for the write lock first (and waits for
+ *   it through the busy handler), and IF NOT EXISTS checks again under
+ *   that lock, since another process may have created the tables since we
+ *   looked.
+ * - WAL recovery and the wal-index: a connection that reads a WAL file
+ *   first rebuilds the -shm index under an exclusive lock; others see
+ *   SQLITE_BUSY (SQLITE_BUSY_RECOVERY) and, when the locks keep moving,
+ *   SQLITE_PROTOCOL after SQLite's own retries.
+ * - A reader (evt-read, evt-fold) of a file still in rollback mode meets
+ *   the pending and exclusive locks of a writer switching it to WAL.
+ *
+ * A failed attempt has ended its statement and so let go of its locks,
+ * which is what the process it collided with needs.  So each step of the
+ * open that fails with SQLITE_BUSY, SQLITE_LOCKED or SQLITE_PROTOCOL is
+ * run again after a short nap (1, 2, 4 ... 16 ms), and the busy handler
+ * gets only what is left of the busy timeout: the whole open waits at
+ * most EVT_BUSY_TIMEOUT, and a store held by a writer for longer still
+ * fails with "database is locked". */
+struct patience {
+	int64_t end;		/* evt_mono_ms() past which we give up */
+	int nap;		/* ms, the next sleep */
+};
+
+static int retry_open(struct evt_store *st, struct patience *p)
+{
+	struct sq *q = SQ(st);
+	int64_t left = p->end - evt_mono_ms();
+	struct timespec ts;
+
+	if ((q->err != SQLITE_BUSY && q->err != SQLITE_LOCKED &&
+	     q->err != SQLITE_PROTOCOL) || left <= 0)
+		return 0;
+	q->err = 0;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)(p->nap < left ? p->nap : left) * 1000000L;
+	nanosleep(&ts, NULL);
+	if (p->nap < 16)
+		p->nap *= 2;
+	left = p->end - evt_mono_ms();
+	sqlite3_busy_timeout(q->db, left > 1 ? (int)left : 1);
+	return 1;
+}
+
 static int sq_open(struct evt_store *st, struct evt_err *e)
 {
 	struct sq *q = evt_xmalloc(sizeof(*q));
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 	const char *env, *sync = "FULL";
 	int64_t busy = 10000;
+	struct patience pat;
 	struct stat sb;
 	int n = 0, rc;
 
@@ -242,7 +306,11 @@ static int sq_open(struct evt_store *st, struct evt_err *e)
 	}
 	sqlite3_extended_result_codes(q->db, 0);
 	sqlite3_busy_timeout(q->db, (int)busy);
-	if ((rc = table_count(st, &n, e)) && !st->write && unshared(st)) {
+	pat.end = evt_mono_ms() + busy;
+	pat.nap = 1;
+	while ((rc = table_count(st, &n, e)) && retry_open(st, &pat))
+		;
+	if (rc && !st->write && unshared(st)) {
 		/* A reader that may not make the -shm file beside a WAL
 		 * store (read-only media, another user's directory): with no
 		 * -wal file the database file holds every commit, and there
@@ -257,13 +325,18 @@ static int sq_open(struct evt_store *st, struct evt_err *e)
 	if (rc)
 		return rc;
 	q->tables = n & 1;
-	if (!st->write)
+	if (!st->write) {
+		sqlite3_busy_timeout(q->db, (int)busy);
 		return st->relaxed ? exec(st, "PRAGMA synchronous=NORMAL",
 					  "open", e) : 0;
+	}
 	{
 		char pragma[64];
 
-		if ((rc = exec(st, "PRAGMA journal_mode=WAL", "open", e)))
+		while ((rc = exec(st, "PRAGMA journal_mode=WAL", "open", e)) &&
+		       retry_open(st, &pat))
+			;
+		if (rc)
 			return rc;
 		/* A larger page cache for writers keeps a batch over many
 		 * aggregates from spilling index pages to the WAL early. */
@@ -273,10 +346,13 @@ static int sq_open(struct evt_store *st, struct evt_err *e)
 			return rc;
 	}
 	if (n != 3) {
-		if ((rc = create_schema(st, e)))
+		while ((rc = create_schema(st, e)) && retry_open(st, &pat))
+			;
+		if (rc)
 			return rc;
 		q->tables = 1;
 	}
+	sqlite3_busy_timeout(q->db, (int)busy);
 	return 0;
 }
 
