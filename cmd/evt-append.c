@@ -78,7 +78,7 @@ static int append_args(struct evt_appender *ap, char **argv, int argc,
 
 int main(int argc, char **argv)
 {
-	struct evt_store_opts so = { .write = 1, .relaxed = 0 };
+	struct evt_store_opts so = { .write = 1, .create = 1, .relaxed = 0 };
 	struct evt_appender ap;
 	struct evt_lines in;
 	struct evt_out out;

@@ -83,7 +83,7 @@ static int program_start(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct evt_store_opts so = { .write = 1, .relaxed = 0 };
+	struct evt_store_opts so = { .write = 1, .create = 1, .relaxed = 0 };
 	struct evt_command cmd;
 	struct evt_fold f;
 	struct evt_reducer *red = NULL;

@@ -149,7 +149,8 @@ int main(int argc, char **argv)
 	struct evt_err e = { 0, "" };
 	char **streams = NULL;
 	const char *why, *bad = NULL;
-	int do_status = 0, do_reset = 0, wait = 0, named = 0, c, rc, dd;
+	int do_status = 0, do_reset = 0, wait = 0, named = 0, waited = 0, c;
+	int rc, dd;
 	size_t k;
 
 	evt_prog = "evt-handle";
@@ -269,10 +270,18 @@ int main(int argc, char **argv)
 		h.progress = progress_cb;
 	evt_proc_ignore_sigpipe();
 	evt_follow_signals(&stop);
-	if ((rc = evt_store_open(&st, &so, &e)) ||
-	    (rc = evt_store_lock(st, h.name, wait, &e)) ||
-	    (rc = evt_handle(st, &h, &stop, &e)))
+	/* --follow waits for a store that does not exist yet; then it was
+	 * empty when we started, which is where --tail starts too. */
+	if (h.follow && (rc = evt_store_await(&so, &stop, &waited, &e)))
 		rc = evt_fail(&e);
+	else if (!stop) {
+		if (waited)
+			h.tail = h.always_tail = 0;
+		if ((rc = evt_store_open(&st, &so, &e)) ||
+		    (rc = evt_store_lock(st, h.name, wait, &e)) ||
+		    (rc = evt_handle(st, &h, &stop, &e)))
+			rc = evt_fail(&e);
+	}
 	evt_store_close(st);
 done:
 	for (k = 0; k < h.nstreams; k++)

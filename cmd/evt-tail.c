@@ -89,7 +89,7 @@ int main(int argc, char **argv)
 	char **streams = NULL;
 	int64_t after = -1, lines = -1, head;
 	size_t k;
-	int c, i, rc;
+	int c, i, rc, waited = 0;
 
 	evt_prog = "evt-tail";
 	evt_cli_sigpipe();
@@ -150,10 +150,16 @@ int main(int argc, char **argv)
 	evt_follow_signals(&stop);
 	evt_follow_output(1);
 	evt_out_init(&t.out, 1, EVT_OUT_LIVE);
-	rc = evt_store_open(&st, &so, &e);
-	if (!rc) {
+	/* A store that does not exist yet: wait for it.  Every event in
+	 * it then came after we started, so all of them are printed. */
+	rc = evt_store_await(&so, &stop, &waited, &e);
+	if (!rc && !stop)
+		rc = evt_store_open(&st, &so, &e);
+	if (!rc && st) {
 		if (after >= 0)
 			q.after = after;
+		else if (waited)
+			q.after = 0;
 		else if (lines >= 0)
 			rc = last_n(st, &q, lines, &q.after, &e);
 		else {
@@ -165,7 +171,7 @@ int main(int argc, char **argv)
 			q.after = head;
 		}
 	}
-	if (!rc)
+	if (!rc && st)
 		rc = evt_follow(st, &q, print_record, &t, &stop, &e);
 	evt_store_close(st);
 	if (rc == EVT_EFAIL && t.out.err)

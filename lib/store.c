@@ -110,32 +110,45 @@ int evt_store_url_parse(const char *url, enum evt_store_kind *kind,
 	return 0;
 }
 
+/* The store o names: its URL parsed, its table names checked. */
+static int resolve(const struct evt_store_opts *o, const char **url,
+		   enum evt_store_kind *kind, const char **path,
+		   const char **ev, const char **bm, struct evt_err *e)
+{
+	const char *why;
+	int pg, r;
+
+	*url = env_or(o->url, "EVT_DB", "events.db");
+	*ev = env_or(o->events_table, "EVT_EVENTS_TABLE", "events");
+	*bm = env_or(o->bookmarks_table, "EVT_BOOKMARKS_TABLE", "bookmarks");
+	if ((r = evt_store_url_parse(*url, kind, path, e)))
+		return r;
+	pg = *kind == EVT_STORE_PG;
+	if ((why = evt_table_name_check(*ev, pg)))
+		return evt_errf(e, EVT_EUSAGE, "invalid events table '%s': %s",
+				*ev, why);
+	if ((why = evt_table_name_check(*bm, pg)))
+		return evt_errf(e, EVT_EUSAGE,
+				"invalid bookmarks table '%s': %s", *bm, why);
+	if (*kind == EVT_STORE_MYSQL)
+		return evt_errf(e, EVT_EFAIL, "cannot open a %.*s:// store: "
+				"MariaDB/MySQL support is not built into evt "
+				"yet", (int)scheme_len(*url), *url);
+	return 0;
+}
+
 int evt_store_open(struct evt_store **stp, const struct evt_store_opts *o,
 		   struct evt_err *e)
 {
-	const char *url = env_or(o->url, "EVT_DB", "events.db");
-	const char *ev = env_or(o->events_table, "EVT_EVENTS_TABLE", "events");
-	const char *bm = env_or(o->bookmarks_table, "EVT_BOOKMARKS_TABLE",
-				"bookmarks");
-	const char *why, *path;
-	struct evt_store *st;
+	const char *url, *path, *ev, *bm;
 	enum evt_store_kind kind;
+	struct evt_store *st;
 	int pg, r;
 
 	*stp = NULL;
-	if ((r = evt_store_url_parse(url, &kind, &path, e)))
+	if ((r = resolve(o, &url, &kind, &path, &ev, &bm, e)))
 		return r;
 	pg = kind == EVT_STORE_PG;
-	if ((why = evt_table_name_check(ev, pg)))
-		return evt_errf(e, EVT_EUSAGE, "invalid events table '%s': %s",
-				ev, why);
-	if ((why = evt_table_name_check(bm, pg)))
-		return evt_errf(e, EVT_EUSAGE,
-				"invalid bookmarks table '%s': %s", bm, why);
-	if (kind == EVT_STORE_MYSQL)
-		return evt_errf(e, EVT_EFAIL, "cannot open a %.*s:// store: "
-				"MariaDB/MySQL support is not built into evt "
-				"yet", (int)scheme_len(url), url);
 	st = evt_xmalloc(sizeof(*st));
 	memset(st, 0, sizeof(*st));
 	st->be = pg ? &evt_pg_backend : &evt_sqlite_backend;
@@ -144,6 +157,7 @@ int evt_store_open(struct evt_store **stp, const struct evt_store_opts *o,
 	st->events = evt_xstrdup(ev);
 	st->bookmarks = evt_xstrdup(bm);
 	st->write = o->write;
+	st->create = o->create;
 	st->relaxed = o->relaxed;
 	st->blind = o->blind;
 	st->keys = o->keys;
@@ -153,6 +167,22 @@ int evt_store_open(struct evt_store **stp, const struct evt_store_opts *o,
 	}
 	*stp = st;
 	return 0;
+}
+
+int evt_store_await(const struct evt_store_opts *o,
+		    volatile sig_atomic_t *stop, int *waited,
+		    struct evt_err *e)
+{
+	const char *url, *path, *ev, *bm;
+	enum evt_store_kind kind;
+	int r;
+
+	*waited = 0;
+	if ((r = resolve(o, &url, &kind, &path, &ev, &bm, e)))
+		return r;
+	if (kind != EVT_STORE_SQLITE)
+		return 0;
+	return evt_sqlite_await(path, stop, waited, e);
 }
 
 void evt_store_close(struct evt_store *st)

@@ -8,6 +8,7 @@
 #ifndef EVT_STORE_H
 #define EVT_STORE_H
 
+#include <signal.h>
 #include <stdint.h>
 #include "record.h"
 #include "util.h"
@@ -19,6 +20,8 @@ struct evt_store_opts {
 	const char *events_table;	/* NULL: $EVT_EVENTS_TABLE, else events */
 	const char *bookmarks_table;	/* NULL: $EVT_BOOKMARKS_TABLE, ... */
 	int write;			/* creates the schema when missing */
+	int create;			/* creates a missing SQLite file (only
+					   the programs that append) */
 	int relaxed;			/* commits may be lost (never torn) by a
 					   power failure: for bookmarks, where
 					   that only means re-delivery */
@@ -67,6 +70,16 @@ int evt_store_url_parse(const char *url, enum evt_store_kind *kind,
 int evt_store_open(struct evt_store **stp, const struct evt_store_opts *o,
 		   struct evt_err *e);
 void evt_store_close(struct evt_store *st);
+
+/* For a follower, before evt_store_open: while the SQLite file of o does
+ * not exist, wait for it to be made (inotify on its directory: no CPU
+ * spent), until it does or *stop is set (SIGINT or SIGTERM, which the
+ * caller blocks; they get through while this sleeps).  *waited says
+ * whether the file was missing: whatever the store holds then was
+ * committed after the caller started.  Other backends return at once. */
+int evt_store_await(const struct evt_store_opts *o,
+		    volatile sig_atomic_t *stop, int *waited,
+		    struct evt_err *e);
 /* The URL or path as the user gave it, for messages. */
 const char *evt_store_url(const struct evt_store *st);
 /* The store as a child process should open it, in its environment:

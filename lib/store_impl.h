@@ -66,6 +66,7 @@ struct evt_store {
 	char *events;		/* table names, checked */
 	char *bookmarks;
 	int write;
+	int create;
 	int relaxed;
 	int blind;
 	int keys;
@@ -74,6 +75,10 @@ struct evt_store {
 /* " ORDER BY ... [LIMIT n]" of the read query for q, the same SQL on both
  * backends. */
 void evt_query_order(struct evt_buf *sql, const struct evt_query *q);
+
+/* evt_store_await for a SQLite file. */
+int evt_sqlite_await(const char *path, volatile sig_atomic_t *stop,
+		     int *waited, struct evt_err *e);
 
 extern const struct evt_backend evt_sqlite_backend;
 extern const struct evt_backend evt_pg_backend;

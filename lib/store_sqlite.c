@@ -259,12 +259,33 @@ static int retry_open(struct evt_store *st, struct patience *p)
 	return 1;
 }
 
+/* EVT_SYNC and EVT_BUSY_TIMEOUT. */
+static int settings(const char **sync, int64_t *busy, struct evt_err *e)
+{
+	const char *env;
+
+	*sync = "FULL";
+	*busy = 10000;
+	if ((env = getenv("EVT_SYNC")) && *env) {
+		if (strcmp(env, "normal") == 0)
+			*sync = "NORMAL";
+		else if (strcmp(env, "full") != 0)
+			return evt_errf(e, EVT_EUSAGE,
+					"EVT_SYNC must be 'full' or 'normal'");
+	}
+	if ((env = getenv("EVT_BUSY_TIMEOUT")) && *env &&
+	    evt_parse_i64(env, 0, 86400000, busy) < 0)
+		return evt_errf(e, EVT_EUSAGE,
+				"EVT_BUSY_TIMEOUT must be milliseconds");
+	return 0;
+}
+
 static int sq_open(struct evt_store *st, struct evt_err *e)
 {
 	struct sq *q = evt_xmalloc(sizeof(*q));
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-	const char *env, *sync = "FULL";
-	int64_t busy = 10000;
+	const char *env, *sync;
+	int64_t busy;
 	struct patience pat;
 	struct stat sb;
 	int n = 0, rc;
@@ -272,21 +293,14 @@ static int sq_open(struct evt_store *st, struct evt_err *e)
 	memset(q, 0, sizeof(*q));
 	q->lockfd = q->ifd = -1;
 	st->impl = q;
-	if ((env = getenv("EVT_SYNC")) && *env) {
-		if (strcmp(env, "normal") == 0)
-			sync = "NORMAL";
-		else if (strcmp(env, "full") != 0)
-			return evt_errf(e, EVT_EUSAGE,
-					"EVT_SYNC must be 'full' or 'normal'");
-	}
-	if ((env = getenv("EVT_BUSY_TIMEOUT")) && *env &&
-	    evt_parse_i64(env, 0, 86400000, &busy) < 0)
-		return evt_errf(e, EVT_EUSAGE,
-				"EVT_BUSY_TIMEOUT must be milliseconds");
+	if ((rc = settings(&sync, &busy, e)))
+		return rc;
 	if (st->relaxed && !((env = getenv("EVT_SYNC")) &&
 			     strcmp(env, "full") == 0))
 		sync = "NORMAL";
-	if (st->write)
+	/* Only a program that appends makes a missing file: any other
+	 * would leave an empty store behind a mistyped -d. */
+	if (st->create)
 		flags |= SQLITE_OPEN_CREATE;
 	else if (stat(st->path, &sb) < 0)
 		return evt_errf(e, EVT_EFAIL, "cannot open '%s': %s", st->path,
@@ -297,7 +311,7 @@ static int sq_open(struct evt_store *st, struct evt_err *e)
 		if (!q->db)
 			return evt_errf(e, EVT_EFAIL, "cannot open '%s': %s",
 					st->path, sqlite3_errstr(rc));
-		if (st->write && stat(st->path, &sb) < 0 && errno != ENOENT)
+		if (st->create && stat(st->path, &sb) < 0 && errno != ENOENT)
 			return evt_errf(e, EVT_EFAIL, "cannot open '%s': %s",
 					st->path, strerror(errno));
 		if (st->write && (rc = no_dir(st, e)))
@@ -1164,6 +1178,70 @@ static int sq_wait(struct evt_store *st, int timeout_ms, struct evt_err *e)
 		if (hit)
 			return 0;
 	}
+}
+
+/* A follower started before the store exists: wait for the file.  The
+ * watch is on the directory (IN_CREATE: evt-append's open(O_CREAT);
+ * IN_MOVED_TO: a store renamed into place), added before the file is
+ * looked for again, so that one made in between is not missed.  A check
+ * once a second is the safety net (a full inotify queue, a directory
+ * replaced). */
+int evt_sqlite_await(const char *path, volatile sig_atomic_t *stop,
+		     int *waited, struct evt_err *e)
+{
+	const char *slash = strrchr(path, '/'), *sync;
+	struct stat sb;
+	int64_t busy;
+	char *dir;
+	int fd, rc;
+
+	*waited = 0;
+	/* a usage error is said at once, not once the store exists */
+	if ((rc = settings(&sync, &busy, e)))
+		return rc;
+	if (stat(path, &sb) == 0 || errno != ENOENT)
+		return 0;	/* evt_store_open says what is wrong */
+	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd < 0)
+		return evt_errf(e, EVT_EFAIL, "cannot watch '%s': %s", path,
+				strerror(errno));
+	dir = slash ? evt_xstrndup(path, (size_t)(slash - path)) :
+		      evt_xstrdup(".");
+	if (!*dir) {
+		free(dir);
+		dir = evt_xstrdup("/");
+	}
+	if (inotify_add_watch(fd, dir, IN_CREATE | IN_MOVED_TO) < 0) {
+		/* no directory: a mistyped path, not one to wait for */
+		rc = evt_errf(e, EVT_EFAIL, "cannot open '%s': %s", path,
+			      errno == ENOENT ? "no such directory" :
+						strerror(errno));
+		goto out;
+	}
+	*waited = 1;
+	while (stat(path, &sb) < 0 && errno == ENOENT && !*stop) {
+		char buf[4096] __attribute__((aligned(8)));
+		struct pollfd p = { fd, POLLIN, 0 };
+		struct timespec ts = { 1, 0 };
+		sigset_t mask;
+
+		/* SIGINT and SIGTERM, which a follower blocks, get through
+		 * while it sleeps here (and only here). */
+		sigprocmask(SIG_BLOCK, NULL, &mask);
+		sigdelset(&mask, SIGINT);
+		sigdelset(&mask, SIGTERM);
+		if (ppoll(&p, 1, &ts, &mask) < 0 && errno != EINTR) {
+			rc = evt_errf(e, EVT_EFAIL, "cannot wait for '%s': %s",
+				      path, strerror(errno));
+			break;
+		}
+		while (read(fd, buf, sizeof(buf)) > 0)
+			;	/* what came does not matter: stat again */
+	}
+out:
+	free(dir);
+	close(fd);
+	return rc;
 }
 
 const struct evt_backend evt_sqlite_backend = {

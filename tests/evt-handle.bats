@@ -144,6 +144,7 @@ $(trec 6 a,b x 1 '{"type":"b"}')"
 }
 
 @test "nothing to handle: exit 0 and no bookmark written" {
+	: >events.db	# a store without tables reads as empty
 	run -0 --separate-stderr evt-handle h posts -- cat
 	same "$output" ""
 	[ "$stderr" = "" ]
@@ -759,6 +760,7 @@ $(trec 8 posts p3 2 '{"type":"newer"}')"
 }
 
 @test "--follow: SIGINT while idle exits 0" {
+	: >events.db
 	start --follow h s -- cat
 	wait_until 10 holding h
 	kill -INT "$pid"
@@ -780,6 +782,7 @@ $(trec 8 posts p3 2 '{"type":"newer"}')"
 }
 
 @test "--follow: a failing handler ends it with exit 5" {
+	: >events.db
 	start --follow h s -- sh -c 'exit 2'
 	wait_until 10 holding h
 	put s a '{"type":"x"}'
@@ -874,6 +877,7 @@ if [ "$EVT_POSITION" = 4 ] && [ ! -e killed ]; then touch killed; kill -9 $PPID;
 }
 
 @test "--wait: SIGTERM or SIGINT while waiting ends it with exit 6" {
+	: >events.db
 	start --follow h s -- true
 	wait_until 10 holding h
 	holder=$pid
@@ -1160,9 +1164,65 @@ $R5"
 
 @test "a store that cannot be opened is exit 1" {
 	run -1 --separate-stderr evt-handle -d /nonexistent/x.db h s -- true
-	[ "$stderr" = "evt-handle: cannot open '/nonexistent/x.db': no such directory" ]
+	[ "$stderr" = "evt-handle: cannot open '/nonexistent/x.db': no such store" ]
 	run -1 --separate-stderr evt-handle -d /nonexistent/x.db --status
 	[ "$stderr" = "evt-handle: cannot open '/nonexistent/x.db': no such store" ]
+	run -1 --separate-stderr evt-handle -d /nonexistent/x.db --follow h s -- true
+	[ "$stderr" = "evt-handle: cannot open '/nonexistent/x.db': no such directory" ]
+	echo 'not a database, not at all' >bad.db
+	run -1 --separate-stderr evt-handle -d bad.db h s -- true
+	[ "$stderr" = "evt-handle: cannot open 'bad.db': file is not a database" ]
+}
+
+@test "a missing store: exit 1 and nothing created, without --follow and for --reset" {
+	run -1 --separate-stderr evt-handle h s -- true
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-handle: cannot open 'events.db': no such store" ]
+	run -1 --separate-stderr evt-handle -d x.db --tail h s --on x=true
+	[ "$stderr" = "evt-handle: cannot open 'x.db': no such store" ]
+	run -1 --separate-stderr evt-handle -d x.db --reset h
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-handle: cannot open 'x.db': no such store" ]
+	[ -z "$(ls -d x.db* events.db* 2>/dev/null)" ]
+}
+
+@test "--follow waits for a missing store, creating nothing, then handles every event from the first" {
+	start -d sub/new.db --follow h s -- cat
+	[ -z "$(ls -d sub 2>/dev/null)" ] || false
+	# a missing directory is not waited for: that is a mistyped path
+	ends "$pid" 1
+	[ "$(cat bg.err)" = "evt-handle: cannot open 'sub/new.db': no such directory" ]
+	mkdir sub
+	start -d sub/new.db --follow h s -- cat
+	wait_until 20 awaiting "$pid" sub/new.db
+	[ -z "$(ls sub)" ]
+	evt-append -q -d sub/new.db s a '{"type":"x"}' '{"type":"y"}'
+	wait_until 20 has_lines bg.out 2
+	kill -TERM "$pid"
+	ends "$pid" 0
+	same "$(cat bg.out)" "$(evt-read -d sub/new.db)"
+	[ "$(cat bg.err)" = "" ]
+	run -0 sqlite3 sub/new.db 'SELECT bookmark, position FROM bookmarks'
+	[ "$output" = "h|2" ]
+}
+
+@test "--follow --tail on a missing store: the end at the start is 0, so every event is handled" {
+	start -d new.db --follow --tail h s -- cat
+	wait_until 20 awaiting "$pid" new.db
+	evt-append -q -d new.db s a '{"type":"x"}'
+	wait_until 20 has_lines bg.out 1
+	kill -TERM "$pid"
+	ends "$pid" 0
+	same "$(cat bg.out)" "$(evt-read -d new.db)"
+}
+
+@test "--follow: SIGTERM while waiting for a missing store exits 0, nothing created" {
+	start -d new.db --follow h s -- cat
+	wait_until 20 awaiting "$pid" new.db
+	kill -TERM "$pid"
+	ends "$pid" 0
+	[ "$(cat bg.err)" = "" ]
+	[ -z "$(ls -d new.db* 2>/dev/null)" ]
 }
 
 @test "--help prints usage on stdout, exit 0" {

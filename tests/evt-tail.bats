@@ -413,27 +413,112 @@ tables() {
 	[ -e "$1" ] && [ "$(sqlite3 "$1" "SELECT count(*) FROM sqlite_master WHERE name = 'events'")" = 1 ]
 }
 
-@test "a store that does not exist yet is created, then followed" {
+@test "a store that does not exist yet is waited for, not created, then followed from its first event" {
 	sqlite_only
 	mkdir sub
-	start out -d sub/new.db --after 0
-	wait_until 20 tables sub/new.db
-	run -0 sqlite3 sub/new.db 'PRAGMA journal_mode'
-	[ "$output" = wal ]
-	evt-append -q -d sub/new.db s a '{"type":"a"}'
-	wait_until 20 has_lines out 1
-	output=$(cat out)
-	same "$(no_ts)" '{"position":1,"stream":"s","aggregateId":"a","version":1,"timestamp":"TS","event":{"type":"a"}}'
+	start out -d sub/new.db
+	t1=$pid
+	wait_until 20 awaiting "$t1" sub/new.db
+	[ -z "$(ls sub)" ]
+	# asleep, not polling: blocked in the kernel (S), not running (R)
+	[ "$(sed 's/.*) \(.\).*/\1/' /proc/"$t1"/stat)" = S ]
+	# -n N and no option alike: what the store holds came after the start
+	start out2 -d sub/new.db -n 1
+	out2=$pid
+	wait_until 20 awaiting "$out2" sub/new.db
+	evt-append -q -d sub/new.db s a '{"type":"a"}' '{"type":"b"}'
+	evt-append -q -d sub/new.db s a '{"type":"c"}'
+	wait_until 20 has_lines out 3
+	wait_until 20 has_lines out2 3
+	same "$(cat out)" "$(evt-read -d sub/new.db)"
+	same "$(cat out2)" "$(evt-read -d sub/new.db)"
+	[ "$(wc -l <out)" = 3 ]
+	stop "$t1"
+	stop "$out2"
+}
+
+@test "a store made elsewhere and renamed into place is followed" {
+	sqlite_only
+	start out -d new.db --count 2
+	wait_until 20 awaiting "$pid" new.db
+	evt-append -q -d other.db s a '{"type":"a"}' '{"type":"b"}'
+	mv other.db new.db
+	ends "$pid" 0
+	same "$(cat out)" "$(evt-read -d new.db)"
+}
+
+@test "SIGTERM or SIGINT while waiting for a store: exit 0, nothing created" {
+	sqlite_only
+	start out -d new.db
+	wait_until 20 awaiting "$pid" new.db
 	stop "$pid"
-	# sqlite:PATH and EVT_DB, a file without tables
+	start out -d new.db --after 0
+	wait_until 20 awaiting "$pid" new.db
+	kill -INT "$pid"
+	ends "$pid" 0
+	same "$(cat err)" ""
+	[ -z "$(ls -d new.db* 2>/dev/null)" ]
+	[ ! -s out ]
+}
+
+@test "a store without tables is followed; sqlite:PATH and EVT_DB" {
+	sqlite_only
 	: >empty.db
-	EVT_DB=sqlite:empty.db start out2 --after 0
+	EVT_DB=sqlite:empty.db start out --after 0
 	wait_until 20 tables empty.db
 	evt-append -q -d empty.db s b '{"type":"b"}'
-	wait_until 20 has_lines out2 1
-	output=$(cat out2)
+	wait_until 20 has_lines out 1
+	output=$(cat out)
 	same "$(no_ts)" '{"position":1,"stream":"s","aggregateId":"b","version":1,"timestamp":"TS","event":{"type":"b"}}'
 	stop "$pid"
+}
+
+# One round of the race below in directory $1: the four appends and every
+# follower succeed, and each follower prints exactly the store's 4 events.
+race_round() {
+	local t1 t2 h p a=
+	mkdir "$1"
+	cd "$1"
+	# Plain evt-tail prints what is committed after it opened the store;
+	# started before the file exists, that is everything.  So it goes
+	# first; the others start together with the appends.
+	evt-tail -d new.db --count 4 >t1 2>t1.err 3>&- &
+	t1=$!
+	pids="${pids:-} $t1"
+	wait_until 20 awaiting "$t1" new.db
+	evt-tail -d new.db --after 0 --count 4 >t2 2>t2.err 3>&- &
+	t2=$!
+	evt-handle -d new.db --follow h s -- cat >h 2>h.err 3>&- &
+	h=$!
+	pids="$pids $t2 $h"
+	for i in 1 2 3 4; do
+		evt-append -q -d new.db s "a$i" '{"type":"x"}' 2>"a$i.err" 3>&- &
+		a="$a $!"
+	done
+	for p in $a; do
+		ends "$p" 0
+	done
+	ends "$t1" 0
+	ends "$t2" 0
+	wait_until 20 has_lines h 4
+	kill -TERM "$h"
+	ends "$h" 0
+	same "$(cat ./*.err)" ""
+	run -0 evt-read -d new.db
+	[ "${#lines[@]}" = 4 ]
+	same "$(cat t1)" "$output"
+	same "$(cat t2)" "$output"
+	same "$(cat h)" "$output"
+	cd ..
+}
+
+@test "50 rounds: evt-tail, evt-tail --after 0, evt-handle --follow and 4 evt-append at once on a missing store" {
+	sqlite_only
+	local r
+	# each round starts 7 processes: fewer under valgrind
+	for r in $(seq "${VALGRIND:+5}${VALGRIND:-50}"); do
+		race_round "r$r"
+	done
 }
 
 @test "a store that cannot be opened is exit 1" {
@@ -441,6 +526,7 @@ tables() {
 	run -1 --separate-stderr evt-tail -d nodir/x.db
 	[ "$output" = "" ]
 	[ "$stderr" = "evt-tail: cannot open 'nodir/x.db': no such directory" ]
+	[ ! -e nodir ]
 	echo 'not a database, not at all' >bad.db
 	run -1 --separate-stderr evt-tail -d bad.db
 	[ "$stderr" = "evt-tail: cannot open 'bad.db': file is not a database" ]

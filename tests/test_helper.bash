@@ -205,3 +205,15 @@ ends() {
 has_lines() {
 	[ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]
 }
+
+# awaiting PID FILE: the follower PID (evt-tail, evt-handle --follow)
+# waits for its SQLite store FILE to be created: FILE does not exist and
+# PID holds an inotify descriptor.
+awaiting() {
+	local f
+	[ ! -e "$2" ] || return 1
+	for f in /proc/"$1"/fd/*; do
+		[ "$(readlink "$f" 2>/dev/null)" != anon_inode:inotify ] || return 0
+	done
+	return 1
+}
