@@ -852,6 +852,45 @@ events_stream_position_unique"
 	[ "$output" = "text|text" ]
 }
 
+# reader PROGRAM ARG... : run PROGRAM as soon as new.db exists (a busy
+# wait of builtins, bounded), to meet the writers that are making it.
+reader() {
+	local i=0
+	while [ ! -e new.db ] && [ $i -lt 100000 ]; do
+		i=$((i + 1))
+	done
+	exec "$@"
+}
+
+@test "six evt-append at once on a missing store, readers too: none fails, nothing lost (50 rounds)" {
+	sqlite_only "about a new SQLite file"
+	local r i p rc pids
+	for r in $(seq "${VALGRIND:+5}${VALGRIND:-50}"); do
+		mkdir "r$r"
+		cd "r$r"
+		pids=
+		reader evt-read -d new.db --head >head 2>read.err 3>&- &
+		pids="$pids $!"
+		reader evt-fold -d new.db s a1 >fold 2>fold.err 3>&- &
+		pids="$pids $!"
+		for i in 1 2 3 4 5 6; do
+			evt-append -q -d new.db s "a$i" '{"type":"x"}' 2>"a$i.err" 3>&- &
+			pids="$pids $!"
+		done
+		for p in $pids; do
+			rc=0
+			wait "$p" || rc=$?
+			[ $rc = 0 ] || { cat ./*.err; false; }
+		done
+		same "$(cat ./*.err)" ""
+		run -0 --separate-stderr evt-read -d new.db s
+		[ "${#lines[@]}" = 6 ]
+		run -0 sqlite3 new.db 'PRAGMA journal_mode'
+		[ "$output" = wal ]
+		cd ..
+	done
+}
+
 @test "--events-table and --bookmarks-table name the tables" {
 	run -0 --separate-stderr evt-append --events-table my_events --bookmarks-table my_marks users u1 '{"type":"a"}'
 	same "$(no_ts)" "$(rec 1 users u1 1 '{"type":"a"}')"

@@ -334,3 +334,54 @@ release_lock() {
 	run -0 --separate-stderr evt-read --head
 	[ "$output" = 2 ]
 }
+
+# A new store, still in rollback mode (as sqlite3 makes it), whose write
+# lock another process holds: switching it to WAL needs that lock, and
+# SQLite does not wait for it by itself (a read lock asking for the write
+# lock).
+new_store_held() {
+	sqlite3 new.db 'CREATE TABLE other (x)'
+	hold_lock new.db
+}
+
+@test "a new store locked by another writer: every program waits for it while EVT_BUSY_TIMEOUT allows" {
+	sqlite_only "the SQLite write lock"
+	new_store_held
+	pids=
+	EVT_BUSY_TIMEOUT=20000 evt-append -q -d new.db s a '{"type":"a"}' &
+	pids="$pids $!"
+	EVT_BUSY_TIMEOUT=20000 evt-command -d new.db s b go -- echo '{"type":"b"}' >/dev/null &
+	pids="$pids $!"
+	EVT_BUSY_TIMEOUT=20000 timeout $((20 * EVT_TEST_SLOW)) evt-tail -d new.db --after 0 --count 2 >tail.out &
+	pids="$pids $!"
+	# they wait: still running half a second later (an append takes
+	# milliseconds)
+	for p in $pids; do
+		run -124 timeout 0.5 tail --pid="$p" -f /dev/null
+	done
+	release_lock
+	for p in $pids; do
+		wait "$p"
+	done
+	run -0 --separate-stderr evt-read -d new.db --head
+	[ "$output" = 2 ]
+	same "$(cat tail.out)" "$(evt-read -d new.db)"
+	run -0 sqlite3 new.db 'PRAGMA journal_mode'
+	[ "$output" = wal ]
+}
+
+@test "a new store locked by another writer beyond EVT_BUSY_TIMEOUT: exit 1 once the timeout has passed" {
+	sqlite_only "the SQLite write lock"
+	new_store_held
+	export EVT_BUSY_TIMEOUT=300
+	# timeout: the open gives up by itself, and not much later
+	run -1 --separate-stderr timeout $((10 * EVT_TEST_SLOW)) evt-append -d new.db s a '{"type":"a"}'
+	[ "$stderr" = "evt-append: cannot open 'new.db': database is locked" ]
+	run -1 --separate-stderr timeout $((10 * EVT_TEST_SLOW)) evt-tail -d new.db
+	[ "$stderr" = "evt-tail: cannot open 'new.db': database is locked" ]
+	# a reader reads what there is: no events table, so nothing
+	run -0 --separate-stderr evt-read -d new.db
+	[ "$output" = "" ]
+	release_lock
+	run -0 --separate-stderr evt-append -q -d new.db s a '{"type":"a"}'
+}
