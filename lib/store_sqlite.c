@@ -214,12 +214,11 @@ static int no_dir(struct evt_store *st, struct evt_err *e)
  *   pragma reads page 1 under a shared lock, then writes it.  Two
  *   processes switching a new file at once: one of them fails with
  *   "database is locked" however long its timeout.  The same holds for
- *   any write after a read in one transaction, e.g. CREATE TABLE IF NOT
- *   EXISTS after the schema was read; hence the schema is created inside
- *   BEGIN IMMEDIATE, which asks for the write lock first (and waits for
- *   it through the busy handler), and IF NOT EXISTS checks again under
- *   that lock, since another process may have created the tables since we
- *   looked.
+ *   any transaction that reads before it writes; hence the schema is
+ *   created in one transaction that takes the write lock first (BEGIN
+ *   IMMEDIATE, which waits for it through the busy handler), and IF NOT
+ *   EXISTS checks again under that lock, since another process may have
+ *   created the tables after we looked.
  * - WAL recovery and the wal-index: a connection that reads a WAL file
  *   first rebuilds the -shm index under an exclusive lock; others see
  *   SQLITE_BUSY (SQLITE_BUSY_RECOVERY) and, when the locks keep moving,
@@ -314,7 +313,7 @@ static int sq_open(struct evt_store *st, struct evt_err *e)
 		if (st->create && stat(st->path, &sb) < 0 && errno != ENOENT)
 			return evt_errf(e, EVT_EFAIL, "cannot open '%s': %s",
 					st->path, strerror(errno));
-		if (st->write && (rc = no_dir(st, e)))
+		if (st->create && (rc = no_dir(st, e)))
 			return rc;
 		return fail(st, e, "open");
 	}
