@@ -465,6 +465,67 @@ int evt_store_parked_count(struct evt_store *st, const char *handler,
 	return st->be->parked_count(st, handler, n, e);
 }
 
+int evt_store_parked(struct evt_store *st, const char *handler,
+		     evt_parked_fn fn, void *ctx, struct evt_err *e)
+{
+	int rc = st->be->parked(st, handler, fn, ctx, e);
+
+	return rc == -1 ? 0 : rc;
+}
+
+int evt_store_unpark(struct evt_store *st, const char *handler,
+		     int64_t position, struct evt_err *e)
+{
+	return st->be->unpark(st, handler, position, e);
+}
+
+int evt_store_bookmark_delete(struct evt_store *st, const char *name,
+			      struct evt_err *e)
+{
+	return st->be->bookmark_delete(st, name, e);
+}
+
+int evt_store_handler_get(struct evt_store *st, const char *name,
+			  struct evt_buf *streams, int *found,
+			  struct evt_err *e)
+{
+	*found = 0;
+	return st->be->handler_get(st, name, streams, found, e);
+}
+
+int evt_store_handler_start(struct evt_store *st, const char *name,
+			    const char *streams, struct evt_err *e)
+{
+	return st->be->handler_start(st, name, streams, e);
+}
+
+int evt_store_handler_end(struct evt_store *st, const char *name,
+			  const char *failure, struct evt_err *e)
+{
+	return st->be->handler_end(st, name, failure, e);
+}
+
+int evt_store_handler_delete(struct evt_store *st, const char *name,
+			     struct evt_err *e)
+{
+	return st->be->handler_delete(st, name, e);
+}
+
+int evt_store_handlers(struct evt_store *st, evt_handler_fn fn, void *ctx,
+		       struct evt_err *e)
+{
+	int rc = st->be->handlers(st, fn, ctx, e);
+
+	return rc == -1 ? 0 : rc;
+}
+
+int evt_store_count(struct evt_store *st, const struct evt_query *q,
+		    int64_t *n, struct evt_err *e)
+{
+	*n = 0;
+	return st->be->count(st, q, n, e);
+}
+
 int evt_store_lock(struct evt_store *st, const char *name, int wait,
 		   struct evt_err *e)
 {

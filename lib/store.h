@@ -117,6 +117,11 @@ int evt_store_read(struct evt_store *st, const struct evt_query *q,
  * there and misses no transaction that commits a smaller position late. */
 int evt_store_head(struct evt_store *st, const struct evt_query *q,
 		   int64_t *head, struct evt_err *e);
+/* How many events match q (streams, after; not types, id or limit),
+ * counted on the (stream, position) index: as cheap as the number
+ * counted. */
+int evt_store_count(struct evt_store *st, const struct evt_query *q,
+		    int64_t *n, struct evt_err *e);
 
 /* What is in the store: with stream NULL, one row per stream (events,
  * aggregates, position: its newest); else one row per aggregate of that
@@ -178,6 +183,39 @@ int evt_store_park(struct evt_store *st, const char *handler,
 		   int64_t position, int status, struct evt_err *e);
 int evt_store_parked_count(struct evt_store *st, const char *handler,
 			   int64_t *n, struct evt_err *e);
+/* Its parked events in position order: position, exit status and the time
+ * it was parked ("2026-11-26T11:39:47.123Z"). */
+typedef int (*evt_parked_fn)(void *ctx, int64_t position, int status,
+			     const char *at);
+int evt_store_parked(struct evt_store *st, const char *handler,
+		     evt_parked_fn fn, void *ctx, struct evt_err *e);
+/* Remove the parked event at position, or every one (position < 0). */
+int evt_store_unpark(struct evt_store *st, const char *handler,
+		     int64_t position, struct evt_err *e);
+/* Delete the bookmark. */
+int evt_store_bookmark_delete(struct evt_store *st, const char *name,
+			      struct evt_err *e);
+
+/* What evt-handle remembers of a handler (<events>_handlers, one row per
+ * bookmarks table and NAME): its STREAMs as a JSON array text, its group,
+ * the times of its last start, end and failure, and that failure.
+ * get: *found is 0 when there is no row (a bookmark of evtstore's).
+ * start: written when a run starts (the table is made when missing); end:
+ * when it ends, failure NULL for a run that did not fail. */
+int evt_store_handler_get(struct evt_store *st, const char *name,
+			  struct evt_buf *streams, int *found,
+			  struct evt_err *e);
+int evt_store_handler_start(struct evt_store *st, const char *name,
+			    const char *streams, struct evt_err *e);
+int evt_store_handler_end(struct evt_store *st, const char *name,
+			  const char *failure, struct evt_err *e);
+int evt_store_handler_delete(struct evt_store *st, const char *name,
+			     struct evt_err *e);
+/* Every handler of the bookmarks table, in name order. */
+typedef int (*evt_handler_fn)(void *ctx, const char *name,
+			      const char *streams);
+int evt_store_handlers(struct evt_store *st, evt_handler_fn fn, void *ctx,
+		       struct evt_err *e);
 
 /* One process per handler NAME.  lock: 0 when taken, EVT_EBUSY when
  * another process holds it (wait: block until it is free).  The lock dies

@@ -47,6 +47,25 @@ struct evt_backend {
 		    int64_t position, int status, struct evt_err *e);
 	int (*parked_count)(struct evt_store *st, const char *handler,
 			    int64_t *n, struct evt_err *e);
+	int (*parked)(struct evt_store *st, const char *handler,
+		      evt_parked_fn fn, void *ctx, struct evt_err *e);
+	int (*unpark)(struct evt_store *st, const char *handler,
+		      int64_t position, struct evt_err *e);
+	int (*bookmark_delete)(struct evt_store *st, const char *name,
+			       struct evt_err *e);
+	int (*handler_get)(struct evt_store *st, const char *name,
+			   struct evt_buf *streams, int *found,
+			   struct evt_err *e);
+	int (*handler_start)(struct evt_store *st, const char *name,
+			     const char *streams, struct evt_err *e);
+	int (*handler_end)(struct evt_store *st, const char *name,
+			   const char *failure, struct evt_err *e);
+	int (*handler_delete)(struct evt_store *st, const char *name,
+			      struct evt_err *e);
+	int (*handlers)(struct evt_store *st, evt_handler_fn fn, void *ctx,
+			struct evt_err *e);
+	int (*count)(struct evt_store *st, const struct evt_query *q,
+		     int64_t *n, struct evt_err *e);
 	int (*lock)(struct evt_store *st, const char *name, int wait,
 		    struct evt_err *e);
 	void (*unlock)(struct evt_store *st, const char *name);

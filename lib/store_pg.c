@@ -68,7 +68,8 @@ static void *pq_lib;	/* loaded once per process, never unloaded */
  * program does not pay a round trip for preparing). */
 enum { Q_VERSION, Q_INSERT, Q_INSERT_BLIND, Q_BM_GET, Q_BM_SET, Q_BM_ALL, Q_SNAP_GET,
        Q_SNAP_PUT, Q_PARK, Q_PARKED, Q_TRYLOCK, Q_UNLOCK, Q_HELD, Q_HORIZON,
-       Q_KEY_GET, Q_KEY_PUT, Q_N };
+       Q_KEY_GET, Q_KEY_PUT, Q_PARKED_LIST, Q_UNPARK, Q_BM_DEL, Q_HND_GET,
+       Q_HND_START, Q_HND_END, Q_HND_DEL, Q_HND_ALL, Q_N };
 
 #define INTERRUPTED (-3)	/* a reconnect stopped by SIGINT/SIGTERM */
 #define LOST (-4)		/* the connection was lost; e says how */
@@ -77,7 +78,7 @@ struct pg {
 	PGconn *conn;
 	char *shown;		/* the URL for messages, password hidden */
 	char *ev, *bm;		/* quoted table names, maybe with schema */
-	char *snap, *parked, *keys;	/* evt's own tables, quoted */
+	char *snap, *parked, *keys, *hnd;	/* evt's own tables, quoted */
 	char *ev_schema;	/* quoted schema of a schema.name, or NULL */
 	char *bm_schema;
 	char *ev_name;		/* unquoted name part */
@@ -452,7 +453,9 @@ static const char *const qname[Q_N] = {
 	"evt_version", "evt_insert", "evt_insert_blind", "evt_bm_get",
 	"evt_bm_set", "evt_bm_all", "evt_snap_get", "evt_snap_put", "evt_park", "evt_parked",
 	"evt_trylock", "evt_unlock", "evt_held", "evt_horizon", "evt_key_get",
-	"evt_key_put"
+	"evt_key_put", "evt_parked_list", "evt_unpark", "evt_bm_del",
+	"evt_hnd_get", "evt_hnd_start", "evt_hnd_end", "evt_hnd_del",
+	"evt_hnd_all"
 };
 
 static const char *qsql(struct evt_store *st, int q)
@@ -542,6 +545,46 @@ static const char *qsql(struct evt_store *st, int q)
 		evt_buf_addf(&b, "INSERT INTO %s (key, stream, aggregate_id, "
 			     "first, last) VALUES ($1, $2, $3, $4, $5)",
 			     pg->keys);
+		break;
+	case Q_PARKED_LIST:
+		evt_buf_addf(&b, "SELECT position, status, to_char(time AT "
+			     "TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS"
+			     "\"Z\"') FROM %s WHERE handler = $1 ORDER BY "
+			     "position", pg->parked);
+		break;
+	case Q_UNPARK:
+		evt_buf_addf(&b, "DELETE FROM %s WHERE handler = $1 AND "
+			     "($2::bigint < 0 OR position = $2::bigint)",
+			     pg->parked);
+		break;
+	case Q_BM_DEL:
+		evt_buf_addf(&b, "DELETE FROM %s WHERE bookmark = $1", pg->bm);
+		break;
+	case Q_HND_GET:
+		evt_buf_addf(&b, "SELECT streams FROM %s WHERE bookmarks = $1 "
+			     "AND name = $2", pg->hnd);
+		break;
+	case Q_HND_START:
+		evt_buf_addf(&b, "INSERT INTO %s (bookmarks, name, streams, "
+			     "\"group\", started) VALUES ($1, $2, $3, NULL, "
+			     "now()) ON CONFLICT (bookmarks, name) DO UPDATE "
+			     "SET streams = excluded.streams, \"group\" = "
+			     "excluded.\"group\", started = excluded.started",
+			     pg->hnd);
+		break;
+	case Q_HND_END:
+		evt_buf_addf(&b, "UPDATE %s SET ended = now(), failed = CASE "
+			     "WHEN $3::text IS NULL THEN failed ELSE now() END, "
+			     "failure = coalesce($3::text, failure) WHERE "
+			     "bookmarks = $1 AND name = $2", pg->hnd);
+		break;
+	case Q_HND_DEL:
+		evt_buf_addf(&b, "DELETE FROM %s WHERE bookmarks = $1 AND name "
+			     "= $2", pg->hnd);
+		break;
+	case Q_HND_ALL:
+		evt_buf_addf(&b, "SELECT name, streams FROM %s WHERE bookmarks "
+			     "= $1 ORDER BY name COLLATE \"C\"", pg->hnd);
 		break;
 	case Q_HORIZON:
 		/* $1 lo, $2 the pending writers, $3 the table's oid, $4 look
@@ -764,14 +807,21 @@ static int create_schema(struct evt_store *st, struct evt_err *e)
 	return rc ? rc : table_oids(st, e);
 }
 
-/* evt's own tables: <events>_snapshots, <events>_parked. */
+/* evt's own tables: <events>_snapshots (1), <events>_parked (0),
+ * <events>_handlers (2). */
 static int create_own(struct evt_store *st, int snapshots, struct evt_err *e)
 {
 	struct pg *pg = PG(st);
 	struct evt_buf s = EVT_BUF_INIT;
 	int rc;
 
-	if (snapshots)
+	if (snapshots == 2)
+		evt_buf_addf(&s, "CREATE TABLE IF NOT EXISTS %s (bookmarks text "
+			     "NOT NULL, name text NOT NULL, streams text NOT "
+			     "NULL, \"group\" text, started timestamptz, ended "
+			     "timestamptz, failed timestamptz, failure text, "
+			     "PRIMARY KEY (bookmarks, name))", pg->hnd);
+	else if (snapshots)
 		evt_buf_addf(&s, "CREATE TABLE IF NOT EXISTS %s (stream text NOT "
 			     "NULL, aggregate_id text NOT NULL, key text NOT "
 			     "NULL, version integer NOT NULL, position bigint "
@@ -821,6 +871,7 @@ static int pg_open(struct evt_store *st, struct evt_err *e)
 	pg->snap = quoted(pg->ev_schema, evname, "_snapshots");
 	pg->parked = quoted(pg->ev_schema, evname, "_parked");
 	pg->keys = quoted(pg->ev_schema, evname, "_keys");
+	pg->hnd = quoted(pg->ev_schema, evname, "_handlers");
 	if ((why = pq_load(buf, sizeof(buf))))
 		return evt_errf(e, EVT_EFAIL, "cannot open '%s': %s", pg->shown,
 				why);
@@ -868,6 +919,7 @@ static void pg_close(struct evt_store *st)
 	free(pg->snap);
 	free(pg->parked);
 	free(pg->keys);
+	free(pg->hnd);
 	free(pg->ev_schema);
 	free(pg->bm_schema);
 	free(pg->ev_name);
@@ -1807,6 +1859,36 @@ static int pg_head(struct evt_store *st, const struct evt_query *q,
 	return outward(rc);
 }
 
+static int pg_count(struct evt_store *st, const struct evt_query *q,
+		    int64_t *n, struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	struct evt_buf sql = EVT_BUF_INIT;
+	struct evt_query cq = *q;
+	const char **vals;
+	char after[24];
+	PGresult *res;
+	size_t np;
+	int rc = 0;
+
+	if ((rc = ready(st, e)))
+		return outward(rc);
+	cq.id = NULL;
+	evt_buf_addf(&sql, "SELECT count(*) FROM %s", pg->ev);
+	where(&sql, &cq);
+	np = params(&cq, after, &vals);
+	res = pq.PQexecParams(pg->conn, sql.p, (int)np, NULL, vals, NULL,
+			      NULL, 0);
+	if (pq.PQresultStatus(res) == PGRES_TUPLES_OK)
+		*n = int_at(res, 0, 0);
+	else if (!missing(res))
+		rc = outward(fail(st, res, "read", e));
+	pq.PQclear(res);
+	evt_buf_release(&sql);
+	free(vals);
+	return rc;
+}
+
 /* --- snapshots, bookmarks, parked events ------------------------------------ */
 
 static int pg_snapshot_get(struct evt_store *st, const char *stream,
@@ -2014,6 +2096,128 @@ static int pg_parked_count(struct evt_store *st, const char *handler,
 	*n = int_at(res, 0, 0);
 	pq.PQclear(res);
 	return 0;
+}
+
+static int pg_parked(struct evt_store *st, const char *handler,
+		     evt_parked_fn fn, void *ctx, struct evt_err *e)
+{
+	const char *vals[1] = { handler };
+	PGresult *res;
+	int i, rc = 0;
+
+	res = run(st, Q_PARKED_LIST, 1, vals, NULL, NULL, 0, "read", 1, &rc,
+		  e);
+	if (!res)
+		return rc == 1 ? 0 : rc;
+	for (i = 0; i < pq.PQntuples(res) && !rc; i++)
+		rc = fn(ctx, int_at(res, i, 0), (int)int_at(res, i, 1),
+			pq.PQgetvalue(res, i, 2));
+	pq.PQclear(res);
+	return rc;
+}
+
+/* A write of evt's own tables; a missing table is nothing to do. */
+static int own_write(struct evt_store *st, int q, int n,
+		     const char *const *vals, struct evt_err *e)
+{
+	PGresult *res;
+	int rc;
+
+	res = run(st, q, n, vals, NULL, NULL, 0, "write to", 1, &rc, e);
+	pq.PQclear(res);
+	return rc == 1 ? 0 : rc;
+}
+
+static int pg_unpark(struct evt_store *st, const char *handler,
+		     int64_t position, struct evt_err *e)
+{
+	char p[24];
+	const char *vals[2] = { handler, p };
+
+	snprintf(p, sizeof(p), "%lld", (long long)position);
+	return own_write(st, Q_UNPARK, 2, vals, e);
+}
+
+static int pg_bookmark_delete(struct evt_store *st, const char *name,
+			      struct evt_err *e)
+{
+	const char *vals[1] = { name };
+
+	return own_write(st, Q_BM_DEL, 1, vals, e);
+}
+
+static int pg_handler_delete(struct evt_store *st, const char *name,
+			     struct evt_err *e)
+{
+	const char *vals[2] = { st->bookmarks, name };
+
+	return own_write(st, Q_HND_DEL, 2, vals, e);
+}
+
+static int pg_handler_end(struct evt_store *st, const char *name,
+			  const char *failure, struct evt_err *e)
+{
+	const char *vals[3] = { st->bookmarks, name, failure };
+
+	return own_write(st, Q_HND_END, 3, vals, e);
+}
+
+static int pg_handler_get(struct evt_store *st, const char *name,
+			  struct evt_buf *streams, int *found,
+			  struct evt_err *e)
+{
+	const char *vals[2] = { st->bookmarks, name };
+	PGresult *res;
+	int rc;
+
+	res = run(st, Q_HND_GET, 2, vals, NULL, NULL, 0, "read", 1, &rc, e);
+	if (!res)
+		return rc == 1 ? 0 : rc;
+	if (pq.PQntuples(res) == 1) {
+		*found = 1;
+		evt_buf_reset(streams);
+		evt_buf_addstr(streams, pq.PQgetvalue(res, 0, 0));
+	}
+	pq.PQclear(res);
+	return 0;
+}
+
+static int pg_handler_start(struct evt_store *st, const char *name,
+			    const char *streams, struct evt_err *e)
+{
+	const char *vals[3] = { st->bookmarks, name, streams };
+	PGresult *res;
+	int rc, tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		res = run(st, Q_HND_START, 3, vals, NULL, NULL, 0, "write to",
+			  1, &rc, e);
+		if (res) {
+			pq.PQclear(res);
+			return 0;
+		}
+		if (rc != 1 || (rc = create_own(st, 2, e)))
+			return rc;
+	}
+	return evt_errf(e, EVT_EFAIL, "cannot write to '%s': no handlers "
+			"table", PG(st)->shown);
+}
+
+static int pg_handlers(struct evt_store *st, evt_handler_fn fn, void *ctx,
+		       struct evt_err *e)
+{
+	const char *vals[1] = { st->bookmarks };
+	PGresult *res;
+	int i, rc = 0;
+
+	res = run(st, Q_HND_ALL, 1, vals, NULL, NULL, 0, "read", 1, &rc, e);
+	if (!res)
+		return rc == 1 ? 0 : rc;
+	for (i = 0; i < pq.PQntuples(res) && !rc; i++)
+		rc = fn(ctx, pq.PQgetvalue(res, i, 0),
+			pq.PQgetvalue(res, i, 1));
+	pq.PQclear(res);
+	return rc;
 }
 
 /* --- handler locks: session advisory locks ------------------------------------- */
@@ -2270,6 +2474,15 @@ const struct evt_backend evt_pg_backend = {
 	.bookmarks = pg_bookmarks,
 	.park = pg_park,
 	.parked_count = pg_parked_count,
+	.parked = pg_parked,
+	.unpark = pg_unpark,
+	.bookmark_delete = pg_bookmark_delete,
+	.handler_get = pg_handler_get,
+	.handler_start = pg_handler_start,
+	.handler_end = pg_handler_end,
+	.handler_delete = pg_handler_delete,
+	.handlers = pg_handlers,
+	.count = pg_count,
 	.lock = pg_lock,
 	.unlock = pg_unlock,
 	.lock_held = pg_lock_held,

@@ -16,7 +16,8 @@
 #include "store_impl.h"
 
 enum { S_SNAP_GET, S_SNAP_PUT, S_BM_GET, S_BM_SET, S_BM_ALL, S_PARK,
-       S_PARKED, S_KEY_GET, S_KEY_PUT, S_N };
+       S_PARKED, S_KEY_GET, S_KEY_PUT, S_PARKED_LIST, S_UNPARK, S_BM_DEL,
+       S_HND_GET, S_HND_START, S_HND_END, S_HND_DEL, S_HND_ALL, S_N };
 
 struct sq {
 	sqlite3 *db;
@@ -726,6 +727,44 @@ static sqlite3_stmt *own_stmt(struct evt_store *st, int which, int *missing,
 			     "aggregate_id, first, last) VALUES (?1, ?2, ?3, "
 			     "?4, ?5)", t);
 		break;
+	case S_PARKED_LIST:
+		evt_buf_addf(&sql, "SELECT position, status, time FROM "
+			     "\"%s_parked\" WHERE handler = ?1 ORDER BY "
+			     "position", t);
+		break;
+	case S_UNPARK:
+		evt_buf_addf(&sql, "DELETE FROM \"%s_parked\" WHERE handler = "
+			     "?1 AND (?2 < 0 OR position = ?2)", t);
+		break;
+	case S_BM_DEL:
+		evt_buf_addf(&sql, "DELETE FROM \"%s\" WHERE bookmark = ?1", b);
+		break;
+	case S_HND_GET:
+		evt_buf_addf(&sql, "SELECT streams FROM \"%s_handlers\" WHERE "
+			     "bookmarks = ?1 AND name = ?2", t);
+		break;
+	case S_HND_START:
+		evt_buf_addf(&sql, "INSERT INTO \"%s_handlers\" (bookmarks, "
+			     "name, streams, \"group\", started) VALUES (?1, "
+			     "?2, ?3, NULL, ?4) ON CONFLICT (bookmarks, name) "
+			     "DO UPDATE SET streams = excluded.streams, "
+			     "\"group\" = excluded.\"group\", started = "
+			     "excluded.started", t);
+		break;
+	case S_HND_END:
+		evt_buf_addf(&sql, "UPDATE \"%s_handlers\" SET ended = ?3, "
+			     "failed = CASE WHEN ?4 IS NULL THEN failed ELSE "
+			     "?3 END, failure = coalesce(?4, failure) WHERE "
+			     "bookmarks = ?1 AND name = ?2", t);
+		break;
+	case S_HND_DEL:
+		evt_buf_addf(&sql, "DELETE FROM \"%s_handlers\" WHERE "
+			     "bookmarks = ?1 AND name = ?2", t);
+		break;
+	case S_HND_ALL:
+		evt_buf_addf(&sql, "SELECT name, streams FROM \"%s_handlers\" "
+			     "WHERE bookmarks = ?1 ORDER BY name", t);
+		break;
 	}
 	for (tries = 0; sqlite3_prepare_v3(q->db, sql.p, -1,
 					   SQLITE_PREPARE_PERSISTENT,
@@ -771,6 +810,13 @@ static int create_own(struct evt_store *st, const char *what,
 			     "VARCHAR(255) NOT NULL, aggregate_id VARCHAR(255) "
 			     "NOT NULL, first INTEGER NOT NULL, last INTEGER "
 			     "NOT NULL)", st->events);
+	else if (strcmp(what, "handlers") == 0)
+		evt_buf_addf(&sql, "CREATE TABLE IF NOT EXISTS "
+			     "\"%s_handlers\" (bookmarks VARCHAR(255) NOT NULL, "
+			     "name VARCHAR(255) NOT NULL, streams TEXT NOT NULL, "
+			     "\"group\" TEXT, started DATETIME, ended DATETIME, "
+			     "failed DATETIME, failure TEXT, PRIMARY KEY "
+			     "(bookmarks, name))", st->events);
 	else
 		evt_buf_addf(&sql, "CREATE TABLE IF NOT EXISTS \"%s_parked\" "
 			     "(handler VARCHAR(255) NOT NULL, position INTEGER "
@@ -979,6 +1025,180 @@ static int sq_parked_count(struct evt_store *st, const char *handler,
 	if (rc == SQLITE_ROW)
 		*n = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return fail(st, e, "read");
+	return 0;
+}
+
+static int sq_parked(struct evt_store *st, const char *handler,
+		     evt_parked_fn fn, void *ctx, struct evt_err *e)
+{
+	int missing, rc, ret = 0;
+	sqlite3_stmt *s = own_stmt(st, S_PARKED_LIST, &missing, e, &rc);
+
+	if (!s)
+		return rc;	/* no table: none parked */
+	sqlite3_bind_text(s, 1, handler, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *at = (const char *)sqlite3_column_text(s, 2);
+
+		if ((ret = fn(ctx, sqlite3_column_int64(s, 0),
+			      sqlite3_column_int(s, 1), at ? at : "")))
+			break;
+	}
+	sqlite3_reset(s);
+	if (!ret && rc != SQLITE_DONE)
+		return fail(st, e, "read");
+	return ret;
+}
+
+/* Run the write which of evt's own statements with parameters a, then b
+ * (or n when b is NULL, for S_UNPARK); a missing table is nothing to do. */
+static int sq_own_write(struct evt_store *st, int which, const char *a,
+			const char *b, int64_t n, struct evt_err *e)
+{
+	int missing, rc;
+	sqlite3_stmt *s = own_stmt(st, which, &missing, e, &rc);
+
+	if (!s)
+		return rc;
+	sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);
+	if (b)
+		sqlite3_bind_text(s, 2, b, -1, SQLITE_STATIC);
+	else if (which == S_UNPARK)
+		sqlite3_bind_int64(s, 2, n);
+	return run(st, s, "write to", e);
+}
+
+static int sq_unpark(struct evt_store *st, const char *handler,
+		     int64_t position, struct evt_err *e)
+{
+	return sq_own_write(st, S_UNPARK, handler, NULL, position, e);
+}
+
+static int sq_bookmark_delete(struct evt_store *st, const char *name,
+			      struct evt_err *e)
+{
+	return sq_own_write(st, S_BM_DEL, name, NULL, 0, e);
+}
+
+static int sq_handler_delete(struct evt_store *st, const char *name,
+			     struct evt_err *e)
+{
+	return sq_own_write(st, S_HND_DEL, st->bookmarks, name, 0, e);
+}
+
+static int sq_handler_get(struct evt_store *st, const char *name,
+			  struct evt_buf *streams, int *found,
+			  struct evt_err *e)
+{
+	int missing, rc;
+	sqlite3_stmt *s = own_stmt(st, S_HND_GET, &missing, e, &rc);
+
+	if (!s)
+		return rc;
+	sqlite3_bind_text(s, 1, st->bookmarks, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*found = 1;
+		evt_buf_reset(streams);
+		evt_buf_add(streams, sqlite3_column_text(s, 0),
+			    (size_t)sqlite3_column_bytes(s, 0));
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail(st, e, "read");
+	return 0;
+}
+
+static int sq_handler_start(struct evt_store *st, const char *name,
+			    const char *streams, struct evt_err *e)
+{
+	char ts[EVT_TS_LEN + 1];
+	int missing, rc;
+	sqlite3_stmt *s = own_stmt(st, S_HND_START, &missing, e, &rc);
+
+	if (!s && missing) {
+		if ((rc = create_own(st, "handlers", e)))
+			return rc;
+		s = own_stmt(st, S_HND_START, &missing, e, &rc);
+	}
+	if (!s)
+		return rc ? rc : fail(st, e, "write to");
+	evt_ts_format(evt_now_ms(), ts);
+	sqlite3_bind_text(s, 1, st->bookmarks, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, streams, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, ts, -1, SQLITE_TRANSIENT);
+	return run(st, s, "write to", e);
+}
+
+static int sq_handler_end(struct evt_store *st, const char *name,
+			  const char *failure, struct evt_err *e)
+{
+	char ts[EVT_TS_LEN + 1];
+	int missing, rc;
+	sqlite3_stmt *s = own_stmt(st, S_HND_END, &missing, e, &rc);
+
+	if (!s)
+		return rc;
+	evt_ts_format(evt_now_ms(), ts);
+	sqlite3_bind_text(s, 1, st->bookmarks, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, ts, -1, SQLITE_TRANSIENT);
+	if (failure)
+		sqlite3_bind_text(s, 4, failure, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 4);
+	return run(st, s, "write to", e);
+}
+
+static int sq_handlers(struct evt_store *st, evt_handler_fn fn, void *ctx,
+		       struct evt_err *e)
+{
+	int missing, rc, ret = 0;
+	sqlite3_stmt *s = own_stmt(st, S_HND_ALL, &missing, e, &rc);
+
+	if (!s)
+		return rc;
+	sqlite3_bind_text(s, 1, st->bookmarks, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(s, 0);
+		const char *streams = (const char *)sqlite3_column_text(s, 1);
+
+		if ((ret = fn(ctx, name ? name : "", streams)))
+			break;
+	}
+	sqlite3_reset(s);
+	if (!ret && rc != SQLITE_DONE)
+		return fail(st, e, "read");
+	return ret;
+}
+
+static int sq_count(struct evt_store *st, const struct evt_query *q,
+		    int64_t *n, struct evt_err *e)
+{
+	struct sq *sq = SQ(st);
+	struct evt_buf sql = EVT_BUF_INIT;
+	struct evt_query cq = *q;
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (!sq->tables)
+		return 0;
+	cq.id = NULL;
+	evt_buf_addf(&sql, "SELECT count(*) FROM \"%s\"", st->events);
+	where(&sql, &cq);
+	rc = sqlite3_prepare_v2(sq->db, sql.p, -1, &s, NULL);
+	evt_buf_release(&sql);
+	if (rc != SQLITE_OK)
+		return fail(st, e, "read");
+	bind_where(s, &cq);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW)
 		return fail(st, e, "read");
 	return 0;
@@ -1264,6 +1484,15 @@ const struct evt_backend evt_sqlite_backend = {
 	.bookmarks = sq_bookmarks,
 	.park = sq_park,
 	.parked_count = sq_parked_count,
+	.parked = sq_parked,
+	.unpark = sq_unpark,
+	.bookmark_delete = sq_bookmark_delete,
+	.handler_get = sq_handler_get,
+	.handler_start = sq_handler_start,
+	.handler_end = sq_handler_end,
+	.handler_delete = sq_handler_delete,
+	.handlers = sq_handlers,
+	.count = sq_count,
 	.lock = sq_lock,
 	.unlock = sq_unlock,
 	.lock_held = sq_lock_held,
