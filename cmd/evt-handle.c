@@ -15,6 +15,8 @@ static const char usage[] =
 	"[--on ...]... [-- PROGRAM [ARG...]]\n"
 	"       evt-handle --status [NAME...]\n"
 	"       evt-handle --reset NAME [POSITION]\n"
+	"       evt-handle --parked NAME\n"
+	"       evt-handle --drop NAME\n"
 	"\n"
 	"Run a program for each event of the STREAMs after the bookmark NAME,\n"
 	"one at a time in position order, moving the bookmark past each event\n"
@@ -28,14 +30,19 @@ static const char usage[] =
 	"      --timeout SECONDS     stop a program after SECONDS (SIGTERM, then\n"
 	"                            SIGKILL 5 s later): a failure\n"
 	"      --continue-on-error   park a failed event and go on\n"
+	"      --retry-parked        first run the parked events again, one at\n"
+	"                            a time; each handled one is unparked\n"
 	"      --tail                with no bookmark, start at the end and\n"
 	"                            write it as the bookmark\n"
 	"      --always-tail         start at the end every time (with --follow)\n"
 	"      --follow              keep waiting for new events\n"
 	"      --batch N             up to N records per run of PROGRAM\n"
 	"      --wait                wait while another process runs NAME\n"
-	"      --status              print the bookmarks and their lag\n"
+	"      --status              print the handlers, their streams and lag\n"
 	"      --reset               set the bookmark NAME (default 0)\n"
+	"      --parked              print the parked events of NAME\n"
+	"      --drop                delete the bookmark, parked events and\n"
+	"                            streams of NAME\n"
 	EVT_COMMON_USAGE
 	EVT_EXIT_USAGE
 	"  5  a program failed (without --continue-on-error)\n"
@@ -44,7 +51,8 @@ static const char usage[] =
 enum {
 	OPT_ON = EVT_OPT_LOCAL, OPT_RETRIES, OPT_RETRY_DELAY, OPT_TIMEOUT,
 	OPT_CONTINUE, OPT_TAIL, OPT_ALWAYS_TAIL, OPT_FOLLOW, OPT_BATCH,
-	OPT_WAIT, OPT_STATUS, OPT_RESET, OPT_STREAM
+	OPT_WAIT, OPT_STATUS, OPT_RESET, OPT_STREAM, OPT_PARKED, OPT_DROP,
+	OPT_RETRY_PARKED
 };
 
 static const struct option options[] = {
@@ -61,6 +69,9 @@ static const struct option options[] = {
 	{ "status", no_argument, NULL, OPT_STATUS },
 	{ "reset", no_argument, NULL, OPT_RESET },
 	{ "stream", required_argument, NULL, OPT_STREAM },
+	{ "parked", no_argument, NULL, OPT_PARKED },
+	{ "drop", no_argument, NULL, OPT_DROP },
+	{ "retry-parked", no_argument, NULL, OPT_RETRY_PARKED },
 	EVT_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -139,6 +150,53 @@ static int reset(struct evt_store_opts *so, char **argv, int argc)
 	return evt_flush_stdout();
 }
 
+static int parked(struct evt_store_opts *so, char **argv, int argc)
+{
+	struct evt_store *st;
+	struct evt_err e = { 0, "" }, oe = { 0, "" };
+	struct evt_out out;
+	int rc, orc;
+
+	if (argc != 1)
+		return evt_usage_error("--parked takes NAME");
+	so->write = 0;	/* a look: a missing store is an error */
+	if ((rc = evt_store_open(&st, so, &e)))
+		return evt_fail(&e);
+	evt_out_init(&out, 1, EVT_OUT_AUTO);
+	rc = evt_handle_parked(st, argv[0], &out, &e);
+	evt_store_close(st);
+	orc = evt_out_close(&out, &oe);
+	if (rc > 0)
+		return evt_fail(&e);
+	return orc ? evt_fail(&oe) : 0;
+}
+
+static int drop(struct evt_store_opts *so, char **argv, int argc)
+{
+	struct evt_store *st;
+	struct evt_err e = { 0, "" };
+	struct evt_buf out = EVT_BUF_INIT;
+	int rc;
+
+	if (argc != 1)
+		return evt_usage_error("--drop takes NAME");
+	so->write = 0;	/* nothing to drop in a missing store */
+	if ((rc = evt_store_open(&st, so, &e)))
+		return evt_fail(&e);
+	rc = evt_store_lock(st, argv[0], 0, &e);
+	if (!rc) {
+		rc = evt_handle_drop(st, argv[0], &out, &e);
+		evt_store_unlock(st, argv[0]);
+	}
+	evt_store_close(st);
+	if (!rc)
+		fwrite(out.p, 1, out.len, stdout);
+	evt_buf_release(&out);
+	if (rc)
+		return evt_fail(&e);
+	return evt_flush_stdout();
+}
+
 int main(int argc, char **argv)
 {
 	static volatile sig_atomic_t stop;
@@ -149,8 +207,9 @@ int main(int argc, char **argv)
 	struct evt_err e = { 0, "" };
 	char **streams = NULL;
 	const char *why, *bad = NULL;
-	int do_status = 0, do_reset = 0, wait = 0, named = 0, waited = 0, c;
-	int rc, dd;
+	int do_status = 0, do_reset = 0, do_parked = 0, do_drop = 0;
+	int wait = 0, named = 0, waited = 0, c, rc, dd;
+	const char *look = NULL, *look2 = NULL;
 	size_t k;
 
 	evt_prog = "evt-handle";
@@ -203,6 +262,9 @@ int main(int argc, char **argv)
 		case OPT_WAIT: wait = 1; break;
 		case OPT_STATUS: do_status = 1; break;
 		case OPT_RESET: do_reset = 1; break;
+		case OPT_PARKED: do_parked = 1; break;
+		case OPT_DROP: do_drop = 1; break;
+		case OPT_RETRY_PARKED: h.retry_parked = 1; break;
 		case OPT_STREAM:
 			if ((rc = evt_cli_add_stream(&streams, &h.nstreams,
 						     optarg)))
@@ -220,16 +282,28 @@ int main(int argc, char **argv)
 	argv += optind;
 	h.on = on;
 	rc = 0;
-	if (do_status && do_reset)
-		rc = evt_usage_error("--status and --reset cannot be used "
-				     "together");
-	else if ((do_status || do_reset) && (h.argv || h.non))
-		rc = evt_usage_error("--%s takes no programs",
-				     do_status ? "status" : "reset");
+	/* the operations on a NAME, which run nothing */
+	if (do_status)
+		look = "status";
+	if (do_reset)
+		*(look ? &look2 : &look) = "reset";
+	if (do_parked && !look2)
+		*(look ? &look2 : &look) = "parked";
+	if (do_drop && !look2)
+		*(look ? &look2 : &look) = "drop";
+	if (look2)
+		rc = evt_usage_error("--%s and --%s cannot be used together",
+				     look, look2);
+	else if (look && (h.argv || h.non))
+		rc = evt_usage_error("--%s takes no programs", look);
 	else if (do_status)
 		rc = status(&so, argv, argc);
 	else if (do_reset)
 		rc = reset(&so, argv, argc);
+	else if (do_parked)
+		rc = parked(&so, argv, argc);
+	else if (do_drop)
+		rc = drop(&so, argv, argc);
 	else if (argc < 2 - named)
 		rc = evt_usage_error("expected NAME and STREAM (see evt-handle "
 				     "--help)");
@@ -261,7 +335,7 @@ int main(int argc, char **argv)
 					     "among the STREAMs '%s'",
 					     on[k].stream, argv[1]);
 	}
-	if (rc || do_status || do_reset)
+	if (rc || look)
 		goto done;
 	h.name = handler_name = argv[0];
 	h.streams = (const char *const *)streams;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "follow.h"
+#include "out.h"
 #include "handle.h"
 #include "json.h"
 #include "proc.h"
@@ -53,6 +54,69 @@ const char *evt_on_parse(char *arg, struct evt_on *on)
 	if (!*on->command)
 		return "empty COMMAND";
 	return NULL;
+}
+
+/* STREAMs as a JSON array text: ["posts","users"]. */
+static void streams_json(struct evt_buf *b, const char *const *streams,
+			 size_t n)
+{
+	size_t i;
+
+	evt_buf_addc(b, '[');
+	for (i = 0; i < n; i++) {
+		if (i)
+			evt_buf_addc(b, ',');
+		evt_json_quote(b, streams[i], strlen(streams[i]));
+	}
+	evt_buf_addc(b, ']');
+}
+
+/* The strings of a JSON array of strings (as streams_json writes it, or
+ * anything equal in JSON), each NUL-terminated in text; *n of them, their
+ * offsets in (*off)[].  -1 when it is not such an array. */
+static int streams_parse(const char *json, struct evt_buf *text,
+			 size_t **off, size_t *n)
+{
+	struct evt_buf c = EVT_BUF_INIT, one = EVT_BUF_INIT;
+	const char *why, *p, *end;
+	size_t col;
+	int rc = -1;
+
+	*n = 0;
+	*off = NULL;
+	evt_buf_reset(text);
+	if (evt_json_compact_stored(json, strlen(json), &c, NULL, 0, &why,
+				    &col) != EVT_J_ARRAY)
+		goto out;
+	p = c.p + 1;
+	end = c.p + c.len - 1;	/* the ']' */
+	while (p < end) {
+		const char *q = p + 1;
+
+		if (*p != '"')
+			goto out;
+		while (*q != '"')
+			q += *q == '\\' ? 2 : 1;
+		q++;
+		if (evt_json_unquote(p, (size_t)(q - p), &one) < 0)
+			goto out;
+		*off = evt_xrealloc(*off, (*n + 1) * sizeof(**off));
+		(*off)[(*n)++] = text->len;
+		if (one.len)
+			evt_buf_add(text, one.p, one.len);
+		evt_buf_addc(text, '\0');
+		p = *q == ',' ? q + 1 : q;
+	}
+	rc = 0;
+out:
+	evt_buf_release(&c);
+	evt_buf_release(&one);
+	if (rc) {
+		free(*off);
+		*off = NULL;
+		*n = 0;
+	}
+	return rc;
 }
 
 static size_t keep(struct evt_buf *b, const char *s, size_t n)
@@ -289,13 +353,134 @@ static void progress(const struct evt_handler *h, int64_t *next, int64_t pos,
 	h->progress(pos, head, 0);
 }
 
+static int handle(struct evt_store *st, const struct evt_handler *h,
+		  volatile sig_atomic_t *stop, struct evt_err *e);
+static void chunk_release(struct chunk *c);
+
+struct parked_row {
+	int64_t position;
+};
+
+static int parked_row(void *ctx, int64_t position, int status,
+		      const char *at)
+{
+	struct evt_buf *b = ctx;
+	struct parked_row r = { position };
+
+	(void)status;
+	(void)at;
+	evt_buf_add(b, &r, sizeof(r));
+	return 0;
+}
+
+/* Read the record at position into c (c->n is 0 when it is not in the
+ * store any more). */
+static int read_at(struct evt_store *st, struct chunk *c, int64_t position,
+		   struct evt_err *e)
+{
+	struct evt_query q;
+	int rc;
+
+	memset(&q, 0, sizeof(q));
+	q.after = position - 1;
+	q.limit = 1;
+	c->n = 0;
+	evt_buf_reset(&c->text);
+	evt_buf_reset(&c->lines);
+	if ((rc = evt_store_read(st, &q, collect, c, e)))
+		return rc;
+	if (c->n && c->r[0].position != position)
+		c->n = 0;
+	return 0;
+}
+
+/* --retry-parked: run the parked events of h again, one at a time in
+ * position order (never in batches); remove each that is handled.  One
+ * that fails again stays parked with its new status and time; one that no
+ * --on or PROGRAM matches now stays parked as it was. */
+static int retry_parked(struct evt_store *st, const struct evt_handler *h,
+			struct chunk *c, volatile sig_atomic_t *stop,
+			struct evt_err *e)
+{
+	struct evt_buf rows = EVT_BUF_INIT;
+	const struct parked_row *r;
+	int64_t tried = 0, handled = 0;
+	size_t i, n;
+	int rc;
+
+	if ((rc = evt_store_parked(st, h->name, parked_row, &rows, e)))
+		goto out;
+	r = (const struct parked_row *)rows.p;
+	n = rows.len / sizeof(*r);
+	for (i = 0; i < n && !rc && !evt_follow_stopping(stop); i++) {
+		struct run res;
+		char at[64 + 3 * EVT_NAME_MAX];
+		int which;
+
+		if ((rc = read_at(st, c, r[i].position, e)))
+			break;
+		if (!c->n || (which = match(h, c, &c->r[0])) == -2)
+			continue;	/* gone, or nothing to run it now */
+		tried++;
+		where(c, 0, 1, at, sizeof(at));
+		rc = run(h, which, c, 0, 1, at, &res, stop, e);
+		if (rc == 0) {
+			handled++;
+			rc = evt_store_unpark(st, h->name, r[i].position, e);
+		} else if (rc == EVT_EPROG && evt_follow_stopping(stop)) {
+			rc = 0;
+		} else if (rc == EVT_EPROG) {
+			if (h->warn) {
+				char msg[sizeof(res.why) + sizeof(at) +
+					 EVT_NAME_MAX + 32];
+
+				snprintf(msg, sizeof(msg), "%s: %s at %s; "
+					 "still parked", h->name, res.why, at);
+				h->warn(msg);
+			}
+			rc = evt_store_park(st, h->name, r[i].position,
+					    res.status, e);
+		}
+	}
+	if (h->warn && tried) {
+		char msg[EVT_NAME_MAX + 128];
+
+		snprintf(msg, sizeof(msg), "%s: %lld parked event%s retried: "
+			 "%lld handled, %lld still parked", h->name,
+			 (long long)tried, tried == 1 ? "" : "s",
+			 (long long)handled, (long long)(tried - handled));
+		h->warn(msg);
+	}
+out:
+	evt_buf_release(&rows);
+	return rc;
+}
+
 int evt_handle(struct evt_store *st, const struct evt_handler *h,
 	       volatile sig_atomic_t *stop, struct evt_err *e)
 {
+	int rc = handle(st, h, stop, e);
+	struct evt_err e2;
+	int r2;
+
+	/* the end of the run, and how it failed (best effort when it
+	 * did) */
+	r2 = evt_store_handler_end(st, h->name, rc ? e->msg : NULL, &e2);
+	if (r2 && !rc) {
+		*e = e2;
+		rc = r2;
+	}
+	return rc;
+}
+
+static int handle(struct evt_store *st, const struct evt_handler *h,
+		  volatile sig_atomic_t *stop, struct evt_err *e)
+{
 	struct evt_query q;
 	struct chunk c;
+	struct evt_buf known = EVT_BUF_INIT;
 	int64_t bookmark, pos, committed, head = 0, next = 0;
-	int found, recheck = 0, rc = 0, seen = 0;
+	int found, ran, recheck = 0, rc = 0, seen = 0;
 	int64_t events = 0, matched = 0, parked = 0;
 	size_t i, k, chunk = h->batch > CHUNK ? (size_t)h->batch : CHUNK;
 
@@ -304,23 +489,31 @@ int evt_handle(struct evt_store *st, const struct evt_handler *h,
 	q.streams = h->streams;
 	q.nstreams = h->nstreams;
 	q.safe = 1;
-	if ((rc = evt_store_bookmark_get(st, h->name, &bookmark, &found, e)))
-		return rc;
+	/* ran: evt-handle has run NAME before (its row in
+	 * <events>_handlers), so a bookmark of 0 is a place, not "none" */
+	if ((rc = evt_store_bookmark_get(st, h->name, &bookmark, &found, e)) ||
+	    (rc = evt_store_handler_get(st, h->name, &known, &ran, e)))
+		goto out;
+	evt_buf_reset(&known);
+	streams_json(&known, h->streams, h->nstreams);
+	if ((rc = evt_store_handler_start(st, h->name, known.p, e)))
+		goto out;
 	pos = committed = bookmark;
-	if (h->always_tail || (h->tail && bookmark == 0)) {
+	if (h->always_tail || (h->tail && bookmark == 0 && !ran)) {
 		/* The end of the store, which is past the end of the streams:
 		 * a first --tail run writes it at once, so that the next run
-		 * (from cron) starts there, and also when the streams are
-		 * still empty. */
+		 * (from cron) starts there, also when the streams or the
+		 * whole store are still empty (0: the handler row says that
+		 * it is not a first run any more). */
 		struct evt_query end = q;
 
 		end.streams = NULL;
 		end.nstreams = 0;
 		if ((rc = evt_store_head(st, &end, &pos, e)))
-			return rc;
-		if (!h->always_tail && pos > bookmark) {
+			goto out;
+		if (!h->always_tail && (pos > bookmark || !found)) {
 			if ((rc = evt_store_bookmark_set(st, h->name, pos, e)))
-				return rc;
+				goto out;
 			committed = pos;
 		}
 	}
@@ -329,9 +522,11 @@ int evt_handle(struct evt_store *st, const struct evt_handler *h,
 
 		all.safe = 0;
 		if ((rc = evt_store_head(st, &all, &head, e)))
-			return rc;
+			goto out;
 	}
 	evt_store_child_env(st, &c.dbenv, c.storeenv);
+	if (h->retry_parked && (rc = retry_parked(st, h, &c, stop, e)))
+		goto out;
 	for (;;) {
 		q.after = pos;
 		q.limit = (int64_t)chunk;
@@ -448,12 +643,9 @@ int evt_handle(struct evt_store *st, const struct evt_handler *h,
 			 events == 1 ? "" : "s", events == 1 ? "it" : "them");
 		h->warn(msg);
 	}
-	evt_buf_release(&c.dbenv);
-	evt_buf_release(&c.text);
-	evt_buf_release(&c.lines);
-	evt_buf_release(&c.scratch);
-	evt_buf_release(&c.type);
-	free(c.r);
+out:
+	evt_buf_release(&known);
+	chunk_release(&c);
 	return rc;
 }
 
@@ -481,53 +673,249 @@ int evt_handle_reset(struct evt_store *st, const char *name, int64_t to,
 	return 0;
 }
 
-struct status {
-	struct evt_store *st;
-	struct evt_buf *out;
-	int64_t head;
-	struct evt_err *e;
+/* One handler as --status, --parked and --drop see it: the bookmark and
+ * what <events>_handlers remembers. */
+struct known {
+	int64_t position;
+	int bookmark;			/* has a row in the bookmarks table */
+	int remembered;			/* has a row in <events>_handlers */
+	struct evt_buf streams;		/* the JSON array text, if remembered */
 };
 
-static int status_line(void *ctx, const char *name, int64_t pos)
+static int lookup(struct evt_store *st, const char *name, struct known *k,
+		  struct evt_err *e)
 {
-	struct status *s = ctx;
-	int64_t parked;
+	int rc;
+
+	if ((rc = evt_store_bookmark_get(st, name, &k->position, &k->bookmark,
+					 e)))
+		return rc;
+	return evt_store_handler_get(st, name, &k->streams, &k->remembered, e);
+}
+
+/* {"name":..,"streams":[..] or null, into out. */
+static int put_name(struct evt_buf *out, const char *name,
+		    const struct known *k, struct evt_buf *text, size_t **off,
+		    size_t *n)
+{
+	size_t i;
+
+	evt_buf_addstr(out, "{\"name\":");
+	evt_json_quote(out, name, strlen(name));
+	evt_buf_addstr(out, ",\"streams\":");
+	*n = 0;
+	*off = NULL;
+	if (!k->remembered || streams_parse(k->streams.p ? k->streams.p : "",
+					    text, off, n) < 0) {
+		evt_buf_addstr(out, "null");
+		return 0;
+	}
+	evt_buf_addc(out, '[');
+	for (i = 0; i < *n; i++) {
+		if (i)
+			evt_buf_addc(out, ',');
+		evt_json_quote(out, text->p + (*off)[i],
+			       strlen(text->p + (*off)[i]));
+	}
+	evt_buf_addc(out, ']');
+	return 1;
+}
+
+static int status_line(struct evt_store *st, const char *name,
+		       const struct known *k, struct evt_buf *out,
+		       struct evt_err *e)
+{
+	struct evt_buf text = EVT_BUF_INIT;
+	struct evt_query q;
+	const char **streams = NULL;
+	size_t *off, n, i;
+	int64_t parked, head, lag;
 	int held, rc;
 
-	if ((rc = evt_store_parked_count(s->st, name, &parked, s->e)) ||
-	    (rc = evt_store_lock_held(s->st, name, &held, s->e)))
-		return rc;
-	evt_buf_addstr(s->out, "{\"name\":");
-	evt_json_quote(s->out, name, strlen(name));
-	evt_buf_addf(s->out, ",\"position\":%lld,\"head\":%lld,\"lag\":%lld,"
-		     "\"parked\":%lld,\"running\":%s}\n", (long long)pos,
-		     (long long)s->head, (long long)(s->head > pos ?
-						     s->head - pos : 0),
-		     (long long)parked, held ? "true" : "false");
+	memset(&q, 0, sizeof(q));
+	if (put_name(out, name, k, &text, &off, &n) && n) {
+		/* head and lag of its own streams; unknown streams: of the
+		 * whole store */
+		streams = evt_xmalloc(n * sizeof(*streams));
+		for (i = 0; i < n; i++)
+			streams[i] = text.p + off[i];
+		q.streams = streams;
+		q.nstreams = n;
+	}
+	if (!(rc = evt_store_head(st, &q, &head, e))) {
+		q.after = k->position;
+		rc = evt_store_count(st, &q, &lag, e);
+	}
+	if (!rc)
+		rc = evt_store_parked_count(st, name, &parked, e);
+	if (!rc)
+		rc = evt_store_lock_held(st, name, &held, e);
+	if (!rc)
+		evt_buf_addf(out, ",\"position\":%lld,\"head\":%lld,\"lag\":"
+			     "%lld,\"parked\":%lld,\"running\":%s}\n",
+			     (long long)k->position, (long long)head,
+			     (long long)lag, (long long)parked,
+			     held ? "true" : "false");
+	free(streams);
+	free(off);
+	evt_buf_release(&text);
+	return rc;
+}
+
+/* Every name of the bookmarks table and of <events>_handlers, each once,
+ * in byte order (both lists come in that order). */
+struct names {
+	char **v;
+	size_t n;
+};
+
+static int add_bookmark(void *ctx, const char *name, int64_t pos)
+{
+	struct names *x = ctx;
+
+	(void)pos;
+	x->v = evt_xrealloc(x->v, (x->n + 1) * sizeof(*x->v));
+	x->v[x->n++] = evt_xstrdup(name);
 	return 0;
+}
+
+static int add_handler(void *ctx, const char *name, const char *streams)
+{
+	(void)streams;
+	return add_bookmark(ctx, name, 0);
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 int evt_handle_status(struct evt_store *st, char *const *names, size_t n,
 		      struct evt_buf *out, struct evt_err *e)
 {
-	struct evt_query all;
-	struct status s = { st, out, 0, e };
+	struct names all = { NULL, 0 };
+	struct known k;
 	size_t i;
+	int rc = 0;
+
+	memset(&k, 0, sizeof(k));
+	if (!n) {
+		if ((rc = evt_store_bookmarks(st, add_bookmark, &all, e)) ||
+		    (rc = evt_store_handlers(st, add_handler, &all, e)))
+			goto out;
+		if (all.n)
+			qsort(all.v, all.n, sizeof(*all.v), by_name);
+		names = all.v;
+		n = all.n;
+	}
+	for (i = 0; i < n && !rc; i++) {
+		if (all.n && i && strcmp(names[i], names[i - 1]) == 0)
+			continue;	/* both a bookmark and a handler */
+		if (!(rc = lookup(st, names[i], &k, e)))
+			rc = status_line(st, names[i], &k, out, e);
+	}
+out:
+	for (i = 0; i < all.n; i++)
+		free(all.v[i]);
+	free(all.v);
+	evt_buf_release(&k.streams);
+	return rc;
+}
+
+/* The parked events of a handler, read whole before anything else is
+ * read. */
+struct parked {
+	int64_t position;
+	int status;
+	char at[EVT_TS_LEN + 8];
+};
+
+static int add_parked(void *ctx, int64_t position, int status,
+		      const char *at)
+{
+	struct evt_buf *b = ctx;
+	struct parked r;
+
+	memset(&r, 0, sizeof(r));
+	r.position = position;
+	r.status = status;
+	snprintf(r.at, sizeof(r.at), "%s", at);
+	evt_buf_add(b, &r, sizeof(r));
+	return 0;
+}
+
+static void chunk_release(struct chunk *c)
+{
+	evt_buf_release(&c->dbenv);
+	evt_buf_release(&c->text);
+	evt_buf_release(&c->lines);
+	evt_buf_release(&c->scratch);
+	evt_buf_release(&c->type);
+	free(c->r);
+}
+
+int evt_handle_parked(struct evt_store *st, const char *name,
+		      struct evt_out *out, struct evt_err *e)
+{
+	struct evt_buf rows = EVT_BUF_INIT;
+	const struct parked *r;
+	struct chunk c;
+	size_t i, n;
 	int rc;
 
-	memset(&all, 0, sizeof(all));
-	if ((rc = evt_store_head(st, &all, &s.head, e)))
-		return rc;
-	if (!n)
-		return evt_store_bookmarks(st, status_line, &s, e);
-	for (i = 0; i < n; i++) {
-		int64_t pos;
-		int found;
+	memset(&c, 0, sizeof(c));
+	if ((rc = evt_store_parked(st, name, add_parked, &rows, e)))
+		goto out;
+	r = (const struct parked *)rows.p;
+	n = rows.len / sizeof(*r);
+	for (i = 0; i < n && !rc; i++) {
+		struct evt_buf *b = &out->b;
 
-		if ((rc = evt_store_bookmark_get(st, names[i], &pos, &found,
-						 e)) ||
-		    (rc = status_line(&s, names[i], pos)))
-			return rc;
+		if ((rc = read_at(st, &c, r[i].position, e)) || !c.n)
+			continue;	/* or no longer in the store */
+		/* the record less its "}\n", then "parked" */
+		evt_buf_add(b, c.lines.p, c.r[0].line_len - 2);
+		evt_buf_addf(b, ",\"parked\":{\"status\":%d,\"at\":",
+			     r[i].status);
+		evt_json_quote(b, r[i].at, strlen(r[i].at));
+		evt_buf_addstr(b, "}}\n");
+		if (evt_out_record(out) < 0)
+			rc = -1;	/* evt_out_close says why */
 	}
-	return 0;
+out:
+	evt_buf_release(&rows);
+	chunk_release(&c);
+	return rc;
+}
+
+int evt_handle_drop(struct evt_store *st, const char *name,
+		    struct evt_buf *out, struct evt_err *e)
+{
+	struct evt_buf text = EVT_BUF_INIT;
+	struct known k;
+	size_t *off = NULL, n;
+	int64_t parked = 0;
+	int rc;
+
+	memset(&k, 0, sizeof(k));
+	if ((rc = lookup(st, name, &k, e)) ||
+	    (rc = evt_store_parked_count(st, name, &parked, e)))
+		goto out;
+	if (!k.bookmark && !k.remembered && !parked) {
+		rc = evt_errf(e, EVT_EUSAGE, "no handler '%s'", name);
+		goto out;
+	}
+	/* the bookmark last: a drop cut short can be done again */
+	if ((rc = evt_store_unpark(st, name, -1, e)) ||
+	    (rc = evt_store_handler_delete(st, name, e)) ||
+	    (rc = evt_store_bookmark_delete(st, name, e)))
+		goto out;
+	put_name(out, name, &k, &text, &off, &n);
+	evt_buf_addf(out, ",\"position\":%lld,\"parked\":%lld}\n",
+		     (long long)k.position, (long long)parked);
+out:
+	free(off);
+	evt_buf_release(&text);
+	evt_buf_release(&k.streams);
+	return rc;
 }

@@ -26,6 +26,7 @@ struct evt_handler {
 	int tail, always_tail;
 	int follow;
 	int batch;			/* records per run of PROGRAM (>= 1) */
+	int retry_parked;		/* run the parked events first */
 	/* Told of a retry ("NAME: retry 1/2 in 200 ms: 'x' exited ... at
 	 * ..."), of a parked event ("NAME: 'x' exited ... at ...; parked"),
 	 * and at the end of how many were parked and of --on that matched
@@ -52,9 +53,26 @@ int evt_handle(struct evt_store *st, const struct evt_handler *h,
 int evt_handle_reset(struct evt_store *st, const char *name, int64_t to,
 		     struct evt_buf *out, struct evt_err *e);
 
-/* --status: one JSON line per bookmark (all, or the names given) into out
- * through fn. */
+/* --status: one JSON line per handler into out: every bookmark and every
+ * handler of <events>_handlers in name order, or the names given in their
+ * order.  head and lag are of its remembered STREAMs (lag: how many of
+ * their events are after the bookmark), of the whole store for a bookmark
+ * with none (evtstore's: "streams":null). */
 int evt_handle_status(struct evt_store *st, char *const *names, size_t n,
 		      struct evt_buf *out, struct evt_err *e);
+
+/* --parked: the parked events of name in position order, each as its
+ * record with "parked":{"status":..,"at":..} after "event", through out.
+ * -1 when a write to out failed (evt_out_close says how). */
+struct evt_out;
+int evt_handle_parked(struct evt_store *st, const char *name,
+		      struct evt_out *out, struct evt_err *e);
+
+/* --drop: delete the bookmark, parked events and remembered streams of
+ * name (the caller holds the NAME lock) and append
+ * {"name":..,"streams":..,"position":..,"parked":N} to out.  A name with
+ * none of them is EVT_EUSAGE. */
+int evt_handle_drop(struct evt_store *st, const char *name,
+		    struct evt_buf *out, struct evt_err *e);
 
 #endif

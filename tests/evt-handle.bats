@@ -24,10 +24,11 @@ R4=$(trec 4 posts p1 3 '{"type":"postDeleted"}')
 R5=$(trec 5 posts p2 1 '{"type":"postCreated","title":"yo"}')
 R_X=$(trec 1 s a 1 '{"type":"x"}')
 
-# status NAME POSITION HEAD PARKED RUNNING: a --status line.
+# status NAME STREAMS POSITION HEAD LAG PARKED RUNNING: a --status line
+# (STREAMS: a JSON array, or null).
 status() {
-	printf '{"name":"%s","position":%s,"head":%s,"lag":%s,"parked":%s,"running":%s}' \
-		"$1" "$2" "$3" $(($3 > $2 ? $3 - $2 : 0)) "$4" "$5"
+	printf '{"name":"%s","streams":%s,"position":%s,"head":%s,"lag":%s,"parked":%s,"running":%s}' \
+		"$1" "$2" "$3" "$4" "$5" "$6" "$7"
 }
 
 # mkprog NAME BODY: an executable /bin/sh script NAME in the test directory.
@@ -94,7 +95,7 @@ $R2
 $R4
 $R5"
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 5 5 0 false)"
+	same "$output" "$(status h '["posts"]' 5 5 0 0 false)"
 }
 
 @test "the record on stdin is the line evt-read prints" {
@@ -115,7 +116,7 @@ $R3
 $R4
 $R5"
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 5 6 0 false)"
+	same "$output" "$(status h '["users","posts"]' 5 5 0 0 false)"
 }
 
 @test "--stream NAME: a stream with ',' written by others, in place of STREAM" {
@@ -143,7 +144,7 @@ $(trec 6 a,b x 1 '{"type":"b"}')"
 	[ "$stderr" = "" ]
 }
 
-@test "nothing to handle: exit 0 and no bookmark written" {
+@test "nothing to handle: exit 0 and no bookmark written; the handler is remembered" {
 	: >events.db	# a store without tables reads as empty
 	run -0 --separate-stderr evt-handle h posts -- cat
 	same "$output" ""
@@ -151,8 +152,10 @@ $(trec 6 a,b x 1 '{"type":"b"}')"
 	put users u1 '{"type":"created"}'
 	run -0 --separate-stderr evt-handle h posts -- cat
 	same "$output" ""
+	run -0 sqlite3 events.db 'SELECT count(*) FROM bookmarks'
+	[ "$output" = 0 ]
 	run -0 --separate-stderr evt-handle --status
-	same "$output" ""
+	same "$output" "$(status h '["posts"]' 0 0 0 0 false)"
 }
 
 @test "the program gets every EVT_* variable" {
@@ -277,11 +280,11 @@ program other 4"
 	run -0 --separate-stderr evt-handle h posts --on 'postEdited=cat'
 	same "$output" "$R2"
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 5 5 0 false)"
+	same "$output" "$(status h '["posts"]' 5 5 0 0 false)"
 	run -0 --separate-stderr evt-handle h2 posts --on 'nothing=cat'
 	same "$output" ""
 	run -0 --separate-stderr evt-handle --status h2
-	same "$output" "$(status h2 5 5 0 false)"
+	same "$output" "$(status h2 '["posts"]' 5 5 0 0 false)"
 }
 
 @test "a run in which no --on matched any event warns; a program for the rest does not" {
@@ -345,7 +348,7 @@ on `touch pwned2`;touch pwned3 "x'
 4"
 	[ "$stderr" = "evt-handle: posts-model: './h.sh' exited with status 3 at position 4 (posts/p1 v3 postDeleted)" ]
 	run -0 --separate-stderr evt-handle --status posts-model
-	same "$output" "$(status posts-model 2 5 0 false)"
+	same "$output" "$(status posts-model '["posts"]' 2 5 2 0 false)"
 	run -5 --separate-stderr evt-handle posts-model posts -- ./h.sh
 	same "$output" "4"
 	mkprog h.sh 'echo "$EVT_POSITION"'
@@ -353,7 +356,7 @@ on `touch pwned2`;touch pwned3 "x'
 	same "$output" "4
 5"
 	run -0 --separate-stderr evt-handle --status posts-model
-	same "$output" "$(status posts-model 5 5 0 false)"
+	same "$output" "$(status posts-model '["posts"]' 5 5 0 0 false)"
 }
 
 @test "a failing --on command is named by its command line" {
@@ -381,7 +384,7 @@ evt-handle: h: 'echo no >&2; exit 7' exited with status 7 at position 3 (users/u
 	run -5 --separate-stderr evt-handle h s -- ./noexec
 	[ "$stderr" = "evt-handle: h: cannot run './noexec': not executable at position 1 (s/a v1 x)" ]
 	run -0 --separate-stderr evt-handle --status
-	same "$output" ""
+	same "$output" "$(status h '["s"]' 0 1 1 0 false)"
 }
 
 @test "--retries N runs a failing program N more times" {
@@ -409,7 +412,7 @@ evt-handle: h: retry 2/2 in 0 ms: './h.sh' exited with status 1 at position 1 (s
 1
 2"
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 2 2 0 false)"
+	same "$output" "$(status h '["s"]' 2 2 0 0 false)"
 }
 
 @test "--retry-delay MS: the delays between runs double" {
@@ -443,7 +446,7 @@ while :; do sleep 0.05; done'
 	[ "$stderr" = "evt-handle: h: './h.sh' timed out after 0.3 s at position 1 (s/a v1 x)" ]
 	same "$(cat term)" "TERM"
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 0 1 0 false)"
+	same "$output" "$(status h '["s"]' 0 1 1 0 false)"
 	# a program that ends in time is not touched
 	run -0 --separate-stderr evt-handle --timeout 5 h s -- true
 }
@@ -479,7 +482,7 @@ while :; do sleep 0.05; done'
 	same "$stderr" "evt-handle: posts-model: './h.sh' exited with status 3 at position 2 (posts/p1 v2 postEdited); parked
 evt-handle: posts-model: 1 event parked"
 	run -0 --separate-stderr evt-handle --status posts-model
-	same "$output" "$(status posts-model 5 5 1 false)"
+	same "$output" "$(status posts-model '["posts"]' 5 5 0 1 false)"
 	run -0 sqlite3 events.db 'SELECT handler, position, status FROM events_parked'
 	same "$output" "posts-model|2|3"
 	run -0 sqlite3 events.db 'SELECT time FROM events_parked'
@@ -516,9 +519,9 @@ evt-handle: h3: cannot run './noexec': not executable at position 2 (s/a v2 y); 
 evt-handle: h3: cannot run './noexec': not executable at position 3 (s/a v3 z); parked
 evt-handle: h3: 3 events parked"
 	run -0 --separate-stderr evt-handle --status
-	same "$output" "$(status h 3 3 2 false)
-$(status h2 3 3 3 false)
-$(status h3 3 3 3 false)"
+	same "$output" "$(status h '["s"]' 3 3 0 2 false)
+$(status h2 '["s"]' 3 3 0 3 false)
+$(status h3 '["s"]' 3 3 0 3 false)"
 	run -0 sqlite3 events.db 'SELECT handler, position, status FROM events_parked ORDER BY handler, position'
 	same "$output" "h|1|137
 h|2|124
@@ -538,7 +541,7 @@ evt-handle: h: 1 event parked"
 	run -0 sqlite3 events.db 'SELECT handler, position, status FROM ev2_parked'
 	same "$output" "h|1|1"
 	run -0 --separate-stderr evt-handle --events-table ev2 --status h
-	same "$output" "$(status h 1 1 1 false)"
+	same "$output" "$(status h '["s"]' 1 1 0 1 false)"
 }
 
 # --- --batch ----------------------------------------------------------------
@@ -555,7 +558,7 @@ run 2 5 p2 1 postCreated
 $R4
 $R5"
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 5 5 0 false)"
+	same "$output" "$(status h '["posts"]' 5 5 0 0 false)"
 	put posts p3 '{"type":"a"}'
 	run -0 --separate-stderr evt-handle --batch 3 h posts -- ./h.sh
 	same "$output" "run 1 6 p3 1 a
@@ -575,7 +578,7 @@ $(trec 6 posts p3 1 '{"type":"a"}')"
 	run -5 --separate-stderr evt-handle --batch 2 h posts -- ./h.sh
 	[ "$stderr" = "evt-handle: h: './h.sh' exited with status 3 at positions 4-5 (2 events)" ]
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 2 5 0 false)"
+	same "$output" "$(status h '["posts"]' 2 5 2 0 false)"
 	run -5 --separate-stderr evt-handle --batch 2 h posts -- sh -c 'cat; exit 1'
 	same "$output" "$R4
 $R5"
@@ -589,7 +592,7 @@ $R5"
 evt-handle: h: 'sh' exited with status 3 at position 5 (posts/p2 v1 postCreated); parked
 evt-handle: h: 4 events parked"
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 5 5 4 false)"
+	same "$output" "$(status h '["posts"]' 5 5 0 4 false)"
 	run -0 sqlite3 events.db 'SELECT position FROM events_parked ORDER BY position'
 	same "$output" "1
 2
@@ -617,13 +620,44 @@ evt-handle: h: 4 events parked"
 	same "$output" ""
 	[ "$stderr" = "" ]
 	run -0 --separate-stderr evt-handle --status
-	same "$output" "$(status h 5 5 0 false)"
-	# a bookmark of 0 is no bookmark either
+	same "$output" "$(status h '["posts"]' 5 5 0 0 false)"
+	# a bookmark of 0 that evt-handle did not write (evtstore's) is no
+	# bookmark either
+	sqlite3 events.db "INSERT INTO bookmarks VALUES ('es', 0)"
+	run -0 --separate-stderr evt-handle --tail es posts -- cat
+	same "$output" ""
+	run -0 --separate-stderr evt-handle --status es
+	same "$output" "$(status es '["posts"]' 5 5 0 0 false)"
+}
+
+@test "--tail: --reset NAME to 0 replays a handler that ran before; --drop makes the next run a first one" {
+	fixture
+	evt-handle --tail h posts -- cat
 	evt-handle --reset h 0
+	run -0 --separate-stderr evt-handle --tail h posts -- cat
+	same "$output" "$R1
+$R2
+$R4
+$R5"
+	evt-handle --drop h
+	put posts p3 '{"type":"after"}'
 	run -0 --separate-stderr evt-handle --tail h posts -- cat
 	same "$output" ""
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 5 5 0 false)"
+	same "$output" "$(status h '["posts"]' 6 6 0 0 false)"
+}
+
+@test "--tail on an empty store writes bookmark 0 and remembers the handler: the next run loses nothing" {
+	put s a '{"type":"x"}'
+	sqlite3 events.db 'DELETE FROM events'
+	run -0 --separate-stderr evt-handle --tail h posts -- cat
+	same "$output" ""
+	[ "$stderr" = "" ]
+	run -0 sqlite3 events.db 'SELECT bookmark, position FROM bookmarks'
+	[ "$output" = "h|0" ]
+	put posts p1 '{"type":"first"}'
+	run -0 --separate-stderr evt-handle --tail h posts -- cat
+	same "$output" "$(trec 2 posts p1 1 '{"type":"first"}')"
 }
 
 @test "--tail from cron: each run handles what came after the run before" {
@@ -643,7 +677,7 @@ evt-handle: h: 4 events parked"
 	run -0 --separate-stderr evt-handle --tail h posts -- cat
 	same "$output" ""
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 1 1 0 false)"
+	same "$output" "$(status h '["posts"]' 1 0 0 0 false)"
 	put posts p1 '{"type":"first"}'
 	run -0 --separate-stderr evt-handle --tail h posts -- cat
 	same "$output" "$(trec 2 posts p1 1 '{"type":"first"}')"
@@ -685,7 +719,7 @@ $R5"
 	head=$(evt-read --head)
 	same "$last" "$(trec "$head" posts p9 1 '{"type":"late"}')"
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h "$head" "$head" 0 false)"
+	same "$output" "$(status h '["posts"]' "$head" "$head" 0 0 false)"
 }
 
 @test "--always-tail --follow: a restart skips what came while it was down" {
@@ -729,7 +763,7 @@ $(trec 6 posts p3 1 '{"type":"new"}')
 $(trec 8 posts p3 2 '{"type":"newer"}')"
 	same "$(cat bg.err)" ""
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 8 8 0 false)"
+	same "$output" "$(status h '["posts"]' 8 8 0 0 false)"
 }
 
 @test "--follow: SIGTERM lets the running handler finish and commits its event" {
@@ -743,7 +777,7 @@ $(trec 8 posts p3 2 '{"type":"newer"}')"
 	same "$(cat effect)" "1"
 	same "$(cat bg.err)" ""
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 1 2 0 false)"
+	same "$output" "$(status h '["s"]' 1 2 1 0 false)"
 }
 
 @test "--follow: SIGINT lets the running handler finish and commits its event" {
@@ -756,7 +790,7 @@ $(trec 8 posts p3 2 '{"type":"newer"}')"
 	ends "$pid" 0
 	same "$(cat effect)" "1"
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 1 2 0 false)"
+	same "$output" "$(status h '["s"]' 1 2 1 0 false)"
 }
 
 @test "--follow: SIGINT while idle exits 0" {
@@ -778,7 +812,7 @@ $(trec 8 posts p3 2 '{"type":"newer"}')"
 	ends "$pid" 0
 	same "$(cat effect)" "1"
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 1 3 0 false)"
+	same "$output" "$(status h '["s"]' 1 3 2 0 false)"
 }
 
 @test "--follow: a failing handler ends it with exit 5" {
@@ -799,7 +833,7 @@ $(trec 8 posts p3 2 '{"type":"newer"}')"
 	ends "$pid" 0
 	same "$(cat runs)" "run"
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 0 1 0 false)"
+	same "$output" "$(status h '["s"]' 0 1 1 0 false)"
 }
 
 # --- at least once ----------------------------------------------------------
@@ -813,7 +847,7 @@ if [ "$EVT_POSITION" = 3 ] && [ ! -e killed ]; then touch killed; kill -9 $PPID;
 2
 3"
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 2 5 0 false)"
+	same "$output" "$(status h '["s"]' 2 5 3 0 false)"
 	run -0 --separate-stderr evt-handle h s -- ./h.sh
 	same "$(cat log)" "1
 2
@@ -902,7 +936,7 @@ if [ "$EVT_POSITION" = 4 ] && [ ! -e killed ]; then touch killed; kill -9 $PPID;
 	kill -KILL "$pid"
 	ends "$pid" 137
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 0 2 0 false)"
+	same "$output" "$(status h '["s"]' 0 2 2 0 false)"
 	run -0 --separate-stderr timeout $((10 * EVT_TEST_SLOW)) evt-handle h s -- cat
 	same "$output" "$(trec 1 s a 1 '{"type":"x"}')
 $(trec 2 s a 2 '{"type":"y"}')"
@@ -918,21 +952,21 @@ $(trec 2 s a 2 '{"type":"y"}')"
 	sqlite3 events.db "INSERT INTO bookmarks VALUES ('c-handler', 7)"
 	run -0 --separate-stderr evt-handle --status
 	[ "$stderr" = "" ]
-	same "$output" "$(status a-handler 5 5 1 false)
-$(status b-handler 3 5 0 false)
-$(status c-handler 7 5 0 false)"
+	same "$output" "$(status a-handler '["posts"]' 5 5 0 1 false)
+$(status b-handler '["users"]' 3 3 0 0 false)
+$(status c-handler null 7 5 0 0 false)"
 	run -0 --separate-stderr evt-handle --status c-handler nobody b-handler
-	same "$output" "$(status c-handler 7 5 0 false)
-$(status nobody 0 5 0 false)
-$(status b-handler 3 5 0 false)"
+	same "$output" "$(status c-handler null 7 5 0 0 false)
+$(status nobody null 0 5 5 0 false)
+$(status b-handler '["users"]' 3 3 0 0 false)"
 }
 
-@test "--status: head is the store's greatest position" {
+@test "--status: head is the greatest position of its streams" {
 	fixture
 	evt-handle h users -- true
 	put other o1 '{"type":"x"}'
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 3 6 0 false)"
+	same "$output" "$(status h '["users"]' 3 3 0 0 false)"
 }
 
 @test "--status: running is true while a process holds NAME" {
@@ -940,13 +974,13 @@ $(status b-handler 3 5 0 false)"
 	start --follow h s -- true
 	wait_until 10 holding h
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 1 1 0 true)"
+	same "$output" "$(status h '["s"]' 1 1 0 0 true)"
 	run -0 --separate-stderr evt-handle --status
-	same "$output" "$(status h 1 1 0 true)"
+	same "$output" "$(status h '["s"]' 1 1 0 0 true)"
 	kill -TERM "$pid"
 	ends "$pid" 0
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 1 1 0 false)"
+	same "$output" "$(status h '["s"]' 1 1 0 0 false)"
 }
 
 @test "--status of an empty store prints nothing" {
@@ -969,9 +1003,9 @@ $(status b-handler 3 5 0 false)"
 	run -0 --separate-stderr evt-handle --status
 	same "$output" ""
 	run -0 --separate-stderr evt-handle --bookmarks-table bm2 --status
-	same "$output" "$(status h 1 1 0 false)"
+	same "$output" "$(status h '["s"]' 1 1 0 0 false)"
 	EVT_BOOKMARKS_TABLE=bm2 run -0 --separate-stderr evt-handle --status
-	same "$output" "$(status h 1 1 0 false)"
+	same "$output" "$(status h '["s"]' 1 1 0 0 false)"
 }
 
 @test "--status to a full disk is exit 1" {
@@ -990,7 +1024,7 @@ $(status b-handler 3 5 0 false)"
 	same "$output" '{"name":"h","from":5,"to":0}'
 	[ "$stderr" = "" ]
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 0 5 0 false)"
+	same "$output" "$(status h '["posts"]' 0 5 4 0 false)"
 	run -0 --separate-stderr evt-handle h posts -- cat
 	same "$output" "$R1
 $R2
@@ -1019,7 +1053,7 @@ $R5"
 	kill -TERM "$pid"
 	ends "$pid" 0
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 1 1 0 false)"
+	same "$output" "$(status h '["s"]' 1 1 0 0 false)"
 }
 
 @test "--reset: usage errors" {
@@ -1040,7 +1074,7 @@ $R5"
 	run -2 --separate-stderr evt-handle --reset h 3
 	[ "$stderr" = "evt-handle: invalid position '3': past the head of the store (2)" ]
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 1 2 0 false)"
+	same "$output" "$(status h null 1 2 1 0 false)"
 	run -2 --separate-stderr evt-handle --reset h -- true
 	[ "$stderr" = "evt-handle: --reset takes no programs" ]
 	run -2 --separate-stderr evt-handle --reset --status
@@ -1058,7 +1092,7 @@ $R5"
 	[[ "$output" == *$'\r\e[Kevt-handle: p: position '[1-8]' of 8'* ]]
 	[[ "$output" == *$'\r\e[K' ]]
 	run -0 --separate-stderr evt-handle --status p
-	same "$output" "$(status p 8 8 0 false)"
+	same "$output" "$(status p '["s"]' 8 8 0 0 false)"
 }
 
 @test "no progress when stderr is not a terminal" {
@@ -1157,7 +1191,7 @@ $R5"
 	run -0 --separate-stderr evt-handle -d other.db --events-table ev2 --bookmarks-table bm2 h s -- cat
 	same "$output" "$(trec 1 s a 1 '{"type":"x"}')"
 	EVT_DB=other.db EVT_EVENTS_TABLE=ev2 EVT_BOOKMARKS_TABLE=bm2 run -0 --separate-stderr evt-handle --status
-	same "$output" "$(status h 1 1 0 false)"
+	same "$output" "$(status h '["s"]' 1 1 0 0 false)"
 	run -0 sqlite3 other.db 'SELECT bookmark, position FROM bm2'
 	same "$output" "h|1"
 }
@@ -1290,7 +1324,7 @@ $EVT_TEST_PG_URL
 $R5
 $EVT_TEST_PG_URL"
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 5 5 0 false)"
+	same "$output" "$(status h '["posts"]' 5 5 0 0 false)"
 }
 
 @test "PostgreSQL: a failure keeps the bookmark; --continue-on-error parks into <events>_parked" {
@@ -1299,12 +1333,12 @@ $EVT_TEST_PG_URL"
 	run -5 --separate-stderr evt-handle h posts -- sh -c '[ "$EVT_POSITION" != 2 ]'
 	[ "$stderr" = "evt-handle: h: 'sh' exited with status 1 at position 2 (posts/p1 v2 postEdited)" ]
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 1 5 0 false)"
+	same "$output" "$(status h '["posts"]' 1 5 3 0 false)"
 	run -0 --separate-stderr evt-handle --continue-on-error h posts -- sh -c '[ "$EVT_POSITION" != 2 ]'
 	same "$stderr" "evt-handle: h: 'sh' exited with status 1 at position 2 (posts/p1 v2 postEdited); parked
 evt-handle: h: 1 event parked"
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 5 5 1 false)"
+	same "$output" "$(status h '["posts"]' 5 5 0 1 false)"
 	run -0 pg_psql -Atc "SELECT handler, position, status FROM e${BATS_TEST_NUMBER}_parked"
 	same "$output" "h|2|1"
 }
@@ -1319,14 +1353,14 @@ evt-handle: h: 1 event parked"
 	run -6 --separate-stderr timeout $((10 * EVT_TEST_SLOW)) evt-handle --reset h
 	[ "$stderr" = "evt-handle: h: already running" ]
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 1 1 0 true)"
+	same "$output" "$(status h '["s"]' 1 1 0 0 true)"
 	run -0 --separate-stderr timeout $((10 * EVT_TEST_SLOW)) evt-handle other s -- true
 	kill -KILL "$pid"
 	ends "$pid" 137
 	# at once, or as soon as the server has seen the connection go
 	wait_until 20 evt-handle h s -- true
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 1 1 0 false)"
+	same "$output" "$(status h '["s"]' 1 1 0 0 false)"
 }
 
 @test "PostgreSQL: --follow handles new events, SIGTERM ends it with exit 0" {
@@ -1340,7 +1374,7 @@ evt-handle: h: 1 event parked"
 	same "$(cat bg.out)" "$(trec 1 s a 1 '{"type":"x"}')
 $(trec 2 s a 2 '{"type":"y"}')"
 	run -0 --separate-stderr evt-handle --status h
-	same "$output" "$(status h 2 2 0 false)"
+	same "$output" "$(status h '["s"]' 2 2 0 0 false)"
 }
 
 @test "PostgreSQL: at-least-once, evt-handle killed while handling P delivers P again" {
