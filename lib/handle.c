@@ -356,22 +356,16 @@ static void progress(const struct evt_handler *h, int64_t *next, int64_t pos,
 static int handle(struct evt_store *st, const struct evt_handler *h,
 		  volatile sig_atomic_t *stop, struct evt_err *e);
 static void chunk_release(struct chunk *c);
+static int add_parked(void *ctx, int64_t position, int status,
+		      const char *at);
 
-struct parked_row {
+/* The parked events of a handler, read whole before anything else is
+ * read. */
+struct parked {
 	int64_t position;
+	int status;
+	char at[EVT_TS_LEN + 8];
 };
-
-static int parked_row(void *ctx, int64_t position, int status,
-		      const char *at)
-{
-	struct evt_buf *b = ctx;
-	struct parked_row r = { position };
-
-	(void)status;
-	(void)at;
-	evt_buf_add(b, &r, sizeof(r));
-	return 0;
-}
 
 /* Read the record at position into c (c->n is 0 when it is not in the
  * store any more). */
@@ -403,14 +397,14 @@ static int retry_parked(struct evt_store *st, const struct evt_handler *h,
 			struct evt_err *e)
 {
 	struct evt_buf rows = EVT_BUF_INIT;
-	const struct parked_row *r;
+	const struct parked *r;
 	int64_t tried = 0, handled = 0;
 	size_t i, n;
 	int rc;
 
-	if ((rc = evt_store_parked(st, h->name, parked_row, &rows, e)))
+	if ((rc = evt_store_parked(st, h->name, add_parked, &rows, e)))
 		goto out;
-	r = (const struct parked_row *)rows.p;
+	r = (const struct parked *)rows.p;
 	n = rows.len / sizeof(*r);
 	for (i = 0; i < n && !rc && !evt_follow_stopping(stop); i++) {
 		struct run res;
@@ -821,14 +815,6 @@ out:
 	evt_buf_release(&k.streams);
 	return rc;
 }
-
-/* The parked events of a handler, read whole before anything else is
- * read. */
-struct parked {
-	int64_t position;
-	int status;
-	char at[EVT_TS_LEN + 8];
-};
 
 static int add_parked(void *ctx, int64_t position, int status,
 		      const char *at)
