@@ -1015,6 +1015,216 @@ $(status b-handler '["users"]' 3 3 0 0 false)"
 	[ "$stderr" = "evt-handle: write error: No space left on device" ]
 }
 
+# --- remembered handlers, --parked, --retry-parked, --drop -------------------
+#
+# Each scenario is a function run twice: on SQLite, and on PostgreSQL in a
+# schema of its own (on_pg), where db_sql of test_helper reaches it.
+
+# on_pg: the rest of the test uses PostgreSQL (skipped with no server).
+on_pg() {
+	[ -n "${EVT_TEST_PG_URL:-}" ] || skip "no PostgreSQL server: $(head -n 1 "$BATS_FILE_TMPDIR/pg_start.log" 2>/dev/null)"
+	EVT_TEST_BACKEND=pg
+	pg_test_schema
+	EVT_DB=$(pg_schema_url "$EVT_TEST_SCHEMA")
+	export EVT_DB
+}
+
+# $output with the time of each "parked" replaced by AT where it is a
+# well-formed ISO-8601 UTC time.
+no_at() {
+	printf '%s\n' "$output" | sed -E "s/,\"at\":\"$TS_RE\"\\}\\}\$/,\"at\":\"AT\"}}/"
+}
+
+# at_position NAME POSITION: a process holds NAME, its bookmark at POSITION.
+at_position() {
+	[[ "$(evt-handle --status "$1")" == *"\"position\":$2,"*'"running":true}' ]]
+}
+
+# parked_rec RECORD STATUS: RECORD with "parked" (its time AT) after "event".
+parked_rec() {
+	printf '%s,"parked":{"status":%s,"at":"AT"}}' "${1%\}}" "$2"
+}
+
+status_of_own_streams() {
+	fixture
+	evt-handle posts-model posts -- true
+	# another stream is busy: a caught-up handler shows lag 0
+	put users u1 '{"type":"a"}' '{"type":"b"}' '{"type":"c"}'
+	run -0 --separate-stderr evt-handle --status posts-model
+	[ "$stderr" = "" ]
+	same "$output" "$(status posts-model '["posts"]' 5 5 0 0 false)"
+	put posts p3 '{"type":"new"}'
+	run -0 --separate-stderr evt-handle --status posts-model
+	same "$output" "$(status posts-model '["posts"]' 5 9 1 0 false)"
+	# several streams, one with a ',' (as written by others); a bookmark
+	# of evtstore's (no row of evt-handle): streams null, head and lag of
+	# the whole store
+	db_sql "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (1, 'a,b', 'x', '$TS', '{\"type\":\"y\"}')"
+	evt-handle --stream 'a,b' --stream users both -- true
+	db_sql "INSERT INTO bookmarks VALUES ('evtstore-handler', 3)"
+	run -0 --separate-stderr evt-handle --status
+	same "$output" "$(status both '["a,b","users"]' 10 10 0 0 false)
+$(status evtstore-handler null 3 10 7 0 false)
+$(status posts-model '["posts"]' 5 9 1 0 false)"
+	# what is remembered: the bookmarks table, name, streams, no group
+	# yet, the times of the last start and end
+	run -0 db_sql 'SELECT bookmarks, name, streams FROM events_handlers WHERE "group" IS NULL AND started IS NOT NULL AND ended IS NOT NULL AND failed IS NULL AND failure IS NULL ORDER BY name'
+	same "$output" 'bookmarks|both|["a,b","users"]
+bookmarks|posts-model|["posts"]'
+	# and the last failure
+	run -5 --separate-stderr evt-handle posts-model posts -- false
+	run -0 db_sql 'SELECT failure FROM events_handlers WHERE failed IS NOT NULL'
+	same "$output" "posts-model: 'false' exited with status 1 at position 9 (posts/p3 v1 new)"
+	# a run with other STREAMs replaces them
+	evt-handle posts-model users -- true
+	run -0 --separate-stderr evt-handle --status posts-model
+	same "$output" "$(status posts-model '["users"]' 8 8 0 0 false)"
+}
+
+@test "--status: head and lag of the handler's own streams; evtstore's bookmarks show streams null" {
+	status_of_own_streams
+}
+
+@test "PostgreSQL: --status: head and lag of the handler's own streams; evtstore's bookmarks show streams null" {
+	on_pg
+	status_of_own_streams
+}
+
+# A handler h of posts that parked positions 2 and 4 (status 3).
+parked_fixture() {
+	fixture
+	evt-handle --continue-on-error h posts -- sh -c '[ "$EVT_POSITION" != 2 ] && [ "$EVT_POSITION" != 4 ] || exit 3' 2>/dev/null
+}
+
+parked_and_retried() {
+	parked_fixture
+	run -0 --separate-stderr evt-handle --parked h
+	[ "$stderr" = "" ]
+	same "$(no_at)" "$(parked_rec "$R2" 3)
+$(parked_rec "$R4" 3)"
+	run -0 --separate-stderr evt-handle --parked nobody
+	same "$output" ""
+	# the parked events first, one at a time also with --batch; one that
+	# fails again stays parked with its new status; then the new events
+	put posts p3 '{"type":"new"}'
+	R6=$(trec 6 posts p3 1 '{"type":"new"}')
+	run -0 --separate-stderr evt-handle --retry-parked --batch 10 h posts -- sh -c 'echo "$EVT_BATCH_SIZE"; cat; [ "$EVT_POSITION" != 4 ] || exit 4'
+	same "$output" "1
+$R2
+1
+$R4
+1
+$R6"
+	same "$stderr" "evt-handle: h: 'sh' exited with status 4 at position 4 (posts/p1 v3 postDeleted); still parked
+evt-handle: h: 2 parked events retried: 1 handled, 1 still parked"
+	run -0 --separate-stderr evt-handle --parked h
+	same "$(no_at)" "$(parked_rec "$R4" 4)"
+	run -0 --separate-stderr evt-handle --status h
+	same "$output" "$(status h '["posts"]' 6 6 0 1 false)"
+	# one that nothing matches now stays parked
+	run -0 --separate-stderr evt-handle --retry-parked h posts --on 'other=true'
+	same "$output" ""
+	[ "$stderr" = "" ]
+	run -0 --separate-stderr evt-handle --retry-parked h posts -- cat
+	same "$output" "$R4"
+	[ "$stderr" = "evt-handle: h: 1 parked event retried: 1 handled, 0 still parked" ]
+	run -0 --separate-stderr evt-handle --parked h
+	same "$output" ""
+	run -0 --separate-stderr evt-handle --status h
+	same "$output" "$(status h '["posts"]' 6 6 0 0 false)"
+}
+
+@test "--parked NAME prints its parked events; --retry-parked runs them first, unparking each handled one" {
+	parked_and_retried
+}
+
+@test "PostgreSQL: --parked NAME prints its parked events; --retry-parked runs them first, unparking each handled one" {
+	on_pg
+	parked_and_retried
+}
+
+dropped() {
+	parked_fixture
+	db_sql "INSERT INTO bookmarks VALUES ('evtstore-handler', 3)"
+	run -0 --separate-stderr evt-handle --drop h
+	[ "$stderr" = "" ]
+	same "$output" '{"name":"h","streams":["posts"],"position":5,"parked":2}'
+	run -0 --separate-stderr evt-handle --status
+	same "$output" "$(status evtstore-handler null 3 5 2 0 false)"
+	run -0 db_sql "SELECT (SELECT count(*) FROM bookmarks WHERE bookmark = 'h') + (SELECT count(*) FROM events_parked) + (SELECT count(*) FROM events_handlers)"
+	[ "$output" = 0 ]
+	run -2 --separate-stderr evt-handle --drop h
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-handle: no handler 'h'" ]
+	run -0 --separate-stderr evt-handle --drop evtstore-handler
+	same "$output" '{"name":"evtstore-handler","streams":null,"position":3,"parked":0}'
+	run -0 --separate-stderr evt-handle --status
+	same "$output" ""
+	# while NAME runs: exit 6, nothing dropped
+	start --follow h posts -- true
+	wait_until 20 at_position h 5
+	run -6 --separate-stderr timeout $((10 * EVT_TEST_SLOW)) evt-handle --drop h
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-handle: h: already running" ]
+	kill -TERM "$pid"
+	ends "$pid" 0
+	run -0 --separate-stderr evt-handle --status h
+	same "$output" "$(status h '["posts"]' 5 5 0 0 false)"
+}
+
+@test "--drop NAME deletes its bookmark, parked events and remembered streams" {
+	dropped
+}
+
+@test "PostgreSQL: --drop NAME deletes its bookmark, parked events and remembered streams" {
+	on_pg
+	dropped
+}
+
+tail_on_empty_store() {
+	# a store with its tables and no event
+	evt-handle --status >/dev/null 2>&1 || :
+	run -0 --separate-stderr evt-handle --tail h posts -- cat
+	same "$output" ""
+	[ "$stderr" = "" ]
+	run -0 db_sql 'SELECT bookmark, position FROM bookmarks'
+	[ "$output" = "h|0" ]
+	put posts p1 '{"type":"first"}'
+	run -0 --separate-stderr evt-handle --tail h posts -- cat
+	same "$output" "$(trec 1 posts p1 1 '{"type":"first"}')"
+}
+
+@test "PostgreSQL: --tail on an empty store writes bookmark 0 and remembers the handler: the next run loses nothing" {
+	on_pg
+	tail_on_empty_store
+}
+
+@test "--parked, --drop: usage errors and a missing store" {
+	run -2 --separate-stderr evt-handle --parked
+	[ "$stderr" = "evt-handle: --parked takes NAME" ]
+	run -2 --separate-stderr evt-handle --parked a b
+	[ "$stderr" = "evt-handle: --parked takes NAME" ]
+	run -2 --separate-stderr evt-handle --drop
+	[ "$stderr" = "evt-handle: --drop takes NAME" ]
+	run -2 --separate-stderr evt-handle --drop h --status
+	[ "$stderr" = "evt-handle: --status and --drop cannot be used together" ]
+	run -2 --separate-stderr evt-handle --parked --drop h
+	[ "$stderr" = "evt-handle: --parked and --drop cannot be used together" ]
+	run -2 --separate-stderr evt-handle --drop h -- true
+	[ "$stderr" = "evt-handle: --drop takes no programs" ]
+	run -2 --separate-stderr evt-handle --parked h --on x=y
+	[ "$stderr" = "evt-handle: --parked takes no programs" ]
+	run -1 --separate-stderr evt-handle --parked h
+	[ "$stderr" = "evt-handle: cannot open 'events.db': no such store" ]
+	run -1 --separate-stderr evt-handle --drop h
+	[ "$stderr" = "evt-handle: cannot open 'events.db': no such store" ]
+	[ ! -e events.db ]
+	parked_fixture
+	run -1 --separate-stderr to_full evt-handle --parked h
+	[ "$stderr" = "evt-handle: write error: No space left on device" ]
+	run -0 to_closed evt-handle --parked h
+}
+
 # --- --reset ----------------------------------------------------------------
 
 @test "--reset NAME replays from the start; --reset NAME POSITION from there" {
@@ -1263,7 +1473,7 @@ $R5"
 	run -0 --separate-stderr evt-handle --help
 	[ "$stderr" = "" ]
 	[ "$(line 1)" = "usage: evt-handle [OPTIONS] NAME STREAM[,STREAM...] [--on [STREAM:]TYPE=COMMAND]... [-- PROGRAM [ARG...]]" ]
-	for o in --on --retries --retry-delay --timeout --continue-on-error --tail --always-tail --follow --batch --wait --status --reset --db --events-table --bookmarks-table --help --version; do
+	for o in --on --retries --retry-delay --timeout --continue-on-error --retry-parked --tail --always-tail --follow --batch --wait --status --reset --parked --drop --db --events-table --bookmarks-table --help --version; do
 		[[ "$output" == *" $o"* ]]
 	done
 	help=$output
