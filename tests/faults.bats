@@ -297,10 +297,10 @@ release_lock() {
 	[ "$stderr" = "evt-append: cannot write to 'events.db': database is locked" ]
 	run -1 --separate-stderr evt-command s a act -- sh -c 'cat >/dev/null; echo "{\"type\":\"c\"}"'
 	[ "$stderr" = "evt-command: cannot write to 'events.db': database is locked" ]
-	# the handler runs, its bookmark cannot be written: it will run again
+	# the handler's run cannot be recorded: nothing runs
 	run -1 --separate-stderr evt-handle h s -- "$BATS_TEST_TMPDIR/h.sh"
 	[ "$stderr" = "evt-handle: cannot write to 'events.db': database is locked" ]
-	[ "$(cat handled)" = 1 ]
+	[ ! -e handled ]
 	# WAL: readers do not wait for the writer
 	run -0 --separate-stderr evt-read
 	same "$output" "$(cat before)"
@@ -316,7 +316,6 @@ release_lock() {
 	[[ "$output" == *'"version":2,'* ]]
 	run -0 --separate-stderr evt-handle h s -- "$BATS_TEST_TMPDIR/h.sh"
 	same "$(cat handled)" "1
-1
 2"
 }
 

@@ -198,9 +198,10 @@ events|events_stream_position_unique|CREATE UNIQUE INDEX events_stream_position_
 	[ "$output" = '{"name":"ann","aggregateId":"u1","version":1}' ]
 	run -0 --separate-stderr evt-handle "${opts[@]}" --continue-on-error h users -- false
 	run -0 --separate-stderr evt-handle "${opts[@]}" --status h
-	[ "$output" = '{"name":"h","position":1,"head":1,"lag":0,"parked":1,"running":false}' ]
+	[ "$output" = '{"name":"h","streams":["users"],"position":1,"head":1,"lag":0,"parked":1,"running":false}' ]
 	run -0 sqlq "SELECT tablename FROM pg_tables WHERE schemaname = '$s' ORDER BY 1"
 	same "$output" "ev
+ev_handlers
 ev_parked
 ev_snapshots
 marks"
@@ -446,7 +447,7 @@ writes() {
 	bg h.out evt-handle --follow h s -- sh -c 'cat >>handled'
 	wait_until 20 has_lines handled 10
 	run -0 --separate-stderr evt-handle --status h
-	[ "$output" = '{"name":"h","position":10,"head":10,"lag":0,"parked":0,"running":true}' ]
+	[ "$output" = '{"name":"h","streams":["s"],"position":10,"head":10,"lag":0,"parked":0,"running":true}' ]
 	writes 100 11 &
 	w=$!
 	pg_restart
@@ -456,7 +457,7 @@ writes() {
 	wait_until 30 has_lines handled "$n"
 	same "$(cat handled)" "$(evt-read s)"
 	run -0 --separate-stderr evt-handle --status h
-	[ "$output" = "{\"name\":\"h\",\"position\":$(evt-read --head),\"head\":$(evt-read --head),\"lag\":0,\"parked\":0,\"running\":true}" ]
+	[ "$output" = "{\"name\":\"h\",\"streams\":[\"s\"],\"position\":$(evt-read --head),\"head\":$(evt-read --head),\"lag\":0,\"parked\":0,\"running\":true}" ]
 	run -6 --separate-stderr evt-handle h s -- true
 	[ "$stderr" = "evt-handle: h: already running" ]
 	kill -TERM "$pid"
@@ -569,7 +570,7 @@ read_loop() {
 	same "$(cat read.out)" "$(evt-read)"
 	same "$(cat cron)" "$(evt-read)"
 	run -0 --separate-stderr evt-handle --status h
-	[ "$output" = '{"name":"h","position":4,"head":4,"lag":0,"parked":0,"running":true}' ]
+	[ "$output" = '{"name":"h","streams":["s"],"position":4,"head":4,"lag":0,"parked":0,"running":true}' ]
 	kill -TERM "$tail" "$handle" "$batch"
 	ends "$tail" 0
 	ends "$handle" 0
@@ -622,7 +623,7 @@ read_loop() {
 	[ "$(positions <(printf '%s\n' "$output"))" = "1 3 5 7 " ]
 	EVT_BUSY_TIMEOUT=60000 run -0 --separate-stderr timeout 10 evt-handle h s -- true
 	run -0 --separate-stderr evt-handle --status h
-	[ "$output" = '{"name":"h","position":7,"head":7,"lag":0,"parked":0,"running":false}' ]
+	[ "$output" = '{"name":"h","streams":["s"],"position":7,"head":7,"lag":0,"parked":0,"running":false}' ]
 	EVT_BUSY_TIMEOUT=60000 run -0 --separate-stderr timeout 10 evt-tail --after 4 --count 2
 	[ "$(positions <(printf '%s\n' "$output"))" = "5 7 " ]
 	foreign "ROLLBACK;"
@@ -725,8 +726,8 @@ soak_evt() {
 	[ "$stderr" = "evt-handle: h: already running" ]
 	run -0 --separate-stderr evt-handle h2 s -- true
 	run -0 --separate-stderr evt-handle --status
-	same "$output" '{"name":"h","position":1,"head":1,"lag":0,"parked":0,"running":true}
-{"name":"h2","position":1,"head":1,"lag":0,"parked":0,"running":false}'
+	same "$output" '{"name":"h","streams":["s"],"position":1,"head":1,"lag":0,"parked":0,"running":true}
+{"name":"h2","streams":["s"],"position":1,"head":1,"lag":0,"parked":0,"running":false}'
 	holder=$pid
 	bg w.out evt-handle --wait --follow h s -- sh -c 'cat >>waited'
 	wait_until 20 waiting_for_lock evt-handle
