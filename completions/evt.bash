@@ -25,9 +25,10 @@ _evt_options()
 		_evt_opts='--after -n --lines --type --count --stream'
 		_evt_args='--after -n --lines --type --count --stream' ;;
 	handle)
-		_evt_opts='--on --stream --status --reset --tail --always-tail
-			--follow --batch --retries --retry-delay --timeout
-			--continue-on-error --wait --bookmarks-table'
+		_evt_opts='--on --stream --status --reset --parked --drop --tail
+			--always-tail --follow --batch --retries --retry-delay
+			--timeout --continue-on-error --retry-parked --wait
+			--bookmarks-table'
 		_evt_args='--on --stream --batch --retries --retry-delay
 			--timeout' ;;
 	command)
