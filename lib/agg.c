@@ -7,11 +7,7 @@
 
 static uint64_t hash(const char *s, size_t n)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	while (n--)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
+	return evt_fnv(EVT_FNV0, s, n);
 }
 
 void evt_agg_init(struct evt_agg *a, const char *stream, size_t slen,

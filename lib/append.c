@@ -33,11 +33,7 @@ struct vmap {
 
 static uint64_t hash(const char *s, size_t n)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	while (n--)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
+	return evt_fnv(EVT_FNV0, s, n);
 }
 
 static struct vslot *vmap_find(struct vmap *m, const char *key, size_t klen,

@@ -11,22 +11,13 @@
 #include "fold.h"
 #include "json.h"
 
-static uint64_t hash(const char *s, size_t n, uint64_t h)
-{
-	while (n--)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
-
-#define HASH0 1469598103934665603ULL
-
 /* (stream, id) with a separator: ("ab", "c") is not ("a", "bc"). */
 static uint64_t hash2(const char *stream, size_t slen, const char *id,
 		      size_t idlen)
 {
-	uint64_t h = hash(stream, slen, HASH0);
+	uint64_t h = evt_fnv(EVT_FNV0, stream, slen);
 
-	return hash(id, idlen, (h ^ 0xff) * 1099511628211ULL);
+	return evt_fnv(evt_fnv(h, "\xff", 1), id, idlen);
 }
 
 int evt_fold_init(struct evt_fold *f, struct evt_reducer *r,
@@ -50,7 +41,8 @@ int evt_fold_init(struct evt_fold *f, struct evt_reducer *r,
 		return evt_errf(e, EVT_EUSAGE, "invalid --init: not a JSON "
 				"object");
 	snprintf(f->what, sizeof(f->what), "%s:%016llx", r->what,
-		 (unsigned long long)hash(f->init.p, f->init.len, HASH0));
+		 (unsigned long long)evt_fnv(EVT_FNV0, f->init.p,
+						     f->init.len));
 	return 0;
 }
 

@@ -40,11 +40,8 @@ void evt_reducer_free(struct evt_reducer *r)
 void evt_reducer_name(struct evt_reducer *r, const char *kind,
 		      const char *text)
 {
-	uint64_t h = 1469598103934665603ULL;
-	const unsigned char *p = (const unsigned char *)text;
+	uint64_t h = evt_fnv(EVT_FNV0, text, strlen(text));
 
-	for (; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
 	snprintf(r->what, sizeof(r->what), "%s:%016llx", kind,
 		 (unsigned long long)h);
 }

@@ -248,15 +248,6 @@ static const struct evt_reducer_ops exec_ops = {
  * modification time, not their contents (an interpreter named by path). */
 #define HASH_MAX (1024 * 1024)
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *s = p;
-
-	while (n--)
-		h = (h ^ *s++) * 1099511628211ULL;
-	return h;
-}
-
 /* The hash of a file's contents into h; h unchanged if it cannot be
  * read. */
 static uint64_t hash_file(uint64_t h, const char *path, const struct stat *sb)
@@ -269,12 +260,12 @@ static uint64_t hash_file(uint64_t h, const char *path, const struct stat *sb)
 		long long v[2] = { (long long)sb->st_size,
 				   (long long)sb->st_mtime };
 
-		return fnv(h, v, sizeof(v));
+		return evt_fnv(h, v, sizeof(v));
 	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return h;
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		h = fnv(h, buf, (size_t)n);
+		h = evt_fnv(h, buf, (size_t)n);
 	close(fd);
 	return h;
 }
@@ -286,7 +277,7 @@ static uint64_t hash_file(uint64_t h, const char *path, const struct stat *sb)
  * command that names no file hashes as the command alone. */
 static void name_exec(struct evt_reducer *r, const char *command)
 {
-	uint64_t h = fnv(1469598103934665603ULL, command, strlen(command));
+	uint64_t h = evt_fnv(EVT_FNV0, command, strlen(command));
 	const char *p = command;
 	char word[4096];
 
@@ -311,8 +302,8 @@ static void name_exec(struct evt_reducer *r, const char *command)
 		memcpy(word, start, n);
 		word[n] = '\0';
 		if (stat(word, &sb) == 0 && S_ISREG(sb.st_mode)) {
-			h = fnv(h, "", 1);
-			h = fnv(h, word, n + 1);
+			h = evt_fnv(h, "", 1);
+			h = evt_fnv(h, word, n + 1);
 			h = hash_file(h, word, &sb);
 		}
 	}

@@ -251,13 +251,11 @@ static jv value_jv(struct jqr *q, const char *s, size_t n, int depth);
 static jv key_jv(struct jqr *q, const char *tok, size_t n)
 {
 	struct key_slot *k;
-	uint64_t h = 1469598103934665603ULL;
-	size_t i;
+	uint64_t h;
 
 	if (n > sizeof(k->tok) || memchr(tok, '\\', n))
 		return value_jv(q, tok, n, 0);
-	for (i = 0; i < n; i++)
-		h = (h ^ (unsigned char)tok[i]) * 1099511628211ULL;
+	h = evt_fnv(EVT_FNV0, tok, n);
 	k = &q->keys[h & (KEYS - 1)];
 	if (k->len != n || memcmp(k->tok, tok, n) != 0) {
 		jv_free(k->s);

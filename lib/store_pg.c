@@ -153,26 +153,15 @@ static const char *pq_load(char *why, size_t n)
 
 /* --- names, keys, messages ---------------------------------------------- */
 
-static uint64_t fnv(uint64_t h, const void *s, size_t n)
-{
-	const unsigned char *p = s;
-
-	while (n--)
-		h = (h ^ *p++) * 1099511628211ULL;
-	return h;
-}
-
-#define FNV0 1469598103934665603ULL
-
 /* An advisory lock key: what it is for, a table's oid and a name. */
 static int64_t lock_key(const char *what, unsigned oid, const char *name)
 {
-	uint64_t h = fnv(FNV0, "evt", 4);
+	uint64_t h = evt_fnv(EVT_FNV0, "evt", 4);
 
-	h = fnv(h, what, strlen(what) + 1);
-	h = fnv(h, &oid, sizeof(oid));
+	h = evt_fnv(h, what, strlen(what) + 1);
+	h = evt_fnv(h, &oid, sizeof(oid));
 	if (name)
-		h = fnv(h, name, strlen(name) + 1);
+		h = evt_fnv(h, name, strlen(name) + 1);
 	return (int64_t)h;
 }
 
@@ -199,7 +188,7 @@ static char *derived(const char *name, const char *suffix)
 
 		memcpy(out, name, keep);
 		snprintf(out + keep, n + s + 1 - keep, "_%08x%s",
-			 (unsigned)(fnv(FNV0, name, n) & 0xffffffffu), suffix);
+			 (unsigned)(evt_fnv(EVT_FNV0, name, n) & 0xffffffffu), suffix);
 	}
 	return out;
 }

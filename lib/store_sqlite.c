@@ -1229,14 +1229,9 @@ static int lock_file(struct evt_store *st, struct evt_err *e)
 
 static off_t lock_byte(struct evt_store *st, const char *name)
 {
-	uint64_t h = 1469598103934665603ULL;
-	const char *p;
+	uint64_t h = evt_fnv(EVT_FNV0, st->bookmarks, strlen(st->bookmarks));
 
-	for (p = st->bookmarks; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	h = (h ^ 0xff) * 1099511628211ULL;
-	for (p = name; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = evt_fnv(evt_fnv(h, "\xff", 1), name, strlen(name));
 	return (off_t)(h & 0x3fffffffffffffffULL);
 }
 

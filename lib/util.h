@@ -66,6 +66,12 @@ char *evt_xstrndup(const char *s, size_t n);
 /* Whole-string decimal integer in [min, max]; 0 on success, -1 if not. */
 int evt_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 
+/* FNV-1a, 64 bits: n bytes hashed into h (EVT_FNV0 to start).  The values
+ * are a contract: advisory lock keys, lock bytes and snapshot tags stored
+ * by one version are found by the next, on any machine. */
+#define EVT_FNV0 1469598103934665603ULL
+uint64_t evt_fnv(uint64_t h, const void *p, size_t n);
+
 /* Milliseconds since the epoch, from CLOCK_REALTIME. */
 int64_t evt_now_ms(void);
 /* Monotonic milliseconds. */
