@@ -289,18 +289,11 @@ static int run_once(const struct evt_handler *h, int which,
 static void sleep_ms(int64_t ms, volatile sig_atomic_t *stop)
 {
 	int64_t end = evt_mono_ms() + ms, left;
-	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	while ((left = end - evt_mono_ms()) > 0 && !evt_follow_stopping(stop)) {
-		struct timespec ts = { (time_t)(left / 1000),
-				       (long)(left % 1000) * 1000000 };
-
-		if (sigtimedwait(&set, NULL, &ts) > 0)
-			*stop = 1;
-	}
+	/* the handler of evt_follow_signals sets *stop */
+	while ((left = end - evt_mono_ms()) > 0 && !evt_follow_stopping(stop))
+		evt_poll_signals(NULL, 0, left > 86400000 ? 86400000 :
+						       (int)left);
 }
 
 /* Run with retries; 0 when handled, EVT_EPROG when it kept failing. */

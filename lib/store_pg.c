@@ -382,13 +382,7 @@ static int connect_once(struct evt_store *st, struct evt_err *e)
 /* Sleep ms, letting SIGINT and SIGTERM through; 1 if one came. */
 static int nap(int ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-	sigset_t mask;
-
-	sigprocmask(SIG_BLOCK, NULL, &mask);
-	sigdelset(&mask, SIGINT);
-	sigdelset(&mask, SIGTERM);
-	return ppoll(NULL, 0, &ts, &mask) < 0 && errno == EINTR;
+	return evt_poll_signals(NULL, 0, ms) < 0 && errno == EINTR;
 }
 
 static int relock(struct evt_store *st, struct evt_err *e);
@@ -2262,12 +2256,8 @@ static int wait_lock(struct evt_store *st, const char *name, struct evt_err *e)
 		return outward(fail(st, NULL, "lock", e));
 	while (pq.PQisBusy(pg->conn)) {
 		struct pollfd p = { pq.PQsocket(pg->conn), POLLIN, 0 };
-		sigset_t mask;
 
-		sigprocmask(SIG_BLOCK, NULL, &mask);
-		sigdelset(&mask, SIGINT);
-		sigdelset(&mask, SIGTERM);
-		if (ppoll(&p, 1, NULL, &mask) < 0 && errno == EINTR) {
+		if (evt_poll_signals(&p, 1, -1) < 0 && errno == EINTR) {
 			cancel(pg);
 			return evt_errf(e, EVT_EBUSY, "%s: interrupted while "
 					"waiting for the lock", name);
@@ -2412,9 +2402,7 @@ static int pg_wait(struct evt_store *st, int timeout_ms, struct evt_err *e)
 	for (;;) {
 		struct pollfd p = { pq.PQsocket(pg->conn), POLLIN, 0 };
 		int left = end < 0 ? -1 : (int)(end - evt_mono_ms());
-		struct timespec ts;
 		PGnotify *n;
-		sigset_t mask;
 		int hit = 0;
 
 		while ((n = pq.PQnotifies(pg->conn))) {
@@ -2423,16 +2411,8 @@ static int pg_wait(struct evt_store *st, int timeout_ms, struct evt_err *e)
 		}
 		if (hit || (end >= 0 && left <= 0))
 			return 0;
-		if (left >= 0) {
-			ts.tv_sec = left / 1000;
-			ts.tv_nsec = (long)(left % 1000) * 1000000;
-		}
-		/* SIGINT and SIGTERM, which a follower blocks, get through
-		 * while it sleeps here (and only here). */
-		sigprocmask(SIG_BLOCK, NULL, &mask);
-		sigdelset(&mask, SIGINT);
-		sigdelset(&mask, SIGTERM);
-		if (ppoll(&p, 1, left >= 0 ? &ts : NULL, &mask) < 0)
+		/* SIGINT and SIGTERM get through here (and only here) */
+		if (evt_poll_signals(&p, 1, left) < 0)
 			return 0;	/* a signal: the caller decides */
 		if (p.revents && (!pq.PQconsumeInput(pg->conn) ||
 				  pq.PQstatus(pg->conn) != CONNECTION_OK)) {

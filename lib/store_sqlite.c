@@ -1254,9 +1254,6 @@ static int sq_lock(struct evt_store *st, const char *name, int wait,
 	 * the wait.  (A blocking F_OFD_SETLKW would miss a signal that comes
 	 * between unblocking it and going to sleep.) */
 	while (fcntl(SQ(st)->lockfd, F_OFD_SETLK, &fl) < 0) {
-		struct timespec ts = { 0, nap * 1000000L };
-		sigset_t mask;
-
 		if (errno != EAGAIN && errno != EACCES)
 			return evt_errf(e, EVT_EFAIL, "cannot lock "
 					"'%s-evtlock': %s", st->path,
@@ -1264,10 +1261,7 @@ static int sq_lock(struct evt_store *st, const char *name, int wait,
 		if (!wait)
 			return evt_errf(e, EVT_EBUSY, "%s: already running",
 					name);
-		sigprocmask(SIG_BLOCK, NULL, &mask);
-		sigdelset(&mask, SIGINT);
-		sigdelset(&mask, SIGTERM);
-		if (ppoll(NULL, 0, &ts, &mask) < 0 && errno == EINTR)
+		if (evt_poll_signals(NULL, 0, nap) < 0 && errno == EINTR)
 			return evt_errf(e, EVT_EBUSY, "%s: interrupted while "
 					"waiting for the lock", name);
 		nap = nap < 50 ? nap * 2 : 100;
@@ -1357,23 +1351,13 @@ static int sq_wait(struct evt_store *st, int timeout_ms, struct evt_err *e)
 		char buf[4096] __attribute__((aligned(8)));
 		struct pollfd p = { q->ifd, POLLIN, 0 };
 		int left = end < 0 ? -1 : (int)(end - evt_mono_ms());
-		struct timespec ts;
-		sigset_t mask;
 		int hit = 0;
 		ssize_t n;
 
 		if (end >= 0 && left <= 0)
 			return 0;
-		if (left >= 0) {
-			ts.tv_sec = left / 1000;
-			ts.tv_nsec = (long)(left % 1000) * 1000000;
-		}
-		/* SIGINT and SIGTERM, which a follower blocks, get through
-		 * while it sleeps here (and only here). */
-		sigprocmask(SIG_BLOCK, NULL, &mask);
-		sigdelset(&mask, SIGINT);
-		sigdelset(&mask, SIGTERM);
-		if (ppoll(&p, 1, left >= 0 ? &ts : NULL, &mask) < 0)
+		/* SIGINT and SIGTERM get through here (and only here) */
+		if (evt_poll_signals(&p, 1, left) < 0)
 			return 0;	/* a signal: the caller decides */
 		while ((n = read(q->ifd, buf, sizeof(buf))) > 0) {
 			char *b = buf;
@@ -1436,15 +1420,9 @@ int evt_sqlite_await(const char *path, volatile sig_atomic_t *stop,
 	while (stat(path, &sb) < 0 && errno == ENOENT && !*stop) {
 		char buf[4096] __attribute__((aligned(8)));
 		struct pollfd p = { fd, POLLIN, 0 };
-		struct timespec ts = { 1, 0 };
-		sigset_t mask;
 
-		/* SIGINT and SIGTERM, which a follower blocks, get through
-		 * while it sleeps here (and only here). */
-		sigprocmask(SIG_BLOCK, NULL, &mask);
-		sigdelset(&mask, SIGINT);
-		sigdelset(&mask, SIGTERM);
-		if (ppoll(&p, 1, &ts, &mask) < 0 && errno != EINTR) {
+		/* SIGINT and SIGTERM get through here (and only here) */
+		if (evt_poll_signals(&p, 1, 1000) < 0 && errno != EINTR) {
 			rc = evt_errf(e, EVT_EFAIL, "cannot wait for '%s': %s",
 				      path, strerror(errno));
 			break;

@@ -1,6 +1,8 @@
 /* util.c - growable text buffer, errors, allocation, numbers */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,4 +170,19 @@ uint64_t evt_fnv(uint64_t h, const void *p, size_t n)
 	while (n--)
 		h = (h ^ *s++) * 1099511628211ULL;
 	return h;
+}
+
+int evt_poll_signals(struct pollfd *fds, unsigned long n, int timeout_ms)
+{
+	struct timespec ts;
+	sigset_t mask;
+
+	if (timeout_ms >= 0) {
+		ts.tv_sec = timeout_ms / 1000;
+		ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000;
+	}
+	sigprocmask(SIG_BLOCK, NULL, &mask);
+	sigdelset(&mask, SIGINT);
+	sigdelset(&mask, SIGTERM);
+	return ppoll(fds, (nfds_t)n, timeout_ms >= 0 ? &ts : NULL, &mask);
 }

@@ -72,6 +72,13 @@ int evt_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 #define EVT_FNV0 1469598103934665603ULL
 uint64_t evt_fnv(uint64_t h, const void *p, size_t n);
 
+/* Wait as ppoll(2) does, at most timeout_ms (< 0: no limit), letting
+ * SIGINT and SIGTERM through while it waits: a follower blocks them at all
+ * other times, so that a record in hand is always finished.  ppoll's
+ * result: -1 with errno EINTR when a signal came. */
+struct pollfd;
+int evt_poll_signals(struct pollfd *fds, unsigned long n, int timeout_ms);
+
 /* Milliseconds since the epoch, from CLOCK_REALTIME. */
 int64_t evt_now_ms(void);
 /* Monotonic milliseconds. */
