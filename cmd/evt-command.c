@@ -46,41 +46,6 @@ static const struct option options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-/* Does arg, an option, take the next argument as its value? */
-static int takes_value(const char *arg)
-{
-	const struct option *o;
-	size_t n;
-	int match = 0, value = 0;
-
-	if (strcmp(arg, "-d") == 0)
-		return 1;
-	if (strncmp(arg, "--", 2) != 0 || strchr(arg, '='))
-		return 0;
-	arg += 2;
-	n = strlen(arg);
-	for (o = options; o->name; o++) {
-		if (strncmp(o->name, arg, n) != 0)
-			continue;
-		if (strlen(o->name) == n)
-			return o->has_arg == required_argument;
-		match++;
-		value = o->has_arg == required_argument;
-	}
-	return match == 1 && value;
-}
-
-/* The index of the "--" before PROGRAM, or argc. */
-static int program_start(int argc, char **argv)
-{
-	int i;
-
-	for (i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--") == 0 && !takes_value(argv[i - 1]))
-			return i;
-	return argc;
-}
-
 int main(int argc, char **argv)
 {
 	struct evt_store_opts so = { .write = 1, .create = 1, .relaxed = 0 };
@@ -92,6 +57,7 @@ int main(int argc, char **argv)
 	struct evt_buf body = EVT_BUF_INIT;
 	struct evt_buf result = EVT_BUF_INIT;
 	struct evt_out out;
+	struct evt_cli_split sp;
 	const char *why;
 	int64_t retries = 3;
 	int dd, c, rc;
@@ -102,8 +68,8 @@ int main(int argc, char **argv)
 	evt_cli_sigpipe();
 	memset(&cmd, 0, sizeof(cmd));
 	memset(&fo, 0, sizeof(fo));
-	dd = program_start(argc, argv);
 	opterr = 0;
+	dd = evt_cli_split_begin(&sp, argc, argv, ":d:h", options);
 	while ((c = getopt_long(dd, argv, ":d:h", options, NULL)) != -1) {
 		if ((rc = evt_cli_fold_opt(&fo, c, optarg)) == EVT_EUSAGE)
 			return rc;
@@ -124,8 +90,10 @@ int main(int argc, char **argv)
 				return rc < 0 ? EVT_EUSAGE : rc;
 		}
 	}
-	args = argv + optind;
-	nargs = dd - optind;
+	if ((rc = evt_cli_split_end(&sp, argc, argv, 3)))
+		return rc;
+	args = sp.args;
+	nargs = sp.nargs;
 	cmd.persist = fo.persist;
 	if (fo.reducers > 1)
 		return evt_usage_error("use one reducer: --jq, --jq-file or "
@@ -136,7 +104,7 @@ int main(int argc, char **argv)
 	if (nargs > 4)
 		return evt_usage_error("too many arguments before '--' (see "
 				       "evt-command --help)");
-	if (dd + 1 >= argc)
+	if (!sp.program)
 		return evt_usage_error("expected -- PROGRAM (see evt-command "
 				       "--help)");
 	if ((rc = evt_cli_write_stream(args[0])))
@@ -167,7 +135,7 @@ int main(int argc, char **argv)
 	cmd.id = args[1];
 	cmd.name = args[2];
 	cmd.body = body.p;
-	cmd.argv = argv + dd + 1;
+	cmd.argv = sp.program;
 	cmd.retries = (int)retries;
 	cmd.timeout_ms = fo.timeout_ms ? fo.timeout_ms : -1;
 	cmd.note = evt_cli_note();

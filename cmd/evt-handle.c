@@ -204,6 +204,7 @@ int main(int argc, char **argv)
 	struct evt_handler h;
 	struct evt_on *on = NULL;
 	struct evt_store *st = NULL;
+	struct evt_cli_split sp;
 	struct evt_err e = { 0, "" };
 	char **streams = NULL;
 	const char *why, *bad = NULL;
@@ -218,18 +219,9 @@ int main(int argc, char **argv)
 	h.retry_delay_ms = 200;
 	h.timeout_ms = -1;
 	h.batch = 1;
-	/* Everything after "--" is the PROGRAM and its arguments. */
-	for (dd = 1; dd < argc && strcmp(argv[dd], "--") != 0; dd++)
-		;
-	if (dd < argc) {
-		if (dd + 1 == argc)
-			return evt_usage_error("'--' needs a PROGRAM after it");
-		h.argv = argv + dd + 1;
-		argv[dd] = NULL;
-		argc = dd;
-	}
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:h", options, NULL)) != -1) {
+	dd = evt_cli_split_begin(&sp, argc, argv, ":d:h", options);
+	while ((c = getopt_long(dd, argv, ":d:h", options, NULL)) != -1) {
 		switch (c) {
 		case OPT_ON:
 			on = evt_xrealloc(on, (h.non + 1) * sizeof(*on));
@@ -272,16 +264,13 @@ int main(int argc, char **argv)
 			named = 1;
 			break;
 		default:
-			if ((rc = evt_cli_common(c, argc, argv, &so, usage)) != -2) {
+			if ((rc = evt_cli_common(c, dd, argv, &so, usage)) != -2) {
 				free(on);
 				return rc < 0 ? EVT_EUSAGE : rc;
 			}
 		}
 	}
-	argc -= optind;
-	argv += optind;
 	h.on = on;
-	rc = 0;
 	/* the operations on a NAME, which run nothing */
 	if (do_status)
 		look = "status";
@@ -291,6 +280,11 @@ int main(int argc, char **argv)
 		*(look ? &look2 : &look) = "parked";
 	if (do_drop && !look2)
 		*(look ? &look2 : &look) = "drop";
+	if ((rc = evt_cli_split_end(&sp, argc, argv, look ? -1 : 2 - named)))
+		goto done;
+	argc = sp.nargs;
+	argv = sp.args;
+	h.argv = sp.program;
 	if (look2)
 		rc = evt_usage_error("--%s and --%s cannot be used together",
 				     look, look2);

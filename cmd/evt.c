@@ -72,7 +72,8 @@ int main(int argc, char **argv)
 		} else if (strncmp(a, "--db=", 5) == 0) {
 			db = a + 5;
 		} else if (strncmp(a, "-d", 2) == 0) {
-			db = a + 2;
+			return evt_usage_error("ambiguous '%s': write '-d %s' "
+					       "for a store", a, a + 2);
 		} else {
 			return evt_usage_error("unknown option '%s'", a);
 		}

@@ -61,6 +61,12 @@ int evt_cli_common(int c, int argc, char **argv, struct evt_store_opts *so,
 
 	switch (c) {
 	case 'd':
+		/* "-dash" is no store "ash" but a name after a missing "--" */
+		if (optarg != opt && strncmp(opt, "--", 2) != 0)
+			return evt_usage_error("ambiguous '%s': write '-d %s' "
+					       "for a store; a name that "
+					       "begins with '-' goes after "
+					       "'--'", opt, optarg);
 		so->url = optarg;
 		return -2;
 	case EVT_OPT_EVENTS_TABLE:
@@ -92,6 +98,92 @@ int evt_cli_common(int c, int argc, char **argv, struct evt_store_opts *so,
 		return evt_usage_error("unknown option '%s'", opt);
 	}
 	return -1;
+}
+
+/* Does the long option arg ("--name", no '=') take the next argument as
+ * its value?  An exact name, else a prefix of names that agree (as
+ * getopt_long reads it; an ambiguous or unknown one is getopt's error). */
+static int long_takes_value(const char *arg, const struct option *o)
+{
+	size_t n = strlen(arg);
+	int match = 0, value = 0;
+
+	for (; o->name; o++) {
+		if (strncmp(o->name, arg, n) != 0)
+			continue;
+		if (o->name[n] == '\0')
+			return o->has_arg == required_argument;
+		if (match++ && value != (o->has_arg == required_argument))
+			return 0;
+		value = o->has_arg == required_argument;
+	}
+	return value;
+}
+
+/* How many arguments the option at argv[i] spans: 2 when its value is the
+ * next one, else 1. */
+static int option_span(const char *arg, const char *optstring,
+		       const struct option *longopts)
+{
+	const char *p;
+
+	if (arg[1] == '-')
+		return strchr(arg, '=') ? 1 :
+		       1 + long_takes_value(arg + 2, longopts);
+	for (arg++; *arg; arg++) {
+		if (*arg == ':' || !(p = strchr(optstring, *arg)))
+			return 1;
+		if (p[1] == ':')
+			return arg[1] ? 1 : 2;
+	}
+	return 1;
+}
+
+int evt_cli_split_begin(struct evt_cli_split *s, int argc, char **argv,
+			const char *optstring,
+			const struct option *longopts)
+{
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (argv[i][0] != '-' || argv[i][1] == '\0')
+			s->lead = 1;
+		else
+			i += option_span(argv[i], optstring, longopts) - 1;
+	}
+	s->dd = i < argc ? i : argc;
+	return s->dd;
+}
+
+int evt_cli_split_end(struct evt_cli_split *s, int argc, char **argv,
+		      int fixed)
+{
+	int end;
+
+	if (s->dd == argc || s->lead) {
+		s->args = argv + optind;
+		s->nargs = s->dd - optind;
+		end = s->dd;		/* NAME STREAM -- PROGRAM */
+	} else if (fixed < 0) {
+		s->args = argv + s->dd + 1;	/* --reset -- NAME */
+		s->nargs = argc - s->dd - 1;
+		return 0;
+	} else {
+		/* -- NAME STREAM -- PROGRAM, where NAME and STREAM may be
+		 * "--" too */
+		end = s->dd + 1 + fixed < argc ? s->dd + 1 + fixed : argc;
+		while (end < argc && strcmp(argv[end], "--") != 0)
+			end++;
+		s->args = argv + s->dd + 1;
+		s->nargs = end - s->dd - 1;
+	}
+	if (end == argc)
+		return 0;
+	if (end + 1 == argc)
+		return evt_usage_error("'--' needs a PROGRAM after it");
+	s->program = argv + end + 1;
+	return 0;
 }
 
 void evt_cli_sigpipe(void)

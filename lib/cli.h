@@ -95,6 +95,35 @@ int evt_cli_reducer(const struct evt_fold_opts *fo, struct evt_reducer **red);
 int evt_cli_common(int c, int argc, char **argv, struct evt_store_opts *so,
 		   const char *usage);
 
+/* The arguments of evt-handle and evt-command, whose PROGRAM [ARG...]
+ * follows a "--".  A "--" after an operand starts PROGRAM.  A "--" before
+ * every operand ends the options: the arguments after it are operands,
+ * even those that begin with '-', up to a second "--" that starts PROGRAM
+ * (where one may follow); the operands that are always there (NAME
+ * STREAM) are taken first, so that even "--" is a name.  Use:
+ * evt_cli_split_begin, getopt_long over the argc it returns,
+ * evt_cli_split_end. */
+struct evt_cli_split {
+	char **args;		/* the operands */
+	int nargs;
+	char **program;		/* PROGRAM [ARG...], NULL-terminated; NULL
+				   when none was given */
+	int dd;			/* the first "--" that is no option's value,
+				   or argc */
+	int lead;		/* an operand comes before it */
+};
+/* Find the first "--" (reading options and their values as getopt_long
+ * does with optstring and longopts); returns the argc for getopt_long. */
+int evt_cli_split_begin(struct evt_cli_split *s, int argc, char **argv,
+			const char *optstring,
+			const struct option *longopts);
+/* After getopt_long: the operands and PROGRAM.  fixed: how many operands
+ * a PROGRAM always follows, or -1 when none may follow (every argument
+ * after a leading "--" is an operand).  0, or EVT_EUSAGE after a message
+ * ("--" with nothing after it). */
+int evt_cli_split_end(struct evt_cli_split *s, int argc, char **argv,
+		      int fixed);
+
 /* The SIGPIPE policy of every program (SPEC.md section 5): ignored, so
  * that a write to a stdout whose reader has gone fails with EPIPE, which
  * evt_out and evt_flush_stdout take for the end of the output, not a

@@ -334,7 +334,7 @@ evt-command: 'sleep' timed out after 3.5 s"$'\r'
 	[ "$output" = "" ]
 	[ "$stderr" = "evt-command: expected -- PROGRAM (see evt-command --help)" ]
 	run -2 --separate-stderr evt-command users u1 go --
-	[ "$stderr" = "evt-command: expected -- PROGRAM (see evt-command --help)" ]
+	[ "$stderr" = "evt-command: '--' needs a PROGRAM after it" ]
 	run -2 --separate-stderr evt-command users u1 -- true
 	[ "$stderr" = "evt-command: expected STREAM ID COMMAND (see evt-command --help)" ]
 	run -2 --separate-stderr evt-command users u1 go '{}' x -- true

@@ -152,8 +152,11 @@ load test_helper
 	run -0 --separate-stderr evt --db "$a" append -q users u1 '{"type":"b"}'
 	run -0 --separate-stderr evt --db="$a" read --head
 	[ "$output" = 2 ]
-	run -0 --separate-stderr evt "-d$a" fold users u1
+	run -0 --separate-stderr evt -d "$a" fold users u1
 	[ "$output" = '{"aggregateId":"u1","version":2}' ]
+	# -dURL could be a name that lost its "--": refused, as in every program
+	run -2 --separate-stderr evt "-d$a" fold users u1
+	[ "$stderr" = "evt: ambiguous '-d$a': write '-d $a' for a store" ]
 	# a store given after the command wins, as the command's own option
 	run -0 --separate-stderr evt -d nowhere.db read -d "$a" --head
 	[ "$output" = 2 ]
