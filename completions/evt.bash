@@ -71,13 +71,33 @@ _evt_program()
 		opt=${COMP_WORDS[COMP_CWORD-2]}
 	fi
 
-	# after --: a program and its arguments (evt-handle, evt-command)
+	# after --: a program and its arguments (evt-handle, evt-command).  A
+	# '--' before any operand ends the options: then NAME STREAM (STREAM
+	# ID COMMAND) and a second '--' come before the program.
+	local lead='' n
 	for (( i = first; i < COMP_CWORD; i++ )); do
 		w=${COMP_WORDS[i]}
-		[[ $w == -- ]] || continue
+		if [[ $w != -- ]]; then
+			if [[ $w != -?* ]]; then
+				lead=1
+			elif [[ " $_evt_args " == *" $w "* ]]; then
+				[[ ${COMP_WORDS[i+1]} == = ]] && (( i++ ))
+				(( i++ ))
+			fi
+			continue
+		fi
 		if [[ $verb != handle && $verb != command ]]; then
 			return 0
-		elif (( i + 1 == COMP_CWORD )); then
+		fi
+		if [[ -z $lead ]]; then
+			n=2
+			[[ $verb == command ]] && n=3
+			for (( i += 1 + n; i < COMP_CWORD; i++ )); do
+				[[ ${COMP_WORDS[i]} == -- ]] && break
+			done
+			(( i < COMP_CWORD )) || return 0
+		fi
+		if (( i + 1 == COMP_CWORD )); then
 			mapfile -t COMPREPLY < <(compgen -c -- "$cur")
 		elif declare -F _command_offset >/dev/null; then
 			_command_offset $((i + 1))

@@ -35,14 +35,50 @@ function __evt_complete_verb
     complete --do-complete="$line"
 end
 
-# true after `--`, where evt-handle and evt-command take a program
+# The index of the `--` that starts the program of evt-handle and
+# evt-command, if one was typed.  A `--` before any operand ends the
+# options: then NAME STREAM (STREAM ID COMMAND) and a second `--` come
+# before the program.
+function __evt_program_start
+    set -l tokens (commandline -opc)
+    if not contains -- $tokens[1] evt-handle evt-command
+        contains -i -- -- $tokens
+        return
+    end
+    set -l n 2
+    test $tokens[1] = evt-command; and set n 3
+    set -l lead
+    set -l i 2
+    while test $i -le (count $tokens)
+        set -l t $tokens[$i]
+        if test "$t" = --
+            if test -z "$lead"
+                set i (math $i + 1 + $n)
+                while test $i -le (count $tokens); and test "$tokens[$i]" != --
+                    set i (math $i + 1)
+                end
+                test $i -le (count $tokens); or return 1
+            end
+            echo $i
+            return 0
+        else if contains -- $t -d --db --events-table --bookmarks-table --on --stream --batch --retries --retry-delay --timeout --jq --jq-file --exec --init --persist --key
+            set i (math $i + 1)
+        else if not string match -q -- '-?*' $t
+            set lead 1
+        end
+        set i (math $i + 1)
+    end
+    return 1
+end
+
+# true after the `--` where evt-handle and evt-command take a program
 function __evt_after_dashdash
-    contains -- -- (commandline -opc)[2..-1]
+    __evt_program_start >/dev/null
 end
 
 function __evt_complete_program
     set -l tokens (commandline -opc)
-    set -l i (contains -i -- -- $tokens)
+    set -l i (__evt_program_start)
     set -e tokens[1..$i]
     set -l line (string join ' ' -- (string escape -- $tokens) (commandline -ct))
     complete --do-complete="$line"

@@ -192,3 +192,97 @@ EOF
 	run -0 --separate-stderr evt-read --bookmarks-table marks --head
 	[ "$output" = 1 ]
 }
+
+# --- names that begin with '-' ------------------------------------------------
+
+@test "names that begin with '-' reach every program after '--'" {
+	r1='{"position":1,"stream":"-x","aggregateId":"--","version":1,"timestamp":"TS","event":{"type":"-"}}'
+	r2='{"position":2,"stream":"-x","aggregateId":"--","version":2,"timestamp":"TS","event":{"type":"--","a":1}}'
+	r3='{"position":3,"stream":"-","aggregateId":"-x","version":1,"timestamp":"TS","event":{"type":"-x"}}'
+	run -0 --separate-stderr evt-append -- -x -- '{"type":"-"}' '{"type":"--","a":1}'
+	same "$(no_ts)" "$r1
+$r2"
+	run -0 --separate-stderr evt-append -- - -x <<<'{"type":"-x"}'
+	same "$(no_ts)" "$r3"
+	run -0 --separate-stderr evt-read -- -x --
+	same "$(no_ts)" "$r1
+$r2"
+	run -0 --separate-stderr evt-read --type - --type=-x -- -x,-
+	same "$(no_ts)" "$r1
+$r3"
+	# '-' alone is no option
+	run -0 --separate-stderr evt-read -
+	same "$(no_ts)" "$r3"
+	run -0 --separate-stderr evt-read --aggregates -x
+	[ "$output" = '{"stream":"-x","aggregateId":"--","version":2,"position":2}' ]
+	run -0 --separate-stderr evt-fold -- -x --
+	[ "$output" = '{"a":1,"aggregateId":"--","version":2}' ]
+	run -0 --separate-stderr evt-tail --after 0 --count 1 -- -
+	same "$(no_ts)" "$r3"
+	run -0 --separate-stderr evt read -- - -x
+	same "$(no_ts)" "$r3"
+	# without '--' such a name is an option
+	run -2 --separate-stderr evt-read -x
+	[ "$stderr" = "evt-read: unknown option '-x'" ]
+}
+
+@test "evt-handle and evt-command: '--' NAME STREAM '--' PROGRAM" {
+	r1='{"position":1,"stream":"-x","aggregateId":"--","version":1,"timestamp":"TS","event":{"type":"-"}}'
+	r2='{"position":2,"stream":"-x","aggregateId":"--","version":2,"timestamp":"TS","event":{"type":"-"}}'
+	evt-append -q -- -x -- '{"type":"-"}'
+	# NAME '--', STREAM '-x'; the program's own '--' is its own
+	run -0 --separate-stderr evt-handle -- -- -x -- sh -c 'cat; echo "$@"' sh -- -y
+	same "$(no_ts)" "$r1
+-- -y"
+	run -0 --separate-stderr evt-handle --status -- --
+	[ "$output" = '{"name":"--","streams":["-x"],"position":1,"head":1,"lag":0,"parked":0,"running":false}' ]
+	run -0 --separate-stderr evt-handle --reset -- -- 0
+	[ "$output" = '{"name":"--","from":1,"to":0}' ]
+	# --on alone: no second '--'
+	run -0 --separate-stderr evt-handle --on '-x:-=echo "$EVT_TYPE"' -- -- -x
+	[ "$output" = "-" ]
+	# STREAM '--' and NAME '-' too
+	run -0 --separate-stderr evt-handle -- - -- -- true
+	[ "$output" = "" ]
+	run -0 --separate-stderr evt-handle --status -- - --
+	[ "$output" = '{"name":"-","streams":["--"],"position":0,"head":0,"lag":0,"parked":0,"running":false}
+{"name":"--","streams":["-x"],"position":1,"head":1,"lag":0,"parked":0,"running":false}' ]
+	# STREAM '-x', ID '--', COMMAND '-'
+	run -0 --separate-stderr evt-command -- -x -- - -- sh -c 'cat >in.json; echo "{\"type\":\"-\"}"'
+	[ "$output" = '{"aggregateId":"--","version":2}' ]
+	[ "$(cat in.json)" = '{"command":{"aggregateId":"--","type":"-"},"aggregate":{"aggregateId":"--","version":1}}' ]
+	run -0 --separate-stderr evt-read -- -x --
+	same "$(no_ts)" "$r1
+$r2"
+	# --parked and --drop: every argument after '--' is a name
+	run -0 --separate-stderr evt-handle --continue-on-error -- -p -x -- false
+	run -0 --separate-stderr evt-handle --parked -- -p
+	[[ "$output" == '{"position":1,"stream":"-x","aggregateId":"--","version":1,'*',"parked":{"status":1,'* ]]
+	run -0 --separate-stderr evt-handle --drop -- -p
+	[ "$output" = '{"name":"-p","streams":["-x"],"position":2,"parked":2}' ]
+	run -2 --separate-stderr evt-handle -- -y -x --
+	[ "$stderr" = "evt-handle: '--' needs a PROGRAM after it" ]
+	run -2 --separate-stderr evt-command -- -x -- -
+	[ "$stderr" = "evt-command: expected -- PROGRAM (see evt-command --help)" ]
+}
+
+@test "-dNAME is refused: it may be a name that lost its '--'" {
+	run -2 --separate-stderr evt-handle -d s.db --reset -dash 1
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-handle: ambiguous '-dash': write '-d ash' for a store; a name that begins with '-' goes after '--'" ]
+	run -2 --separate-stderr evt-append -qdash s a '{"type":"x"}'
+	[ "$stderr" = "evt-append: ambiguous '-qdash': write '-d ash' for a store; a name that begins with '-' goes after '--'" ]
+	for c in read fold tail command; do
+		run -2 --separate-stderr evt-$c -dx.db s a
+		[ "$stderr" = "evt-$c: ambiguous '-dx.db': write '-d x.db' for a store; a name that begins with '-' goes after '--'" ]
+	done
+	[ ! -e ash ] && [ ! -e s.db ] && [ ! -e x.db ]
+	# read as meant
+	evt-append -d s.db --records </dev/null
+	run -0 --separate-stderr evt-handle -d s.db --reset -- -dash 0
+	[ "$output" = '{"name":"-dash","from":0,"to":0}' ]
+	[ ! -e ash ]
+	# --db=URL is one argument
+	run -0 --separate-stderr evt-read --db=s.db --head
+	[ "$output" = 0 ]
+}
