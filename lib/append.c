@@ -227,6 +227,16 @@ static int key_first(struct evt_appender *ap, const char *stream, size_t slen,
 	return 0;
 }
 
+static int open_store(struct evt_appender *ap, struct evt_err *e)
+{
+	struct evt_store_opts so = *ap->so;
+
+	/* nothing printed: no positions needed back (a key keeps them) */
+	so.blind = ap->quiet && !ap->key;
+	so.keys = ap->key != NULL;
+	return evt_store_open(&ap->st, &so, e);
+}
+
 int evt_appender_add(struct evt_appender *ap, const char *stream, size_t slen,
 		     const char *id, size_t idlen, int64_t version,
 		     const char *ts, size_t tslen, const char *event,
@@ -242,13 +252,7 @@ int evt_appender_add(struct evt_appender *ap, const char *stream, size_t slen,
 	int rc;
 
 	if (!ap->st) {
-		struct evt_store_opts so = *ap->so;
-
-		/* nothing printed: no positions needed back (a key keeps
-		 * them) */
-		so.blind = ap->quiet && !ap->key;
-		so.keys = ap->key != NULL;
-		if ((rc = evt_store_open(&ap->st, &so, e)))
+		if ((rc = open_store(ap, e)))
 			return rc;
 		if ((rc = evt_store_begin(ap->st, e)))
 			return rc;
@@ -395,8 +399,8 @@ int evt_appender_commit(struct evt_appender *ap, struct evt_out *out,
 {
 	int rc;
 
-	if (!ap->st)
-		return 0;
+	if (!ap->st)		/* nothing added: the store made if missing */
+		return open_store(ap, e);
 	if (ap->replay)
 		return replay(ap, out, e);
 	if ((rc = flush(ap, e)))

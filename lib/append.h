@@ -9,7 +9,8 @@
 enum evt_expect { EVT_EXPECT_ANY, EVT_EXPECT_EXISTS, EVT_EXPECT_VERSION };
 
 /* An append in progress: the store is opened and the transaction begun
- * with the first event, so an append of nothing touches nothing.  Events
+ * with the first event (an append of nothing only opens the store, at
+ * the commit).  Events
  * are inserted in batches (copied into batch until it is full or the
  * commit comes); stored records wait in a spool (memory, then a temporary
  * file) and are printed only once the commit succeeded. */
@@ -45,7 +46,9 @@ int evt_appender_add(struct evt_appender *ap, const char *stream, size_t slen,
 		     const char *id, size_t idlen, int64_t version,
 		     const char *ts, size_t tslen, const char *event,
 		     size_t elen, const char *place, struct evt_err *e);
-/* Commit and print what was stored to out.  Nothing added: nothing done.
+/* Commit and print what was stored to out.  Nothing added: the store is
+ * opened, which makes it (file and tables) when it is missing, and nothing
+ * else is done.
  * With ap->key set (before the first add): a KEY already stored appends
  * nothing and prints the records of the append it came with; the same KEY
  * for another aggregate is EVT_ECONFLICT; a KEY goes with one aggregate. */

@@ -617,6 +617,28 @@ $(rec 2 users u1 2 '{"type":"b"}')"
 	same "$output" "$before"
 }
 
+@test "no events on a missing store: the store is made, empty" {
+	run -0 --separate-stderr evt-append --records </dev/null
+	[ "$output" = "" ]
+	[ "$stderr" = "" ]
+	same "$(db_tables)" "bookmarks
+events"
+	run -0 --separate-stderr evt-read
+	[ "$output" = "" ]
+	run -0 --separate-stderr evt-read --head
+	[ "$output" = 0 ]
+	run -0 --separate-stderr evt-read --streams
+	[ "$output" = "" ]
+	run -0 --separate-stderr evt-fold users u1
+	[ "$output" = '{"aggregateId":"u1","version":0}' ]
+	# the same with STREAM ID and -q
+	o=$(db other.db)
+	run -0 --separate-stderr evt-append -q -d "$o" users u1 </dev/null
+	[ "$output" = "" ]
+	run -0 --separate-stderr evt-read -d "$o" --head
+	[ "$output" = 0 ]
+}
+
 @test "a closed stdout ends quietly with exit 0 after the commit" {
 	seq 3000 | sed 's/.*/{"type":"n","i":&}/' >in
 	run -0 --separate-stderr bash -c 'set -o pipefail; evt-append s a <in | head -n 1 >/dev/null; echo "status ${PIPESTATUS[*]}"'
