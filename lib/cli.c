@@ -106,18 +106,18 @@ int evt_cli_common(int c, int argc, char **argv, struct evt_store_opts *so,
 static int long_takes_value(const char *arg, const struct option *o)
 {
 	size_t n = strlen(arg);
-	int match = 0, value = 0;
+	int value = -1, v, ambiguous = 0;
 
 	for (; o->name; o++) {
 		if (strncmp(o->name, arg, n) != 0)
 			continue;
+		v = o->has_arg == required_argument;
 		if (o->name[n] == '\0')
-			return o->has_arg == required_argument;
-		if (match++ && value != (o->has_arg == required_argument))
-			return 0;
-		value = o->has_arg == required_argument;
+			return v;
+		ambiguous |= value >= 0 && value != v;
+		value = v;
 	}
-	return value;
+	return !ambiguous && value > 0;
 }
 
 /* How many arguments the option at argv[i] spans: 2 when its value is the

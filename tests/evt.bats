@@ -217,6 +217,11 @@ $r3"
 	[ "$output" = '{"stream":"-x","aggregateId":"--","version":2,"position":2}' ]
 	run -0 --separate-stderr evt-fold -- -x --
 	[ "$output" = '{"a":1,"aggregateId":"--","version":2}' ]
+	# an option's value may begin with '-'
+	run -0 --separate-stderr evt-fold --all -x
+	[ "$output" = '{"a":1,"aggregateId":"--","version":2}' ]
+	run -0 --separate-stderr evt-tail --after 1 --count 1 --stream -x
+	same "$(no_ts)" "$r2"
 	run -0 --separate-stderr evt-tail --after 0 --count 1 -- -
 	same "$(no_ts)" "$r3"
 	run -0 --separate-stderr evt read -- - -x
