@@ -27,12 +27,12 @@
  * as jq 1.6 knows them (doubles).  Members the program does not touch keep
  * their exact text.
  */
-#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jq.h>
 
+#include "dl.h"
 #include "json.h"
 #include "reduce.h"
 
@@ -40,125 +40,56 @@
  * not at every start: linking it costs every run of evt-fold and
  * evt-command half a millisecond, merge folds included.  Every jq and jv
  * function used here goes through this table. */
-static struct {
-	void *lib;
-	jq_state *(*jq_init)(void);
-	void (*jq_set_error_cb)(jq_state *, jq_msg_cb, void *);
-	void (*jq_set_input_cb)(jq_state *, jq_input_cb, void *);
-	int (*jq_compile)(jq_state *, const char *);
-	int (*jq_compile_args)(jq_state *, const char *, jv);
-	void (*jq_start)(jq_state *, jv, int);
-	jv (*jq_next)(jq_state *);
-	void (*jq_teardown)(jq_state **);
-	int (*jq_halted)(jq_state *);
-	jv (*jq_get_error_message)(jq_state *);
-	jv (*jv_parse_sized)(const char *, int);
-	jv (*jv_true)(void);
-	jv (*jv_false)(void);
-	jv (*jv_array)(void);
-	jv (*jv_array_append)(jv, jv);
-	jv (*jv_dump_string)(jv, int);
-	void (*jv_free)(jv);
-	jv (*jv_copy)(jv);
-	jv_kind (*jv_get_kind)(jv);
-	jv (*jv_null)(void);
-	jv (*jv_invalid)(void);
-	jv (*jv_invalid_get_msg)(jv);
-	int (*jv_invalid_has_msg)(jv);
-	jv (*jv_number)(double);
-	jv (*jv_string)(const char *);
-	jv (*jv_string_sized)(const char *, int);
-	const char *(*jv_string_value)(jv);
-	int (*jv_string_length_bytes)(jv);
-	jv (*jv_array_get)(jv, int);
-	int (*jv_array_length)(jv);
-	jv (*jv_object)(void);
-	jv (*jv_object_set)(jv, jv, jv);
-	jv (*jv_object_merge)(jv, jv);
-	int (*jv_object_length)(jv);
-	int (*jv_object_iter)(jv);
-	int (*jv_object_iter_next)(jv, int);
-	int (*jv_object_iter_valid)(jv, int);
-	jv (*jv_object_iter_key)(jv, int);
-	jv (*jv_object_iter_value)(jv, int);
-} J;
+#define JQ_FUNCS(X) \
+	X(jq_init) X(jq_set_error_cb) X(jq_set_input_cb) X(jq_compile) \
+	X(jq_compile_args) X(jq_start) X(jq_next) X(jq_teardown) X(jq_halted) \
+	X(jq_get_error_message) X(jv_parse_sized) X(jv_true) X(jv_false) \
+	X(jv_array) X(jv_array_append) X(jv_dump_string) X(jv_free) X(jv_copy) \
+	X(jv_get_kind) X(jv_null) X(jv_invalid) X(jv_invalid_get_msg) \
+	X(jv_invalid_has_msg) X(jv_number) X(jv_string) X(jv_string_sized) \
+	X(jv_string_value) X(jv_string_length_bytes) X(jv_array_get) \
+	X(jv_array_length) X(jv_object) X(jv_object_set) X(jv_object_merge) \
+	X(jv_object_length) X(jv_object_iter) X(jv_object_iter_next) \
+	X(jv_object_iter_valid) X(jv_object_iter_key) X(jv_object_iter_value)
 
-#define FN(f) { #f, (void **)&J.f }
-static const struct { const char *name; void **fn; } jq_fns[] = {
-	FN(jq_init), FN(jq_set_error_cb), FN(jq_set_input_cb), FN(jq_compile),
-	FN(jq_compile_args), FN(jq_start), FN(jq_next), FN(jq_teardown),
-	FN(jq_halted), FN(jq_get_error_message), FN(jv_parse_sized),
-	FN(jv_true), FN(jv_false), FN(jv_array), FN(jv_array_append), FN(jv_dump_string), FN(jv_free), FN(jv_copy),
-	FN(jv_get_kind), FN(jv_null), FN(jv_invalid), FN(jv_invalid_get_msg),
-	FN(jv_invalid_has_msg), FN(jv_number), FN(jv_string),
-	FN(jv_string_sized), FN(jv_string_value), FN(jv_string_length_bytes),
-	FN(jv_array_get), FN(jv_array_length), FN(jv_object),
-	FN(jv_object_set), FN(jv_object_merge), FN(jv_object_length),
-	FN(jv_object_iter), FN(jv_object_iter_next), FN(jv_object_iter_valid),
-	FN(jv_object_iter_key), FN(jv_object_iter_value)
-};
-#undef FN
+static struct jq_api {
+	JQ_FUNCS(EVT_DL_MEMBER)
+} J;
+static void *jq_lib;	/* loaded once per process, never unloaded */
 
 static int load_jq(struct evt_err *e)
 {
-	size_t i;
+#define X(f) EVT_DL_FN(jq_api, f)
+	static const struct evt_dl_fn fns[] = { JQ_FUNCS(X) };
+#undef X
+	const char *missing, *err;
 
-	if (J.lib)
+	if (jq_lib)
 		return 0;
-	if (!(J.lib = dlopen("libjq.so.1", RTLD_NOW | RTLD_LOCAL)))
-		return evt_errf(e, EVT_EFAIL, "cannot load libjq: %s",
-				dlerror());
-	for (i = 0; i < sizeof(jq_fns) / sizeof(jq_fns[0]); i++)
-		if (!(*jq_fns[i].fn = dlsym(J.lib, jq_fns[i].name))) {
-			dlclose(J.lib);
-			J.lib = NULL;
-			return evt_errf(e, EVT_EFAIL, "cannot load libjq: no "
-					"%s", jq_fns[i].name);
-		}
-	return 0;
+	if ((jq_lib = evt_dl_bind("libjq.so.1", fns, sizeof(fns) /
+				  sizeof(fns[0]), &J, &missing, &err)))
+		return 0;
+	if (missing)
+		return evt_errf(e, EVT_EFAIL, "cannot load libjq: no %s",
+				missing);
+	return evt_errf(e, EVT_EFAIL, "cannot load libjq: %s",
+			err ? err : "unknown error");
 }
 
-#define jq_init J.jq_init
-#define jq_set_error_cb J.jq_set_error_cb
-#define jq_set_input_cb J.jq_set_input_cb
-#define jq_compile J.jq_compile
-#define jq_compile_args J.jq_compile_args
-#define jq_start J.jq_start
-#define jq_next J.jq_next
-#define jq_teardown J.jq_teardown
-#define jq_halted J.jq_halted
-#define jq_get_error_message J.jq_get_error_message
-#define jv_parse_sized J.jv_parse_sized
-#define jv_true J.jv_true
-#define jv_false J.jv_false
-#define jv_array J.jv_array
-#define jv_array_append J.jv_array_append
-#define jv_dump_string J.jv_dump_string
-#define jv_free J.jv_free
-#define jv_copy J.jv_copy
-#define jv_get_kind J.jv_get_kind
-#define jv_null J.jv_null
-#define jv_invalid J.jv_invalid
-#define jv_invalid_get_msg J.jv_invalid_get_msg
-#define jv_invalid_has_msg J.jv_invalid_has_msg
-#define jv_number J.jv_number
-#define jv_string J.jv_string
-#define jv_string_sized J.jv_string_sized
-#define jv_string_value J.jv_string_value
-#define jv_string_length_bytes J.jv_string_length_bytes
-#define jv_array_get J.jv_array_get
-#define jv_array_length J.jv_array_length
-#define jv_object J.jv_object
-#define jv_object_set J.jv_object_set
-#define jv_object_merge J.jv_object_merge
-#define jv_object_length J.jv_object_length
-#define jv_object_iter J.jv_object_iter
-#define jv_object_iter_next J.jv_object_iter_next
-#define jv_object_iter_valid J.jv_object_iter_valid
-#define jv_object_iter_key J.jv_object_iter_key
-#define jv_object_iter_value J.jv_object_iter_value
-/* jv.h's own jv_is_valid would call libjq directly. */
-#define is_valid(x) (jv_get_kind(x) != JV_KIND_INVALID)
+/* jv.h's own jv_is_valid and foreach macros would call libjq directly. */
+#define array_foreach(a, i, x)						\
+	for (int n__ = J.jv_array_length(J.jv_copy(a)), i = 0, once__ = 1; \
+	     once__; once__ = 0)					\
+		for (jv x; i < n__ ? (x = J.jv_array_get(J.jv_copy(a), i), 1) \
+				   : 0; i++)
+#define object_foreach(t, k, v)						\
+	for (int it__ = J.jv_object_iter(t), once__ = 1; once__;	\
+	     once__ = 0)						\
+		for (jv k, v; J.jv_object_iter_valid((t), it__) ?	\
+		     (k = J.jv_object_iter_key(t, it__),		\
+		      v = J.jv_object_iter_value(t, it__), 1) : 0;	\
+		     it__ = J.jv_object_iter_next(t, it__))
+#define is_valid(x) (J.jv_get_kind(x) != JV_KIND_INVALID)
 
 /* Member names seen before, as jv strings: a name that comes with every
  * event is made (and hashed by jq) once, not per event. */
@@ -198,17 +129,17 @@ static void on_error(void *ctx, jv msg)
 	struct evt_buf *b = ctx;
 	const char *s, *end;
 
-	if (jv_get_kind(msg) != JV_KIND_STRING) {
-		msg = jv_dump_string(msg, 0);
-		if (jv_get_kind(msg) != JV_KIND_STRING) {
-			jv_free(msg);
+	if (J.jv_get_kind(msg) != JV_KIND_STRING) {
+		msg = J.jv_dump_string(msg, 0);
+		if (J.jv_get_kind(msg) != JV_KIND_STRING) {
+			J.jv_free(msg);
 			return;
 		}
 	}
-	s = jv_string_value(msg);
+	s = J.jv_string_value(msg);
 	if (strncmp(s, "jq: ", 4) == 0 && strstr(s, " compile error") &&
 	    !strchr(s, '\n')) {
-		jv_free(msg);
+		J.jv_free(msg);
 		return;
 	}
 	if (b->len)
@@ -226,7 +157,7 @@ static void on_error(void *ctx, jv msg)
 		evt_buf_addc(b, '\n');
 		s = nl + 1;
 	}
-	jv_free(msg);
+	J.jv_free(msg);
 }
 
 static void jq_forget(struct evt_reducer *r, struct evt_agg *a)
@@ -236,11 +167,11 @@ static void jq_forget(struct evt_reducer *r, struct evt_agg *a)
 	(void)r;
 	if (!pa)
 		return;
-	jv_free(pa->agg);
-	jv_free(pa->patches);
-	jv_free(pa->dirty);
-	jv_free(pa->stream);
-	jv_free(pa->id);
+	J.jv_free(pa->agg);
+	J.jv_free(pa->patches);
+	J.jv_free(pa->dirty);
+	J.jv_free(pa->stream);
+	J.jv_free(pa->id);
 	free(pa);
 	a->priv = NULL;
 }
@@ -258,12 +189,12 @@ static jv key_jv(struct jqr *q, const char *tok, size_t n)
 	h = evt_fnv(EVT_FNV0, tok, n);
 	k = &q->keys[h & (KEYS - 1)];
 	if (k->len != n || memcmp(k->tok, tok, n) != 0) {
-		jv_free(k->s);
+		J.jv_free(k->s);
 		memcpy(k->tok, tok, n);
 		k->len = n;
-		k->s = jv_string_sized(tok + 1, (int)n - 2);
+		k->s = J.jv_string_sized(tok + 1, (int)n - 2);
 	}
-	return jv_copy(k->s);
+	return J.jv_copy(k->s);
 }
 
 /* The jv of a compact JSON value that evt_json_compact has checked, built
@@ -284,51 +215,51 @@ static jv value_jv(struct jqr *q, const char *s, size_t n, int depth)
 		if (depth < 0)
 			return key_jv(q, s, n);
 		if (!memchr(s, '\\', n))
-			return jv_string_sized(s + 1, (int)n - 2);
+			return J.jv_string_sized(s + 1, (int)n - 2);
 		if (evt_json_unquote(s, n, &q->key) < 0)
 			break;
-		return jv_string_sized(q->key.p, (int)q->key.len);
+		return J.jv_string_sized(q->key.p, (int)q->key.len);
 	case 't':
-		return jv_true();
+		return J.jv_true();
 	case 'f':
-		return jv_false();
+		return J.jv_false();
 	case 'n':
-		return jv_null();
+		return J.jv_null();
 	case '{':
 		if (depth > 32)
 			break;
-		v = jv_object();
+		v = J.jv_object();
 		while (evt_json_next(s, n, &at, &key, &klen, &val, &vlen)) {
 			jv k = value_jv(q, key, klen, -1), x;
 
 			/* What jq cannot read (a lone surrogate) makes the
 			 * whole value unreadable, as with jq's own parser. */
-			if (jv_get_kind(k) != JV_KIND_STRING) {
-				jv_free(v);
-				return is_valid(k) ? (jv_free(k), jv_invalid())
+			if (J.jv_get_kind(k) != JV_KIND_STRING) {
+				J.jv_free(v);
+				return is_valid(k) ? (J.jv_free(k), J.jv_invalid())
 						   : k;
 			}
 			x = value_jv(q, val, vlen, depth + 1);
 			if (!is_valid(x)) {
-				jv_free(k);
-				jv_free(v);
+				J.jv_free(k);
+				J.jv_free(v);
 				return x;
 			}
-			v = jv_object_set(v, k, x);
+			v = J.jv_object_set(v, k, x);
 		}
 		return v;
 	case '[':
 		if (depth > 32)
 			break;
-		v = jv_array();
+		v = J.jv_array();
 		while (evt_json_next(s, n, &at, &key, &klen, &val, &vlen)) {
 			jv x = value_jv(q, val, vlen, depth + 1);
 
 			if (!is_valid(x)) {
-				jv_free(v);
+				J.jv_free(v);
 				return x;
 			}
-			v = jv_array_append(v, x);
+			v = J.jv_array_append(v, x);
 		}
 		return v;
 	default:
@@ -336,9 +267,9 @@ static jv value_jv(struct jqr *q, const char *s, size_t n, int depth)
 			break;
 		memcpy(num, s, n);
 		num[n] = '\0';
-		return jv_number(strtod(num, NULL));
+		return J.jv_number(strtod(num, NULL));
 	}
-	return jv_parse_sized(s, (int)n);
+	return J.jv_parse_sized(s, (int)n);
 }
 
 static struct jq_agg *agg_of(struct jqr *q, struct evt_agg *a)
@@ -348,17 +279,17 @@ static struct jq_agg *agg_of(struct jqr *q, struct evt_agg *a)
 	if (pa)
 		return pa;
 	pa = evt_xmalloc(sizeof(*pa));
-	pa->agg = jv_null();
+	pa->agg = J.jv_null();
 	if (q->uses_agg) {
-		jv_free(pa->agg);
+		J.jv_free(pa->agg);
 		evt_buf_reset(&q->base.tmp);
 		evt_agg_print(a, &q->base.tmp);
-		pa->agg = jv_parse_sized(q->base.tmp.p, (int)q->base.tmp.len);
+		pa->agg = J.jv_parse_sized(q->base.tmp.p, (int)q->base.tmp.len);
 	}
-	pa->patches = jv_invalid();
-	pa->dirty = jv_object();
-	pa->stream = jv_string_sized(a->stream, (int)a->stream_len);
-	pa->id = jv_string_sized(a->id, (int)a->id_len);
+	pa->patches = J.jv_invalid();
+	pa->dirty = J.jv_object();
+	pa->stream = J.jv_string_sized(a->stream, (int)a->stream_len);
+	pa->id = J.jv_string_sized(a->id, (int)a->id_len);
 	a->priv = pa;
 	return pa;
 }
@@ -367,36 +298,36 @@ static struct jq_agg *agg_of(struct jqr *q, struct evt_agg *a)
 static jv input_agg(struct jqr *q, struct jq_agg *pa)
 {
 	if (is_valid(pa->patches)) {
-		jv_array_foreach(pa->patches, i, p) {
-			if (jv_get_kind(p) == JV_KIND_OBJECT)
-				pa->agg = jv_object_merge(pa->agg, p);
+		array_foreach(pa->patches, i, p) {
+			if (J.jv_get_kind(p) == JV_KIND_OBJECT)
+				pa->agg = J.jv_object_merge(pa->agg, p);
 			else
-				jv_free(p);
+				J.jv_free(p);
 		}
-		jv_free(pa->patches);
-		pa->patches = jv_invalid();
+		J.jv_free(pa->patches);
+		pa->patches = J.jv_invalid();
 	}
-	pa->agg = jv_object_set(pa->agg, jv_copy(q->k_id), jv_copy(pa->id));
-	pa->agg = jv_object_set(pa->agg, jv_copy(q->k_version),
-				jv_number((double)q->cur->version));
-	return jv_copy(pa->agg);
+	pa->agg = J.jv_object_set(pa->agg, J.jv_copy(q->k_id), J.jv_copy(pa->id));
+	pa->agg = J.jv_object_set(pa->agg, J.jv_copy(q->k_version),
+				J.jv_number((double)q->cur->version));
+	return J.jv_copy(pa->agg);
 }
 
 /* $meta for the current event. */
 static jv input_meta(struct jqr *q, struct jq_agg *pa)
 {
 	const struct evt_record *ev = q->ev;
-	jv meta = jv_object();
+	jv meta = J.jv_object();
 
-	meta = jv_object_set(meta, jv_copy(q->k_position),
-			     jv_number((double)ev->position));
-	meta = jv_object_set(meta, jv_copy(q->k_stream), jv_copy(pa->stream));
-	meta = jv_object_set(meta, jv_copy(q->k_id), jv_copy(pa->id));
-	meta = jv_object_set(meta, jv_copy(q->k_version),
-			     jv_number((double)ev->version));
-	return jv_object_set(meta, jv_copy(q->k_timestamp), ev->ts ?
-			     jv_string_sized(ev->ts, (int)ev->ts_len) :
-			     jv_null());
+	meta = J.jv_object_set(meta, J.jv_copy(q->k_position),
+			     J.jv_number((double)ev->position));
+	meta = J.jv_object_set(meta, J.jv_copy(q->k_stream), J.jv_copy(pa->stream));
+	meta = J.jv_object_set(meta, J.jv_copy(q->k_id), J.jv_copy(pa->id));
+	meta = J.jv_object_set(meta, J.jv_copy(q->k_version),
+			     J.jv_number((double)ev->version));
+	return J.jv_object_set(meta, J.jv_copy(q->k_timestamp), ev->ts ?
+			     J.jv_string_sized(ev->ts, (int)ev->ts_len) :
+			     J.jv_null());
 }
 
 /* jq asks for its next input: $agg, $meta (those the program names), then
@@ -409,7 +340,7 @@ static jv next_input(jq_state *jq, void *data)
 
 	(void)jq;
 	if (!q->ev)
-		return jv_invalid();
+		return J.jv_invalid();
 	pa = agg_of(q, q->cur);
 	if (q->stage < 1) {
 		q->stage = 1;
@@ -426,10 +357,10 @@ static jv next_input(jq_state *jq, void *data)
 	q->ev = NULL;
 	q->stage = 3;
 	if (!is_valid(event)) {
-		q->bad = jv_invalid_has_msg(jv_copy(event)) ?
-			 jv_invalid_get_msg(event) :
-			 jv_string("incomplete JSON");
-		return jv_invalid();
+		q->bad = J.jv_invalid_has_msg(J.jv_copy(event)) ?
+			 J.jv_invalid_get_msg(event) :
+			 J.jv_string("incomplete JSON");
+		return J.jv_invalid();
 	}
 	return event;
 }
@@ -442,26 +373,26 @@ static void jq_sync(struct evt_reducer *r, struct evt_agg *a)
 	struct jqr *q = (struct jqr *)r;
 	struct jq_agg *pa = a->priv;
 
-	if (!pa || jv_object_length(jv_copy(pa->dirty)) == 0)
+	if (!pa || J.jv_object_length(J.jv_copy(pa->dirty)) == 0)
 		return;
-	jv_object_foreach(pa->dirty, k, v) {
+	object_foreach(pa->dirty, k, v) {
 		jv d;
 
 		evt_buf_reset(&q->key);
-		evt_json_quote(&q->key, jv_string_value(k),
-			       (size_t)jv_string_length_bytes(jv_copy(k)));
-		jv_free(k);
+		evt_json_quote(&q->key, J.jv_string_value(k),
+			       (size_t)J.jv_string_length_bytes(J.jv_copy(k)));
+		J.jv_free(k);
 		if (evt_agg_reserved(q->key.p, q->key.len)) {
-			jv_free(v);
+			J.jv_free(v);
 			continue;
 		}
-		d = jv_dump_string(v, 0);
-		evt_agg_set(a, q->key.p, q->key.len, jv_string_value(d),
-			    (size_t)jv_string_length_bytes(jv_copy(d)));
-		jv_free(d);
+		d = J.jv_dump_string(v, 0);
+		evt_agg_set(a, q->key.p, q->key.len, J.jv_string_value(d),
+			    (size_t)J.jv_string_length_bytes(J.jv_copy(d)));
+		J.jv_free(d);
 	}
-	jv_free(pa->dirty);
-	pa->dirty = jv_object();
+	J.jv_free(pa->dirty);
+	pa->dirty = J.jv_object();
 }
 
 static const char *jv_kind_article(jv_kind k)
@@ -480,17 +411,17 @@ static int jq_error(struct evt_err *e, const char *what, jv msg)
 {
 	int rc;
 
-	if (jv_get_kind(msg) == JV_KIND_STRING) {
+	if (J.jv_get_kind(msg) == JV_KIND_STRING) {
 		rc = evt_errf(e, EVT_EINPUT, "%s: %s", what,
-			      jv_string_value(msg));
+			      J.jv_string_value(msg));
 	} else {
-		jv d = jv_dump_string(msg, 0);
+		jv d = J.jv_dump_string(msg, 0);
 
 		rc = evt_errf(e, EVT_EINPUT, "%s (not a string): %s", what,
-			      jv_string_value(d));
+			      J.jv_string_value(d));
 		msg = d;
 	}
-	jv_free(msg);
+	J.jv_free(msg);
 	return rc;
 }
 
@@ -505,52 +436,52 @@ static int jq_apply(struct evt_reducer *r, struct evt_agg *a,
 	q->ev = ev;
 	q->stage = 0;
 	if (!q->started) {
-		jq_start(q->jq, jv_null(), 0);
+		J.jq_start(q->jq, J.jv_null(), 0);
 		q->started = 1;
 	}
-	out = jq_next(q->jq);
-	if (jv_get_kind(out) != JV_KIND_ARRAY) {
+	out = J.jq_next(q->jq);
+	if (J.jv_get_kind(out) != JV_KIND_ARRAY) {
 		q->ev = NULL;
-		if (jv_invalid_has_msg(jv_copy(out)))
-			return jq_error(e, "jq error", jv_invalid_get_msg(out));
-		jv_free(out);
+		if (J.jv_invalid_has_msg(J.jv_copy(out)))
+			return jq_error(e, "jq error", J.jv_invalid_get_msg(out));
+		J.jv_free(out);
 		if (is_valid(q->bad)) {
 			jv bad = q->bad;
 
-			q->bad = jv_invalid();
+			q->bad = J.jv_invalid();
 			return jq_error(e, "jq cannot read the event", bad);
 		}
-		if (jq_halted(q->jq)) {
-			jv msg = jq_get_error_message(q->jq);
+		if (J.jq_halted(q->jq)) {
+			jv msg = J.jq_get_error_message(q->jq);
 
-			if (jv_get_kind(msg) == JV_KIND_STRING)
+			if (J.jv_get_kind(msg) == JV_KIND_STRING)
 				return jq_error(e, "jq program halted", msg);
-			jv_free(msg);
+			J.jv_free(msg);
 			return evt_errf(e, EVT_EINPUT, "jq program halted");
 		}
 		return evt_errf(e, EVT_EINPUT, "jq program ended");
 	}
 	pa = a->priv;
-	jv_array_foreach(out, i, p) {
-		jv_kind k = jv_get_kind(p);
+	array_foreach(out, i, p) {
+		jv_kind k = J.jv_get_kind(p);
 
 		if (k == JV_KIND_OBJECT) {
-			pa->dirty = jv_object_merge(pa->dirty, p);
+			pa->dirty = J.jv_object_merge(pa->dirty, p);
 		} else if (k != JV_KIND_NULL) {
-			jv_free(p);
-			jv_free(out);
+			J.jv_free(p);
+			J.jv_free(out);
 			return evt_errf(e, EVT_EINPUT, "jq program answered "
 					"%s, not an object or null",
 					jv_kind_article(k));
 		} else {
-			jv_free(p);
+			J.jv_free(p);
 		}
 	}
 	if (q->uses_agg) {
-		jv_free(pa->patches);
+		J.jv_free(pa->patches);
 		pa->patches = out;
 	} else {
-		jv_free(out);
+		J.jv_free(out);
 	}
 	return 0;
 }
@@ -560,18 +491,18 @@ static void jq_free(struct evt_reducer *r)
 	struct jqr *q = (struct jqr *)r;
 
 	if (q->jq)
-		jq_teardown(&q->jq);
-	jv_free(q->k_position);
-	jv_free(q->k_stream);
-	jv_free(q->k_id);
-	jv_free(q->k_version);
-	jv_free(q->k_timestamp);
-	jv_free(q->bad);
+		J.jq_teardown(&q->jq);
+	J.jv_free(q->k_position);
+	J.jv_free(q->k_stream);
+	J.jv_free(q->k_id);
+	J.jv_free(q->k_version);
+	J.jv_free(q->k_timestamp);
+	J.jv_free(q->bad);
 	if (q->keys) {
 		size_t i;
 
 		for (i = 0; i < KEYS; i++)
-			jv_free(q->keys[i].s);
+			J.jv_free(q->keys[i].s);
 		free(q->keys);
 	}
 	evt_buf_release(&q->errs);
@@ -587,17 +518,17 @@ static const struct evt_reducer_ops jq_ops = {
  * they quote the user's own lines, not the wrapper's. */
 static void user_errors(const char *program, struct evt_buf *errs)
 {
-	jq_state *jq = jq_init();
+	jq_state *jq = J.jq_init();
 	jv args;
 
 	if (!jq)
 		return;
 	evt_buf_reset(errs);
-	jq_set_error_cb(jq, on_error, errs);
-	args = jv_object_set(jv_object(), jv_string("agg"), jv_null());
-	args = jv_object_set(args, jv_string("meta"), jv_null());
-	jq_compile_args(jq, program, args);
-	jq_teardown(&jq);
+	J.jq_set_error_cb(jq, on_error, errs);
+	args = J.jv_object_set(J.jv_object(), J.jv_string("agg"), J.jv_null());
+	args = J.jv_object_set(args, J.jv_string("meta"), J.jv_null());
+	J.jq_compile_args(jq, program, args);
+	J.jq_teardown(&jq);
 }
 
 /* Does the program name the variable $name?  (A mention in a string or a
@@ -631,7 +562,7 @@ static int compile(struct jqr *q, const char *program, struct evt_buf *src)
 	evt_buf_addstr(src, "| [\n");
 	evt_buf_addstr(src, program);
 	evt_buf_addstr(src, "\n]");
-	return q->compiled = jq_compile(q->jq, src->p);
+	return q->compiled = J.jq_compile(q->jq, src->p);
 }
 
 int evt_reducer_jq(struct evt_reducer **rp, const char *program,
@@ -649,16 +580,16 @@ int evt_reducer_jq(struct evt_reducer **rp, const char *program,
 	memset(q, 0, sizeof(*q));
 	q->base.ops = &jq_ops;
 	evt_reducer_name(&q->base, "jq", program);
-	q->k_position = jv_string("position");
-	q->k_stream = jv_string("stream");
-	q->k_id = jv_string("aggregateId");
-	q->k_version = jv_string("version");
-	q->k_timestamp = jv_string("timestamp");
-	q->bad = jv_invalid();
+	q->k_position = J.jv_string("position");
+	q->k_stream = J.jv_string("stream");
+	q->k_id = J.jv_string("aggregateId");
+	q->k_version = J.jv_string("version");
+	q->k_timestamp = J.jv_string("timestamp");
+	q->bad = J.jv_invalid();
 	q->keys = evt_xmalloc(KEYS * sizeof(*q->keys));
 	for (i = 0; i < KEYS; i++) {
 		q->keys[i].len = 0;
-		q->keys[i].s = jv_invalid();
+		q->keys[i].s = J.jv_invalid();
 	}
 	q->uses_agg = names_var(program, "agg");
 	q->uses_meta = names_var(program, "meta");
@@ -667,12 +598,12 @@ int evt_reducer_jq(struct evt_reducer **rp, const char *program,
 		return evt_errf(e, EVT_EUSAGE, "jq program is %s",
 				*program ? "not valid UTF-8" : "empty");
 	}
-	if (!(q->jq = jq_init())) {
+	if (!(q->jq = J.jq_init())) {
 		jq_free(&q->base);
 		return evt_errf(e, EVT_EFAIL, "cannot start jq");
 	}
-	jq_set_error_cb(q->jq, on_error, &q->errs);
-	jq_set_input_cb(q->jq, next_input, q);
+	J.jq_set_error_cb(q->jq, on_error, &q->errs);
+	J.jq_set_input_cb(q->jq, next_input, q);
 	if (!compile(q, program, &src) && !(q->uses_agg && q->uses_meta)) {
 		/* Perhaps it names one in a way names_var missed. */
 		q->uses_agg = q->uses_meta = 1;

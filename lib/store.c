@@ -180,9 +180,9 @@ int evt_store_await(const struct evt_store_opts *o,
 	*waited = 0;
 	if ((r = resolve(o, &url, &kind, &path, &ev, &bm, e)))
 		return r;
-	if (kind != EVT_STORE_SQLITE)
+	if (kind != EVT_STORE_SQLITE || !evt_sqlite_backend.await)
 		return 0;
-	return evt_sqlite_await(path, stop, waited, e);
+	return evt_sqlite_backend.await(path, stop, waited, e);
 }
 
 void evt_store_close(struct evt_store *st)

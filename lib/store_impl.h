@@ -75,6 +75,10 @@ struct evt_backend {
 	/* NULL: store.c inserts the rows one by one. */
 	int (*insert_many)(struct evt_store *st, struct evt_record *rows,
 			   size_t n, size_t *bad, struct evt_err *e);
+	/* NULL: the store is there or not, no waiting.  Else evt_store_await
+	 * for a store at path (a file) that does not exist yet. */
+	int (*await)(const char *path, volatile sig_atomic_t *stop,
+		     int *waited, struct evt_err *e);
 };
 
 struct evt_store {
@@ -95,9 +99,6 @@ struct evt_store {
  * backends. */
 void evt_query_order(struct evt_buf *sql, const struct evt_query *q);
 
-/* evt_store_await for a SQLite file. */
-int evt_sqlite_await(const char *path, volatile sig_atomic_t *stop,
-		     int *waited, struct evt_err *e);
 
 extern const struct evt_backend evt_sqlite_backend;
 extern const struct evt_backend evt_pg_backend;

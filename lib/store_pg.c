@@ -30,7 +30,6 @@
  * Ownership: every PGresult is cleared by the function that got it; the
  * struct pg and its strings belong to the store.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -43,6 +42,7 @@
 #include <libpq-fe.h>
 
 #include "cli.h"
+#include "dl.h"
 #include "store_impl.h"
 
 /* The libpq functions used, resolved with dlsym. */
@@ -57,19 +57,26 @@
 	X(PQsendQuery) X(PQgetCopyData) X(PQescapeLiteral)
 
 static struct pq_api {
-#define X(f) __typeof__(&f) f;
-	PQ_FUNCS(X)
-#undef X
+	PQ_FUNCS(EVT_DL_MEMBER)
 } pq;
 
 static void *pq_lib;	/* loaded once per process, never unloaded */
 
 /* Statements prepared per connection (on their second use: a one-shot
  * program does not pay a round trip for preparing). */
-enum { Q_VERSION, Q_INSERT, Q_INSERT_BLIND, Q_BM_GET, Q_BM_SET, Q_BM_ALL, Q_SNAP_GET,
-       Q_SNAP_PUT, Q_PARK, Q_PARKED, Q_TRYLOCK, Q_UNLOCK, Q_HELD, Q_HORIZON,
-       Q_KEY_GET, Q_KEY_PUT, Q_PARKED_LIST, Q_UNPARK, Q_BM_DEL, Q_HND_GET,
-       Q_HND_START, Q_HND_END, Q_HND_DEL, Q_HND_ALL, Q_N };
+#define QUERIES(X) \
+	X(VERSION, version) X(INSERT, insert) X(INSERT_BLIND, insert_blind) \
+	X(BM_GET, bm_get) X(BM_SET, bm_set) X(BM_ALL, bm_all) \
+	X(SNAP_GET, snap_get) X(SNAP_PUT, snap_put) X(PARK, park) \
+	X(PARKED, parked) X(TRYLOCK, trylock) X(UNLOCK, unlock) X(HELD, held) \
+	X(HORIZON, horizon) X(KEY_GET, key_get) X(KEY_PUT, key_put) \
+	X(PARKED_LIST, parked_list) X(UNPARK, unpark) X(BM_DEL, bm_del) \
+	X(HND_GET, hnd_get) X(HND_START, hnd_start) X(HND_END, hnd_end) \
+	X(HND_DEL, hnd_del) X(HND_ALL, hnd_all)
+#define X(q, name) Q_##q,
+enum { QUERIES(X) Q_N };
+_Static_assert(Q_N <= 32, "the prepared and used bits of struct pg");
+#undef X
 
 #define INTERRUPTED (-3)	/* a reconnect stopped by SIGINT/SIGTERM */
 #define LOST (-4)		/* the connection was lost; e says how */
@@ -111,44 +118,26 @@ struct pg {
 
 static const char *pq_load(char *why, size_t n)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} fns[] = {
-#define X(f) { #f, offsetof(struct pq_api, f) },
-		PQ_FUNCS(X)
+#define X(f) EVT_DL_FN(pq_api, f)
+	static const struct evt_dl_fn fns[] = { PQ_FUNCS(X) };
 #undef X
-	};
-	const char *lib = getenv("EVT_LIBPQ");
-	size_t i;
-	void *h;
+	const char *lib = getenv("EVT_LIBPQ"), *missing, *err;
 
 	if (pq_lib)
 		return NULL;
 	if (!lib || !*lib)
 		lib = "libpq.so.5";
-	if (!(h = dlopen(lib, RTLD_LAZY | RTLD_LOCAL))) {
-		const char *err = dlerror();
-
-		if (!err || strstr(err, "No such file"))
-			snprintf(why, n, "%s not found (install libpq5)", lib);
-		else
-			snprintf(why, n, "%s", err);
-		return why;
-	}
-	for (i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
-		void *p = dlsym(h, fns[i].name);
-
-		if (!p) {
-			snprintf(why, n, "%s has no %s (libpq 10 or later is "
-				 "needed)", lib, fns[i].name);
-			dlclose(h);
-			return why;
-		}
-		memcpy((char *)&pq + fns[i].off, &p, sizeof(p));
-	}
-	pq_lib = h;
-	return NULL;
+	if ((pq_lib = evt_dl_bind(lib, fns, sizeof(fns) / sizeof(fns[0]), &pq,
+				  &missing, &err)))
+		return NULL;
+	if (missing)
+		snprintf(why, n, "%s has no %s (libpq 10 or later is needed)",
+			 lib, missing);
+	else if (!err || strstr(err, "No such file"))
+		snprintf(why, n, "%s not found (install libpq5)", lib);
+	else
+		snprintf(why, n, "%s", err);
+	return why;
 }
 
 /* --- names, keys, messages ---------------------------------------------- */
@@ -432,14 +421,9 @@ static int ready(struct evt_store *st, struct evt_err *e)
 
 /* --- statements ---------------------------------------------------------- */
 
-static const char *const qname[Q_N] = {
-	"evt_version", "evt_insert", "evt_insert_blind", "evt_bm_get",
-	"evt_bm_set", "evt_bm_all", "evt_snap_get", "evt_snap_put", "evt_park", "evt_parked",
-	"evt_trylock", "evt_unlock", "evt_held", "evt_horizon", "evt_key_get",
-	"evt_key_put", "evt_parked_list", "evt_unpark", "evt_bm_del",
-	"evt_hnd_get", "evt_hnd_start", "evt_hnd_end", "evt_hnd_del",
-	"evt_hnd_all"
-};
+#define X(q, name) "evt_" #name,
+static const char *const qname[Q_N] = { QUERIES(X) };
+#undef X
 
 static const char *qsql(struct evt_store *st, int q)
 {

@@ -1384,8 +1384,8 @@ static int sq_wait(struct evt_store *st, int timeout_ms, struct evt_err *e)
  * looked for again, so that one made in between is not missed.  A check
  * once a second is the safety net (a full inotify queue, a directory
  * replaced). */
-int evt_sqlite_await(const char *path, volatile sig_atomic_t *stop,
-		     int *waited, struct evt_err *e)
+static int sq_await(const char *path, volatile sig_atomic_t *stop,
+		    int *waited, struct evt_err *e)
 {
 	const char *slash = strrchr(path, '/'), *sync;
 	struct stat sb;
@@ -1471,4 +1471,5 @@ const struct evt_backend evt_sqlite_backend = {
 	.lock_held = sq_lock_held,
 	.wait = sq_wait,
 	.insert_many = NULL,	/* one by one */
+	.await = sq_await,
 };
