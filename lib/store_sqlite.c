@@ -792,6 +792,28 @@ static sqlite3_stmt *own_stmt(struct evt_store *st, int which, int *missing,
 }
 
 static int create_own(struct evt_store *st, const char *what,
+		      struct evt_err *e);
+
+/* The statement which of evt's own table what (see create_own), for a
+ * write: the table is created when missing.  NULL with *rc set. */
+static sqlite3_stmt *own_stmt_create(struct evt_store *st, int which,
+				     const char *what, int *rc,
+				     struct evt_err *e)
+{
+	int missing;
+	sqlite3_stmt *s = own_stmt(st, which, &missing, e, rc);
+
+	if (!s && missing) {
+		if ((*rc = create_own(st, what, e)))
+			return NULL;
+		s = own_stmt(st, which, &missing, e, rc);
+	}
+	if (!s && !*rc)
+		*rc = fail(st, e, "write to");
+	return s;
+}
+
+static int create_own(struct evt_store *st, const char *what,
 		      struct evt_err *e)
 {
 	struct evt_buf sql = EVT_BUF_INIT;
@@ -863,16 +885,11 @@ static int sq_snapshot_put(struct evt_store *st, const char *stream,
 			   const char *state, size_t len, int64_t version,
 			   int64_t position, struct evt_err *e)
 {
-	int missing, rc;
-	sqlite3_stmt *s = own_stmt(st, S_SNAP_PUT, &missing, e, &rc);
+	int rc;
+	sqlite3_stmt *s = own_stmt_create(st, S_SNAP_PUT, "snapshots", &rc, e);
 
-	if (!s && missing) {
-		if ((rc = create_own(st, "snapshots", e)))
-			return rc;
-		s = own_stmt(st, S_SNAP_PUT, &missing, e, &rc);
-	}
 	if (!s)
-		return rc ? rc : fail(st, e, "write to");
+		return rc;
 	sqlite3_bind_text(s, 1, stream, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, key, -1, SQLITE_STATIC);
@@ -940,16 +957,11 @@ static int sq_park(struct evt_store *st, const char *handler,
 		   int64_t position, int status, struct evt_err *e)
 {
 	char ts[EVT_TS_LEN + 1];
-	int missing, rc;
-	sqlite3_stmt *s = own_stmt(st, S_PARK, &missing, e, &rc);
+	int rc;
+	sqlite3_stmt *s = own_stmt_create(st, S_PARK, "parked", &rc, e);
 
-	if (!s && missing) {
-		if ((rc = create_own(st, "parked", e)))
-			return rc;
-		s = own_stmt(st, S_PARK, &missing, e, &rc);
-	}
 	if (!s)
-		return rc ? rc : fail(st, e, "write to");
+		return rc;
 	evt_ts_format(evt_now_ms(), ts);
 	sqlite3_bind_text(s, 1, handler, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, position);
@@ -990,14 +1002,9 @@ static int sq_key_put(struct evt_store *st, const char *key,
 		      size_t idlen, int64_t first, int64_t last,
 		      struct evt_err *e)
 {
-	int missing, rc;
-	sqlite3_stmt *s = own_stmt(st, S_KEY_PUT, &missing, e, &rc);
+	int rc;
+	sqlite3_stmt *s = own_stmt_create(st, S_KEY_PUT, "keys", &rc, e);
 
-	if (!s && missing) {
-		if ((rc = create_own(st, "keys", e)))
-			return rc;
-		s = own_stmt(st, S_KEY_PUT, &missing, e, &rc);
-	}
 	if (!s)
 		return rc;
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
@@ -1116,16 +1123,11 @@ static int sq_handler_start(struct evt_store *st, const char *name,
 			    const char *streams, struct evt_err *e)
 {
 	char ts[EVT_TS_LEN + 1];
-	int missing, rc;
-	sqlite3_stmt *s = own_stmt(st, S_HND_START, &missing, e, &rc);
+	int rc;
+	sqlite3_stmt *s = own_stmt_create(st, S_HND_START, "handlers", &rc, e);
 
-	if (!s && missing) {
-		if ((rc = create_own(st, "handlers", e)))
-			return rc;
-		s = own_stmt(st, S_HND_START, &missing, e, &rc);
-	}
 	if (!s)
-		return rc ? rc : fail(st, e, "write to");
+		return rc;
 	evt_ts_format(evt_now_ms(), ts);
 	sqlite3_bind_text(s, 1, st->bookmarks, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
