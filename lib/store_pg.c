@@ -62,6 +62,18 @@ static struct pq_api {
 
 static void *pq_lib;	/* loaded once per process, never unloaded */
 
+/* A row s of the events table's greatest visible position m (the %s)
+ * and vx, the transactions that may still commit positions into it: those
+ * holding RowExclusiveLock on the table of oid OID (a parameter), read
+ * from pg_locks after the statement's snapshot was taken (horizon()). */
+#define GREATEST_AND_WRITERS(OID) \
+	"(SELECT (SELECT coalesce(max(position), 0) FROM %s) AS m, " \
+	"(SELECT array_agg(virtualtransaction) FROM pg_locks WHERE locktype " \
+	"= 'relation' AND database = (SELECT oid FROM pg_database WHERE " \
+	"datname = current_database()) AND relation = " OID "::oid AND " \
+	"mode = 'RowExclusiveLock' AND granted AND pid IS DISTINCT FROM " \
+	"pg_backend_pid()) AS vx) AS s"
+
 /* Statements prepared per connection (on their second use: a one-shot
  * program does not pay a round trip for preparing). */
 #define QUERIES(X) \
@@ -570,14 +582,8 @@ static const char *qsql(struct evt_store *st, int q)
 			"= $1 + 1) UNION ALL SELECT e.position + 1 FROM %s e "
 			"WHERE e.position > $1 AND e.position < s.m AND NOT "
 			"EXISTS (SELECT 1 FROM %s f WHERE f.position = "
-			"e.position + 1)) AS x) END, s.vx FROM (SELECT "
-			"(SELECT coalesce(max(position), 0) FROM %s) AS m, "
-			"(SELECT array_agg(virtualtransaction) FROM pg_locks "
-			"WHERE locktype = 'relation' AND database = (SELECT "
-			"oid FROM pg_database WHERE datname = "
-			"current_database()) AND relation = $3::oid AND mode "
-			"= 'RowExclusiveLock' AND granted AND pid IS DISTINCT "
-			"FROM pg_backend_pid()) AS vx) AS s",
+			"e.position + 1)) AS x) END, s.vx FROM "
+			GREATEST_AND_WRITERS("$3"),
 			pg->ev, pg->ev, pg->ev, pg->ev, pg->ev);
 		break;
 	}
@@ -1616,12 +1622,7 @@ static PGresult *row(struct evt_store *st, const char *sql, int n,
 	"(SELECT count(DISTINCT virtualtransaction) FROM pg_locks WHERE " \
 	"locktype = 'transactionid' AND mode = 'ExclusiveLock' AND granted " \
 	"AND virtualtransaction = ANY(s.vx)) = coalesce(cardinality(s.vx), " \
-	"0) FROM (SELECT (SELECT coalesce(max(position), 0) FROM %s) AS m, " \
-	"(SELECT array_agg(virtualtransaction) FROM pg_locks WHERE locktype " \
-	"= 'relation' AND database = (SELECT oid FROM pg_database WHERE " \
-	"datname = current_database()) AND relation = $1::oid AND mode = " \
-	"'RowExclusiveLock' AND granted AND pid IS DISTINCT FROM " \
-	"pg_backend_pid()) AS vx) AS s"
+	"0) FROM " GREATEST_AND_WRITERS("$1")
 
 /* The start of a follower that begins "from now on" (q->safe): *h such
  * that every event committed from now on is above *h.  With no writer in a
