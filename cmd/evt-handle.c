@@ -126,24 +126,22 @@ static int status(struct evt_store_opts *so, char **names, int n)
 	return evt_flush_stdout();
 }
 
-static int reset(struct evt_store_opts *so, char **argv, int argc)
+/* --reset NAME [POSITION] (pos >= 0) and --drop NAME (pos < 0): done under
+ * NAME's lock (exit 6 while it runs), then what changed is printed. */
+static int change(struct evt_store_opts *so, const char *name, int64_t pos)
 {
 	struct evt_store *st;
 	struct evt_err e = { 0, "" };
 	struct evt_buf out = EVT_BUF_INIT;
-	int64_t pos = 0;
 	int rc;
 
-	if (argc < 1 || argc > 2)
-		return evt_usage_error("--reset takes NAME [POSITION]");
-	if (argc == 2 && evt_parse_i64(argv[1], 0, INT64_MAX, &pos) < 0)
-		return evt_usage_error("invalid position '%s'", argv[1]);
 	if ((rc = evt_store_open(&st, so, &e)))
 		return evt_fail(&e);
-	rc = evt_store_lock(st, argv[0], 0, &e);
+	rc = evt_store_lock(st, name, 0, &e);
 	if (!rc) {
-		rc = evt_handle_reset(st, argv[0], pos, &out, &e);
-		evt_store_unlock(st, argv[0]);
+		rc = pos >= 0 ? evt_handle_reset(st, name, pos, &out, &e) :
+				evt_handle_drop(st, name, &out, &e);
+		evt_store_unlock(st, name);
 	}
 	evt_store_close(st);
 	if (!rc)
@@ -152,6 +150,17 @@ static int reset(struct evt_store_opts *so, char **argv, int argc)
 	if (rc)
 		return evt_fail(&e);
 	return evt_flush_stdout();
+}
+
+static int reset(struct evt_store_opts *so, char **argv, int argc)
+{
+	int64_t pos = 0;
+
+	if (argc < 1 || argc > 2)
+		return evt_usage_error("--reset takes NAME [POSITION]");
+	if (argc == 2 && evt_parse_i64(argv[1], 0, INT64_MAX, &pos) < 0)
+		return evt_usage_error("invalid position '%s'", argv[1]);
+	return change(so, argv[0], pos);
 }
 
 static int parked(struct evt_store_opts *so, char **argv, int argc)
@@ -177,28 +186,10 @@ static int parked(struct evt_store_opts *so, char **argv, int argc)
 
 static int drop(struct evt_store_opts *so, char **argv, int argc)
 {
-	struct evt_store *st;
-	struct evt_err e = { 0, "" };
-	struct evt_buf out = EVT_BUF_INIT;
-	int rc;
-
 	if (argc != 1)
 		return evt_usage_error("--drop takes NAME");
 	so->write = 0;	/* nothing to drop in a missing store */
-	if ((rc = evt_store_open(&st, so, &e)))
-		return evt_fail(&e);
-	rc = evt_store_lock(st, argv[0], 0, &e);
-	if (!rc) {
-		rc = evt_handle_drop(st, argv[0], &out, &e);
-		evt_store_unlock(st, argv[0]);
-	}
-	evt_store_close(st);
-	if (!rc)
-		fwrite(out.p, 1, out.len, stdout);
-	evt_buf_release(&out);
-	if (rc)
-		return evt_fail(&e);
-	return evt_flush_stdout();
+	return change(so, argv[0], -1);
 }
 
 int main(int argc, char **argv)
