@@ -8,24 +8,34 @@ export PATH="${EVT_TEST_BIN:+$EVT_TEST_BIN:}$EVT_TOP/bin:$PATH"
 export LC_ALL=C
 
 # The store the tests use by default: EVT_TEST_BACKEND=sqlite (the default:
-# events.db in the test's directory) or pg (a fresh schema per test in the
+# events.db in the test's directory), pg (a fresh schema per test in the
 # cluster at EVT_TEST_PG_URL, which tests/run.sh starts; EVT_DB points to
-# it).  tests/run.sh runs the files marked "# backends: sqlite pg" both
-# ways.
+# it) or my (a fresh database per test on the MariaDB server at
+# EVT_TEST_MY_URL, which tests/run.sh starts; EVT_DB points to it).
+# tests/run.sh runs the files marked "# backends: sqlite pg" both ways, and
+# those marked "# backends: sqlite pg my" the three ways.
 EVT_TEST_BACKEND=${EVT_TEST_BACKEND:-sqlite}
 . "$BATS_TEST_DIRNAME/pg.bash"
+. "$BATS_TEST_DIRNAME/my.bash"
 
 setup() {
 	cd "$BATS_TEST_TMPDIR" || return 1
 	unset EVT_DB EVT_EVENTS_TABLE EVT_BOOKMARKS_TABLE EVT_SYNC EVT_BUSY_TIMEOUT
-	if [ "$EVT_TEST_BACKEND" = pg ]; then
+	case $EVT_TEST_BACKEND in
+	pg)
 		pg_test_schema || return 1
 		EVT_DB=$(pg_schema_url "$EVT_TEST_SCHEMA")
 		export EVT_DB
-	fi
+		;;
+	my)
+		my_test_db || return 1
+		EVT_DB=$(my_url "$EVT_TEST_DB")
+		export EVT_DB
+		;;
+	esac
 }
 
-# --- both backends -----------------------------------------------------------
+# --- every backend -------------------------------------------------------------
 
 # A fresh schema for this test: EVT_TEST_SCHEMA.
 pg_test_schema() {
@@ -43,50 +53,106 @@ pg_schema_url() {
 	printf '%s&options=-csearch_path%%3D%s\n' "$EVT_TEST_PG_URL" "$1"
 }
 
+# A fresh database for this test on the MariaDB server: EVT_TEST_DB.
+my_test_db() {
+	if [ -z "${EVT_TEST_MY_URL:-}" ]; then
+		echo "no MariaDB server: run the tests with tests/run.sh" >&2
+		return 1
+	fi
+	EVT_TEST_DB=t${BATS_SUITE_TEST_NUMBER}_$$_$RANDOM
+	export EVT_TEST_DB
+	my_sql -e "CREATE DATABASE $EVT_TEST_DB"
+}
+
+# The backend: pg_backend (PostgreSQL), my_backend (MariaDB), or
+# server_backend (either: not SQLite).
 pg_backend() {
 	[ "$EVT_TEST_BACKEND" = pg ]
 }
 
-# Skip a test that is about SQLite files when the backend is PostgreSQL.
+my_backend() {
+	[ "$EVT_TEST_BACKEND" = my ]
+}
+
+server_backend() {
+	[ "$EVT_TEST_BACKEND" != sqlite ]
+}
+
+# Skip a test that is about SQLite files when the backend is a server.
 sqlite_only() {
-	if pg_backend; then
+	if server_backend; then
 		skip "sqlite only: ${1:-about SQLite files}"
 	fi
 }
 
+# The schema (PostgreSQL) or database (MariaDB) of the store NAME of db
+# NAME, or of the default store without NAME.
+db_name() {
+	local b=$EVT_TEST_SCHEMA
+	my_backend && b=$EVT_TEST_DB
+	if [ -z "${1:-}" ]; then
+		printf '%s\n' "$b"
+	else
+		printf '%s_%s\n' "$b" "$(printf '%s' "$1" | tr -c 'A-Za-z0-9_' _)"
+	fi
+}
+
 # A second (third...) store NAME: the file NAME on SQLite, a schema of
-# its own on PostgreSQL.
+# its own on PostgreSQL, a database of its own on MariaDB.
 db() {
 	local s
-	if ! pg_backend; then
+	case $EVT_TEST_BACKEND in
+	pg)
+		s=$(db_name "$1")
+		pg_psql -c "CREATE SCHEMA IF NOT EXISTS $s" 2>/dev/null >&2 ||
+			return 1
+		pg_schema_url "$s"
+		;;
+	my)
+		s=$(db_name "$1")
+		my_sql -e "CREATE DATABASE IF NOT EXISTS $s" || return 1
+		my_url "$s"
+		;;
+	*)
 		printf '%s\n' "$1"
-		return
-	fi
-	s=${EVT_TEST_SCHEMA}_$(printf '%s' "$1" | tr -c 'A-Za-z0-9_' _)
-	pg_psql -c "CREATE SCHEMA IF NOT EXISTS $s" 2>/dev/null >&2 || return 1
-	pg_schema_url "$s"
+		;;
+	esac
 }
 
 # Run SQL on the default store (or the store NAME of db NAME), printing
-# the rows as sqlite3 does: fields separated by |.
+# the rows as sqlite3 does: fields separated by |.  (MariaDB prints NULL
+# as NULL.)
 db_sql() {
-	if ! pg_backend; then
+	case $EVT_TEST_BACKEND in
+	pg)
+		PGOPTIONS="-c search_path=$(db_name "${2:-}") -c client_min_messages=warning" \
+			pg_psql -At -F '|' -c "$1"
+		;;
+	my)
+		local out
+		out=$(my_sql --batch --raw --skip-column-names \
+			-D "$(db_name "${2:-}")" -e "$1") || return
+		[ -z "$out" ] || printf '%s\n' "$out" | tr '\t' '|'
+		;;
+	*)
 		sqlite3 "${2:-events.db}" "$1"
-		return
-	fi
-	local s=$EVT_TEST_SCHEMA
-	[ -z "${2:-}" ] || s=${EVT_TEST_SCHEMA}_$(printf '%s' "$2" | tr -c 'A-Za-z0-9_' _)
-	PGOPTIONS="-c search_path=$s -c client_min_messages=warning" \
-		pg_psql -At -F '|' -c "$1"
+		;;
+	esac
 }
 
 # The tables of the default store, one a line, in name order.
 db_tables() {
-	if pg_backend; then
+	case $EVT_TEST_BACKEND in
+	pg)
 		db_sql "SELECT tablename FROM pg_tables WHERE schemaname = '$EVT_TEST_SCHEMA' ORDER BY tablename"
-	else
+		;;
+	my)
+		db_sql "SELECT table_name FROM information_schema.tables WHERE table_schema = '$EVT_TEST_DB' ORDER BY table_name"
+		;;
+	*)
 		sqlite3 events.db "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name"
-	fi
+		;;
+	esac
 }
 
 # What a table name must match, as the messages say it.
