@@ -15,6 +15,7 @@ need_build='
 /usr/include/sqlite3.h:libsqlite3-dev
 /usr/include/jq.h:libjq-dev
 /usr/include/postgresql/libpq-fe.h:libpq-dev
+/usr/include/mariadb/mysql.h:libmariadb-dev
 '
 need_check='
 /usr/bin/bats:bats
@@ -23,6 +24,8 @@ need_check='
 /usr/bin/node:nodejs
 /usr/bin/npm:npm
 /usr/lib/postgresql:postgresql
+/usr/sbin/mariadbd:mariadb-server
+/usr/bin/mariadb-admin:mariadb-client
 /usr/bin/python3:python3
 '
 need_bench='
@@ -30,6 +33,8 @@ need_bench='
 /usr/bin/node:nodejs
 /usr/bin/npm:npm
 /usr/lib/postgresql:postgresql
+/usr/sbin/mariadbd:mariadb-server
+/usr/bin/mariadb-admin:mariadb-client
 /usr/bin/python3:python3
 '
 need_fuzz='
