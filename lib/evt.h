@@ -17,5 +17,6 @@
 #include "follow.h"
 #include "proc.h"
 #include "handle.h"
+#include "group.h"
 
 #endif

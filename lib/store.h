@@ -48,6 +48,9 @@ struct evt_query {
 					   still commit below (PostgreSQL;
 					   a no-op on SQLite, whose writers
 					   commit in position order) */
+	int group_n, group_i;		/* group_n > 0: only the aggregates
+					   of member group_i of group_n
+					   (group.h), chosen by the server */
 };
 
 /* Called per record; a non-zero return stops the read and is returned. */

@@ -1181,6 +1181,16 @@ static void pg_rollback(struct evt_store *st)
 
 /* --- reading ------------------------------------------------------------------ */
 
+/* The events of one member of a group (group.h), chosen by the server:
+ * the member never fetches what it skips. */
+static void group_where(struct evt_buf *sql, const struct evt_query *q)
+{
+	if (q->group_n > 0)
+		evt_buf_addf(sql, " AND ('x' || substr(md5(coalesce("
+			     "aggregate_id, '')), 1, 8))::bit(32)::bigint %% %d "
+			     "= %d", q->group_n, q->group_i);
+}
+
 /* WHERE for q, with its parameters: $1 after, then streams, then id. */
 static void where(struct evt_buf *sql, const struct evt_query *q)
 {
@@ -1201,6 +1211,7 @@ static void where(struct evt_buf *sql, const struct evt_query *q)
 	if (q->id)
 		evt_buf_addf(sql, " AND aggregate_id = $%zu",
 			     (q->streams ? q->nstreams : 0) + 2);
+	group_where(sql, q);
 }
 
 static size_t params(const struct evt_query *q, char *after,
@@ -1362,6 +1373,7 @@ static char *read_sql(struct evt_store *st, const struct evt_query *q,
 			evt_buf_addc(&sql, ')');
 		pq.PQfreemem(lit);
 	}
+	group_where(&sql, q);
 	evt_query_order(&sql, q);
 	evt_buf_addstr(&sql, ") TO STDOUT (FORMAT binary)");
 	return sql.p;

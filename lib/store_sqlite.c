@@ -13,6 +13,7 @@
 
 #include <sqlite3.h>
 
+#include "group.h"
 #include "store_impl.h"
 
 enum { S_SNAP_GET, S_SNAP_PUT, S_BM_GET, S_BM_SET, S_BM_ALL, S_PARK,
@@ -25,6 +26,7 @@ struct sq {
 	sqlite3_stmt *stmt[S_N];	/* prepared on first use */
 	int tables;		/* the events table exists */
 	int in_tx;
+	int group_fn;		/* evt_group_hash() is registered */
 	int err;		/* the SQLite code of the last failure */
 	int lockfd;		/* <path>-evtlock, for handler locks */
 	int ifd;		/* inotify, for evt_store_wait */
@@ -512,6 +514,37 @@ static void where(struct evt_buf *sql, const struct evt_query *q)
 	if (q->id)
 		evt_buf_addf(sql, " AND aggregate_id = ?%zu",
 			     (q->streams ? q->nstreams : 0) + 2);
+	if (q->group_n > 0)
+		evt_buf_addf(sql, " AND evt_group_hash(aggregate_id) %% %d = %d",
+			     q->group_n, q->group_i);
+}
+
+/* evt_group_hash(TEXT): the group hash of group.h, a NULL id as ''. */
+static void group_hash_sql(sqlite3_context *cx, int argc, sqlite3_value **v)
+{
+	const unsigned char *id = sqlite3_value_text(v[0]);
+	int n = sqlite3_value_bytes(v[0]);
+
+	(void)argc;
+	sqlite3_result_int64(cx, evt_group_hash(id ? id : (const unsigned char
+							  *)"", id ? (size_t)n :
+						0));
+}
+
+/* Register evt_group_hash() before a query of a group member. */
+static int group_fn(struct evt_store *st, const struct evt_query *q,
+		    struct evt_err *e)
+{
+	struct sq *sq = SQ(st);
+
+	if (q->group_n <= 0 || sq->group_fn)
+		return 0;
+	if (sqlite3_create_function(sq->db, "evt_group_hash", 1,
+				    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+				    group_hash_sql, NULL, NULL) != SQLITE_OK)
+		return fail(st, e, "read");
+	sq->group_fn = 1;
+	return 0;
 }
 
 static void bind_where(sqlite3_stmt *s, const struct evt_query *q)
@@ -538,6 +571,8 @@ static int sq_read(struct evt_store *st, const struct evt_query *q,
 
 	if (!sq->tables)
 		return 0;
+	if ((rc = group_fn(st, q, e)))
+		return rc;
 	evt_buf_addf(&sql, "SELECT position, stream, aggregate_id, version, "
 		     "timestamp, event FROM \"%s\"", st->events);
 	where(&sql, q);
@@ -651,6 +686,8 @@ static int sq_head(struct evt_store *st, const struct evt_query *q,
 	*head = 0;
 	if (!sq->tables)
 		return 0;
+	if ((rc = group_fn(st, q, e)))
+		return rc;
 	evt_buf_addf(&sql, "SELECT max(position) FROM \"%s\"", st->events);
 	where(&sql, q);
 	rc = sqlite3_prepare_v2(sq->db, sql.p, -1, &s, NULL);
@@ -1189,6 +1226,8 @@ static int sq_count(struct evt_store *st, const struct evt_query *q,
 
 	if (!sq->tables)
 		return 0;
+	if ((rc = group_fn(st, q, e)))
+		return rc;
 	cq.id = NULL;
 	evt_buf_addf(&sql, "SELECT count(*) FROM \"%s\"", st->events);
 	where(&sql, &cq);
