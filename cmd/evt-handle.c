@@ -42,6 +42,8 @@ static const char usage[] =
 	"      --follow              keep waiting for new events\n"
 	"      --batch N             up to N records per run of PROGRAM\n"
 	"      --wait                wait while another process runs NAME\n"
+	"      --group I/N           be member I of N sharing NAME: handle the\n"
+	"                            aggregates that hash to I (bookmark NAME[I/N])\n"
 	"      --status              print the handlers, their streams and lag\n"
 	"      --reset               set the bookmark NAME (default 0)\n"
 	"      --parked              print the parked events of NAME\n"
@@ -56,7 +58,7 @@ enum {
 	OPT_ON = EVT_OPT_LOCAL, OPT_RETRIES, OPT_RETRY_DELAY, OPT_TIMEOUT,
 	OPT_CONTINUE, OPT_TAIL, OPT_ALWAYS_TAIL, OPT_FOLLOW, OPT_BATCH,
 	OPT_WAIT, OPT_STATUS, OPT_RESET, OPT_STREAM, OPT_PARKED, OPT_DROP,
-	OPT_RETRY_PARKED
+	OPT_RETRY_PARKED, OPT_GROUP
 };
 
 static const struct option options[] = {
@@ -76,6 +78,7 @@ static const struct option options[] = {
 	{ "parked", no_argument, NULL, OPT_PARKED },
 	{ "drop", no_argument, NULL, OPT_DROP },
 	{ "retry-parked", no_argument, NULL, OPT_RETRY_PARKED },
+	{ "group", required_argument, NULL, OPT_GROUP },
 	EVT_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -135,14 +138,34 @@ static int change(struct evt_store_opts *so, const char *name, int64_t pos)
 	struct evt_buf out = EVT_BUF_INIT;
 	int rc;
 
+	char **mv = NULL;
+	size_t mn = 0, i, locked = 0;
+
 	if ((rc = evt_store_open(&st, so, &e)))
 		return evt_fail(&e);
-	rc = evt_store_lock(st, name, 0, &e);
-	if (!rc) {
-		rc = pos >= 0 ? evt_handle_reset(st, name, pos, &out, &e) :
-				evt_handle_drop(st, name, &out, &e);
-		evt_store_unlock(st, name);
+	/* --drop of a group NAME drops every member, none while one runs */
+	if (pos < 0 && !(rc = evt_handle_members(st, name, &mv, &mn, &e)) &&
+	    mn) {
+		for (; locked < mn && !rc; locked++)
+			rc = evt_store_lock(st, mv[locked], 0, &e);
+		if (rc)
+			locked--;
+		for (i = 0; i < mn && !rc; i++)
+			rc = evt_handle_drop(st, mv[i], &out, &e);
+		for (i = 0; i < locked; i++)
+			evt_store_unlock(st, mv[i]);
+	} else if (!rc) {
+		rc = evt_store_lock(st, name, 0, &e);
+		if (!rc) {
+			rc = pos >= 0 ? evt_handle_reset(st, name, pos, &out,
+							 &e) :
+					evt_handle_drop(st, name, &out, &e);
+			evt_store_unlock(st, name);
+		}
 	}
+	for (i = 0; i < mn; i++)
+		free(mv[i]);
+	free(mv);
 	evt_store_close(st);
 	if (!rc)
 		fwrite(out.p, 1, out.len, stdout);
@@ -205,7 +228,8 @@ int main(int argc, char **argv)
 	const char *why, *bad = NULL;
 	int do_status = 0, do_reset = 0, do_parked = 0, do_drop = 0;
 	int wait = 0, named = 0, waited = 0, c, rc, dd;
-	const char *look = NULL, *look2 = NULL;
+	const char *look = NULL, *look2 = NULL, *group = NULL;
+	struct evt_buf member = EVT_BUF_INIT;
 	size_t k;
 
 	evt_prog = "evt-handle";
@@ -252,6 +276,12 @@ int main(int argc, char **argv)
 		case OPT_PARKED: do_parked = 1; break;
 		case OPT_DROP: do_drop = 1; break;
 		case OPT_RETRY_PARKED: h.retry_parked = 1; break;
+		case OPT_GROUP:
+			group = optarg;
+			if (evt_group_parse(optarg, &h.group_i,
+					    &h.group_n) < 0)
+				goto badnum;
+			break;
 		case OPT_STREAM:
 			if ((rc = evt_cli_add_stream(&streams, &h.nstreams,
 						     optarg)))
@@ -285,6 +315,9 @@ int main(int argc, char **argv)
 				     look, look2);
 	else if (look && (h.argv || h.non))
 		rc = evt_usage_error("--%s takes no programs", look);
+	else if (look && group)
+		rc = evt_usage_error("--%s takes no --group (name a member as "
+				     "NAME[I/N])", look);
 	else if (do_status)
 		rc = status(&so, argv, argc);
 	else if (do_reset)
@@ -326,7 +359,18 @@ int main(int argc, char **argv)
 	}
 	if (rc || look)
 		goto done;
-	h.name = handler_name = argv[0];
+	h.name = argv[0];
+	if (group) {
+		evt_buf_addf(&member, "%s[%d/%d]", argv[0], h.group_i,
+			     h.group_n);
+		if ((why = evt_name_check(member.p, member.len))) {
+			rc = evt_usage_error("invalid name '%s': %s", member.p,
+					     why);
+			goto done;
+		}
+		h.name = member.p;
+	}
+	handler_name = h.name;
 	h.streams = (const char *const *)streams;
 	h.warn = warn_cb;
 	if (isatty(2))
@@ -351,6 +395,7 @@ done:
 		free(streams[k]);
 	free(streams);
 	free(on);
+	evt_buf_release(&member);
 	return rc;
 badnum:
 	free(on);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "follow.h"
+#include "group.h"
 #include "out.h"
 #include "handle.h"
 #include "json.h"
@@ -460,9 +461,57 @@ int evt_handle(struct evt_store *st, const struct evt_handler *h,
 	return rc;
 }
 
+/* Where a handler with no bookmark of its own starts when the same NAME
+ * ran with another shape: a member of a group of N, when the plain NAME or
+ * members of a group of another N have bookmarks; the plain NAME, when
+ * members have.  The smallest of those bookmarks: events are delivered
+ * again, none is skipped. */
+struct regroup {
+	const char *base;
+	size_t baselen;
+	int n;				/* 0: the plain NAME */
+	int found;
+	int64_t min;
+};
+
+static int regroup_one(void *ctx, const char *name, int64_t pos)
+{
+	struct regroup *g = ctx;
+	size_t bl;
+	int i, n;
+
+	if (strncmp(name, g->base, g->baselen) != 0)
+		return 0;
+	if (!name[g->baselen]) {
+		if (!g->n)
+			return 0;	/* itself */
+	} else if (!evt_group_member(name, &bl, &i, &n) || bl != g->baselen ||
+		   n == g->n) {
+		return 0;
+	}
+	if (!g->found || pos < g->min)
+		g->min = pos;
+	g->found = 1;
+	return 0;
+}
+
+static int regroup(struct evt_store *st, const struct evt_handler *h,
+		   struct regroup *g, struct evt_err *e)
+{
+	int i, n;
+
+	memset(g, 0, sizeof(*g));
+	g->base = h->name;
+	g->baselen = strlen(h->name);
+	if (evt_group_member(h->name, &g->baselen, &i, &n))
+		g->n = n;
+	return evt_store_bookmarks(st, regroup_one, g, e);
+}
+
 static int handle(struct evt_store *st, const struct evt_handler *h,
 		  volatile sig_atomic_t *stop, struct evt_err *e)
 {
+	struct regroup g;
 	struct evt_query q;
 	struct chunk c;
 	struct evt_buf known = EVT_BUF_INIT;
@@ -476,6 +525,9 @@ static int handle(struct evt_store *st, const struct evt_handler *h,
 	q.streams = h->streams;
 	q.nstreams = h->nstreams;
 	q.safe = 1;
+	q.group_n = h->group_n;
+	q.group_i = h->group_i;
+	g.found = 0;
 	/* ran: evt-handle has run NAME before (its row in
 	 * <events>_handlers), so a bookmark of 0 is a place, not "none" */
 	if ((rc = evt_store_bookmark_get(st, h->name, &bookmark, &found, e)) ||
@@ -483,10 +535,19 @@ static int handle(struct evt_store *st, const struct evt_handler *h,
 		goto out;
 	evt_buf_reset(&known);
 	streams_json(&known, h->streams, h->nstreams);
+	if (!found && !ran && (rc = regroup(st, h, &g, e)))
+		goto out;
+	if (g.found) {
+		/* written at once: a member killed before its first event
+		 * starts there again, not at 0 nor at the end */
+		bookmark = g.min;
+		if ((rc = evt_store_bookmark_set(st, h->name, bookmark, e)))
+			goto out;
+	}
 	if ((rc = evt_store_handler_start(st, h->name, known.p, e)))
 		goto out;
 	pos = committed = bookmark;
-	if (h->always_tail || (h->tail && bookmark == 0 && !ran)) {
+	if (h->always_tail || (h->tail && bookmark == 0 && !ran && !g.found)) {
 		/* The end of the store, which is past the end of the streams:
 		 * a first --tail run writes it at once, so that the next run
 		 * (from cron) starts there, also when the streams or the
@@ -496,6 +557,7 @@ static int handle(struct evt_store *st, const struct evt_handler *h,
 
 		end.streams = NULL;
 		end.nstreams = 0;
+		end.group_n = 0;
 		if ((rc = evt_store_head(st, &end, &pos, e)))
 			goto out;
 		if (!h->always_tail && (pos > bookmark || !found)) {
@@ -718,8 +780,12 @@ static int status_line(struct evt_store *st, const char *name,
 	size_t *off, n, i;
 	int64_t parked, head, lag;
 	int held, rc;
+	size_t bl;
 
 	memset(&q, 0, sizeof(q));
+	/* a member: head and lag of its share */
+	if (!evt_group_member(name, &bl, &q.group_i, &q.group_n))
+		q.group_n = 0;
 	if (put_name(out, name, k, &text, &off, &n) && n) {
 		/* head and lag of its own streams; unknown streams: of the
 		 * whole store */
@@ -796,16 +862,84 @@ int evt_handle_status(struct evt_store *st, char *const *names, size_t n,
 		n = all.n;
 	}
 	for (i = 0; i < n && !rc; i++) {
+		char **mv = NULL;
+		size_t mn = 0, j;
+
 		if (all.n && i && strcmp(names[i], names[i - 1]) == 0)
 			continue;	/* both a bookmark and a handler */
-		if (!(rc = lookup(st, names[i], &k, e)))
+		if ((rc = lookup(st, names[i], &k, e)))
+			break;
+		/* a group NAME given: a line per member */
+		if (!all.n && !k.bookmark && !k.remembered &&
+		    (rc = evt_handle_members(st, names[i], &mv, &mn, e)))
+			break;
+		if (!mn)
 			rc = status_line(st, names[i], &k, out, e);
+		for (j = 0; j < mn; j++) {
+			if (!rc && !(rc = lookup(st, mv[j], &k, e)))
+				rc = status_line(st, mv[j], &k, out, e);
+			free(mv[j]);
+		}
+		free(mv);
 	}
 out:
 	for (i = 0; i < all.n; i++)
 		free(all.v[i]);
 	free(all.v);
 	evt_buf_release(&k.streams);
+	return rc;
+}
+
+struct members {
+	const char *base;
+	size_t baselen;
+	struct names *names;
+};
+
+static int add_member(void *ctx, const char *name, int64_t pos)
+{
+	struct members *m = ctx;
+	size_t bl;
+	int i, n;
+
+	if (strncmp(name, m->base, m->baselen) != 0 ||
+	    !evt_group_member(name, &bl, &i, &n) || bl != m->baselen)
+		return 0;
+	return add_bookmark(m->names, name, pos);
+}
+
+static int add_member_handler(void *ctx, const char *name,
+			      const char *streams)
+{
+	(void)streams;
+	return add_member(ctx, name, 0);
+}
+
+int evt_handle_members(struct evt_store *st, const char *name, char ***v,
+		       size_t *n, struct evt_err *e)
+{
+	struct names all = { NULL, 0 };
+	struct members m = { name, strlen(name), &all };
+	size_t i, k = 0;
+	int rc;
+
+	if (!(rc = evt_store_bookmarks(st, add_member, &m, e)))
+		rc = evt_store_handlers(st, add_member_handler, &m, e);
+	if (all.n)
+		qsort(all.v, all.n, sizeof(*all.v), by_name);
+	for (i = 0; i < all.n; i++) {
+		if (rc || (k && strcmp(all.v[i], all.v[k - 1]) == 0))
+			free(all.v[i]);
+		else
+			all.v[k++] = all.v[i];
+	}
+	if (rc) {
+		free(all.v);
+		all.v = NULL;
+		k = 0;
+	}
+	*v = all.v;
+	*n = k;
 	return rc;
 }
 

@@ -13,7 +13,9 @@ struct evt_on {
 };
 
 struct evt_handler {
-	const char *name;		/* the bookmark */
+	const char *name;		/* the bookmark: NAME, or NAME[I/N]
+					   for member I of a group of N */
+	int group_i, group_n;		/* group_n > 0: that member */
 	const char *const *streams;
 	size_t nstreams;
 	const struct evt_on *on;
@@ -67,6 +69,12 @@ int evt_handle_status(struct evt_store *st, char *const *names, size_t n,
 struct evt_out;
 int evt_handle_parked(struct evt_store *st, const char *name,
 		      struct evt_out *out, struct evt_err *e);
+
+/* The members of the group NAME (bookmarks and remembered handlers named
+ * "NAME[I/N]", whatever N), each once, in byte order; *n of them, to be
+ * freed one by one and as an array. */
+int evt_handle_members(struct evt_store *st, const char *name, char ***v,
+		       size_t *n, struct evt_err *e);
 
 /* --drop: delete the bookmark, parked events and remembered streams of
  * name (the caller holds the NAME lock) and append
