@@ -28,9 +28,9 @@ _evt_options()
 		_evt_opts='--on --stream --status --reset --parked --drop --tail
 			--always-tail --follow --batch --retries --retry-delay
 			--timeout --continue-on-error --retry-parked --wait
-			--bookmarks-table'
+			--group --bookmarks-table'
 		_evt_args='--on --stream --batch --retries --retry-delay
-			--timeout' ;;
+			--timeout --group' ;;
 	command)
 		_evt_opts='--jq --jq-file --exec --init --persist --timeout
 			--retries --key --bookmarks-table'

@@ -167,6 +167,7 @@ complete -c evt-handle $opt -l timeout -x -d 'stop a handler after SECONDS'
 complete -c evt-handle $opt -l continue-on-error -d 'park failed events and go on'
 complete -c evt-handle $opt -l retry-parked -d 'first run the parked events again, unparking each handled one'
 complete -c evt-handle $opt -l wait -d 'wait while another process holds NAME'
+complete -c evt-handle $opt -l group -x -d 'be member I of N sharing NAME'
 
 complete -c evt-command $opt -l retries -x -d 'retry after a version conflict up to N times'
 complete -c evt-command $opt -l key -x -d 'idempotency key: a KEY used before runs nothing'
