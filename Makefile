@@ -67,6 +67,7 @@ bench:
 	sh bench/tail.sh
 	sh bench/handle.sh
 	sh bench/pg.sh
+	sh bench/group.sh
 
 # Hardening (TESTING.md): libFuzzer targets, FUZZ_RUNS inputs each (default
 # 200000; needs clang and libclang-rt-14-dev), and SIGKILL crash loops,
