@@ -1,13 +1,7 @@
 /* command.c - run a command against an aggregate (evtstore createCommands) */
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "append.h"
 #include "command.h"
@@ -62,8 +56,7 @@ static void command_input(const struct evt_command *c, struct evt_agg *a,
 	evt_buf_release(&tmp);
 }
 
-/* Run c->argv with in on its stdin, its stdout into out, both at once (a
- * program may print before it has read everything), for at most
+/* Run c->argv with in on its stdin and its stdout into out, for at most
  * c->timeout_ms (then *timed_out is set). */
 static int run_program(const struct evt_command *cmd, char *const *env,
 		       const char *in, size_t inlen, struct evt_buf *out,
@@ -71,104 +64,22 @@ static int run_program(const struct evt_command *cmd, char *const *env,
 {
 	struct evt_spawn sp = { cmd->argv, env, 1, 1 };
 	struct evt_child c;
-	void (*old)(int);
-	size_t off = 0;
-	int64_t start, deadline, note_at;
-	int rc, noted = !cmd->note;
+	struct evt_err ignored;
+	int64_t deadline;
+	int rc, late, to;
 
-	*timed_out = 0;
 	if ((rc = evt_spawn(&sp, &c, e)))
 		return rc;
-	start = evt_mono_ms();
-	deadline = cmd->timeout_ms >= 0 ? start + cmd->timeout_ms : -1;
-	note_at = start + EVT_NOTE_MS;
-	old = signal(SIGPIPE, SIG_IGN);
-	fcntl(c.in, F_SETFL, fcntl(c.in, F_GETFL) | O_NONBLOCK);
-	while (c.out >= 0) {
-		struct pollfd p[2] = { { c.out, POLLIN, 0 }, { c.in, POLLOUT, 0 } };
-		int np = c.in >= 0 ? 2 : 1;
-		int64_t now = evt_mono_ms(), wait = -1;
-		int r;
-
-		if (deadline >= 0) {
-			if (now >= deadline) {
-				*timed_out = 1;
-				break;
-			}
-			wait = deadline - now;
-		}
-		if (!noted) {
-			if (now >= note_at) {
-				char msg[300];
-
-				snprintf(msg, sizeof(msg), "waiting for '%s' to "
-					 "exit", cmd->argv[0]);
-				cmd->note(msg);
-				noted = 1;
-				continue;
-			}
-			if (wait < 0 || note_at - now < wait)
-				wait = note_at - now;
-		}
-		r = poll(p, (nfds_t)np, wait < 0 ? -1 : wait > INT_MAX ?
-			 INT_MAX : (int)wait);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = evt_errf(e, EVT_EFAIL, "cannot poll: %s",
-				      strerror(errno));
-			break;
-		}
-		if (np == 2 && p[1].revents) {
-			ssize_t w = write(c.in, in + off, inlen - off);
-
-			if (w > 0)
-				off += (size_t)w;
-			if ((w < 0 && errno != EAGAIN && errno != EINTR) ||
-			    off == inlen)
-				evt_child_close_in(&c);	/* EPIPE: it quit */
-		}
-		if (p[0].revents) {
-			ssize_t n;
-
-			evt_buf_grow(out, 65536);
-			n = read(c.out, out->p + out->len,
-				 out->cap - out->len - 1);
-			if (n < 0 && errno != EINTR && errno != EAGAIN) {
-				rc = evt_errf(e, EVT_EFAIL, "cannot read from "
-					      "'%s': %s", cmd->argv[0],
-					      strerror(errno));
-				break;
-			}
-			if (n == 0) {
-				close(c.out);
-				c.out = -1;
-			} else if (n > 0) {
-				out->len += (size_t)n;
-				out->p[out->len] = '\0';
-			}
-		}
-	}
-	if (c.out >= 0) {
-		close(c.out);
-		c.out = -1;
-	}
-	if (!rc) {
-		int64_t left = deadline - evt_mono_ms();
-		int to;
-
-		/* Past the deadline: 0 ms left, SIGTERM at once. */
-		rc = evt_child_wait(&c, deadline < 0 ? -1 : left < 0 ? 0 :
-				    left > INT_MAX ? INT_MAX : (int)left,
-				    EVT_KILL_MS, status, &to, e);
-		*timed_out |= to;
-	} else {
-		struct evt_err ignored;
-		int to;
-
+	deadline = cmd->timeout_ms >= 0 ? evt_mono_ms() + cmd->timeout_ms : -1;
+	if ((rc = evt_child_pipe(&c, in, inlen, out, deadline, cmd->note,
+				 &late, e))) {
 		evt_child_wait(&c, 0, EVT_KILL_MS, status, &to, &ignored);
+		return rc;
 	}
-	signal(SIGPIPE, old);
+	/* Past the deadline: 0 ms left, SIGTERM at once. */
+	rc = evt_child_wait(&c, evt_ms_until(deadline), EVT_KILL_MS, status,
+			    timed_out, e);
+	*timed_out |= late;
 	return rc;
 }
 

@@ -1,6 +1,7 @@
 /* proc.c - child processes: the one module that spawns */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -232,6 +233,108 @@ void evt_child_close_in(struct evt_child *c)
 		close(c->in);
 		c->in = -1;
 	}
+}
+
+int evt_ms_until(int64_t deadline)
+{
+	int64_t left = deadline - evt_mono_ms();
+
+	if (deadline < 0)
+		return -1;
+	return left < 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* One write of what is left of in to the child's stdin, which is then
+ * closed when all of in is written or when the child no longer reads. */
+static void pipe_write(struct evt_child *c, const char *in, size_t inlen,
+		       size_t *off)
+{
+	ssize_t w = write(c->in, in + *off, inlen - *off);
+
+	if (w > 0)
+		*off += (size_t)w;
+	if ((w < 0 && errno != EAGAIN && errno != EINTR) || *off == inlen)
+		evt_child_close_in(c);	/* EPIPE: it quit */
+}
+
+/* One read of the child's stdout into out; its end closes c->out. */
+static int pipe_read(struct evt_child *c, struct evt_buf *out,
+		     struct evt_err *e)
+{
+	ssize_t n;
+
+	evt_buf_grow(out, 65536);
+	n = read(c->out, out->p + out->len, out->cap - out->len - 1);
+	if (n < 0 && errno != EINTR && errno != EAGAIN)
+		return evt_errf(e, EVT_EFAIL, "cannot read from '%s': %s",
+				c->name, strerror(errno));
+	if (n == 0) {
+		close(c->out);
+		c->out = -1;
+	} else if (n > 0) {
+		out->len += (size_t)n;
+		out->p[out->len] = '\0';
+	}
+	return 0;
+}
+
+int evt_child_pipe(struct evt_child *c, const char *in, size_t inlen,
+		   struct evt_buf *out, int64_t deadline,
+		   void (*note)(const char *msg), int *late,
+		   struct evt_err *e)
+{
+	int64_t note_at = evt_mono_ms() + EVT_NOTE_MS;
+	size_t off = 0;
+	int rc = 0;
+
+	*late = 0;
+	if (c->in >= 0 && inlen == 0)
+		evt_child_close_in(c);
+	if (c->in >= 0)
+		fcntl(c->in, F_SETFL, fcntl(c->in, F_GETFL) | O_NONBLOCK);
+	while (c->out >= 0 && !rc) {
+		struct pollfd p[2] = { { c->out, POLLIN, 0 },
+				       { c->in, POLLOUT, 0 } };
+		int64_t now = evt_mono_ms(), wait = -1;
+
+		if (deadline >= 0) {
+			if (now >= deadline) {
+				*late = 1;
+				break;
+			}
+			wait = deadline - now;
+		}
+		if (note) {
+			if (now >= note_at) {
+				char msg[300];
+
+				snprintf(msg, sizeof(msg), "waiting for '%s' "
+					 "to exit", c->name);
+				note(msg);
+				note = NULL;
+				continue;
+			}
+			if (wait < 0 || note_at - now < wait)
+				wait = note_at - now;
+		}
+		if (poll(p, c->in >= 0 ? 2 : 1, wait > INT_MAX ? INT_MAX :
+			 (int)wait) < 0) {
+			if (errno != EINTR)
+				rc = evt_errf(e, EVT_EFAIL, "cannot poll: %s",
+					      strerror(errno));
+			continue;
+		}
+		if (c->in >= 0 && p[1].revents)
+			pipe_write(c, in, inlen, &off);
+		if (p[0].revents)
+			rc = pipe_read(c, out, e);
+	}
+	evt_child_close_in(c);
+	if (c->out >= 0) {
+		close(c->out);
+		c->out = -1;
+	}
+	return rc;
 }
 
 /* Sleep until the child ends or ms pass; 1 if it ended (status set), 0 if

@@ -37,8 +37,9 @@ int evt_spawn(const struct evt_spawn *sp, struct evt_child *c,
 	      struct evt_err *e);
 
 /* Write all of buf to the child's stdin; EPIPE (the child stopped reading)
- * is not an error here: the exit status tells.  SIGPIPE must be ignored by
- * the caller while feeding a child (evt_proc_ignore_sigpipe). */
+ * is not an error here: the exit status tells.  This, like
+ * evt_child_pipe, counts on SIGPIPE being ignored, as every program does
+ * from its start (evt_cli_sigpipe). */
 int evt_child_write(struct evt_child *c, const char *buf, size_t n,
 		    struct evt_err *e);
 /* The same, giving up when evt_mono_ms() reaches deadline (< 0: never):
@@ -46,6 +47,26 @@ int evt_child_write(struct evt_child *c, const char *buf, size_t n,
 int evt_child_write_until(struct evt_child *c, const char *buf, size_t n,
 			  int64_t deadline, int *late, struct evt_err *e);
 void evt_child_close_in(struct evt_child *c);
+
+/* Write in (inlen bytes) to the child's stdin while reading its stdout
+ * into out, both at once (as git's pipe_command): a child may print before
+ * it has read all of its input, and neither side blocks the other however
+ * much either says.  Its stdin is closed when all of in is written or when
+ * the child stops reading (EPIPE: its exit status tells).  Returns at the
+ * end of its stdout, or when evt_mono_ms() reaches deadline (< 0: never):
+ * then *late is set.  Both pipes are closed on return; evt_child_wait
+ * next.  note, when given, is told once "waiting for 'NAME' to exit" when
+ * the child takes EVT_NOTE_MS. */
+int evt_child_pipe(struct evt_child *c, const char *in, size_t inlen,
+		   struct evt_buf *out, int64_t deadline,
+		   void (*note)(const char *msg), int *late,
+		   struct evt_err *e);
+
+/* The milliseconds from now to deadline, as evt_child_wait takes them:
+ * -1 when deadline < 0 (none), 0 when it has passed. */
+int evt_ms_until(int64_t deadline);
+
+void evt_proc_ignore_sigpipe(void);
 
 /* Wait for the child to end.  timeout_ms < 0: no limit; when it passes the
  * child gets SIGTERM, then SIGKILL after kill_ms more.  *status is the
@@ -58,8 +79,6 @@ int evt_child_wait(struct evt_child *c, int timeout_ms, int kill_ms,
  * "timed out after 5 s" into buf; returns buf. */
 const char *evt_status_str(int status, int timed_out, int timeout_ms,
 			   char *buf, size_t size);
-
-void evt_proc_ignore_sigpipe(void);
 
 /* A program past its --timeout gets SIGTERM, and SIGKILL this much later. */
 #define EVT_KILL_MS 5000
