@@ -375,7 +375,6 @@ int main(int argc, char **argv)
 	h.warn = warn_cb;
 	if (isatty(2))
 		h.progress = progress_cb;
-	evt_proc_ignore_sigpipe();
 	evt_follow_signals(&stop);
 	/* --follow waits for a store that does not exist yet; then it was
 	 * empty when we started, which is where --tail starts too. */

@@ -18,11 +18,6 @@
 
 extern char **environ;
 
-void evt_proc_ignore_sigpipe(void)
-{
-	signal(SIGPIPE, SIG_IGN);
-}
-
 /* environ with the "NAME=VALUE" entries of add replacing or added. */
 static char **make_env(char *const *add)
 {

@@ -66,8 +66,6 @@ int evt_child_pipe(struct evt_child *c, const char *in, size_t inlen,
  * -1 when deadline < 0 (none), 0 when it has passed. */
 int evt_ms_until(int64_t deadline);
 
-void evt_proc_ignore_sigpipe(void);
-
 /* Wait for the child to end.  timeout_ms < 0: no limit; when it passes the
  * child gets SIGTERM, then SIGKILL after kill_ms more.  *status is the
  * waitpid status; *timed_out says whether the timeout struck.  Retries on

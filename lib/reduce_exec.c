@@ -10,7 +10,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,7 +138,6 @@ static int exec_apply(struct evt_reducer *r, struct evt_agg *a,
 		      const struct evt_record *ev, struct evt_err *e)
 {
 	struct execr *x = (struct execr *)r;
-	void (*old)(int);
 	const char *s, *why;
 	size_t n, col;
 	int got, rc, late;
@@ -154,10 +152,8 @@ static int exec_apply(struct evt_reducer *r, struct evt_agg *a,
 	evt_buf_addstr(&x->line, ",\"meta\":");
 	evt_meta_print(&x->line, ev);
 	evt_buf_add(&x->line, "}\n", 2);
-	old = signal(SIGPIPE, SIG_IGN);
 	rc = evt_child_write_until(&x->c, x->line.p, x->line.len, x->deadline,
 				   &late, e);
-	signal(SIGPIPE, old);
 	if (rc)
 		return rc;
 	if (late)
