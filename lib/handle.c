@@ -15,7 +15,6 @@
 #include "proc.h"
 
 #define CHUNK 256
-#define KILL_MS 5000
 
 /* A record read ahead, owned: its NDJSON line and the strings the
  * program's environment needs, NUL-terminated, in chunk.text. */
@@ -218,7 +217,7 @@ static int run_once(const struct evt_handler *h, int which,
 	struct evt_err se;
 	struct evt_buf ty = EVT_BUF_INIT;
 	int status, timed_out, rc, late;
-	int64_t deadline, left;
+	int64_t deadline;
 	size_t i;
 
 	snprintf(b[0], sizeof(b[0]), "EVT_HANDLER=%s", h->name);
@@ -265,11 +264,8 @@ static int run_once(const struct evt_handler *h, int which,
 		evt_child_wait(&ch, 0, 0, &status, &timed_out, &se);
 		return rc;
 	}
-	left = deadline < 0 ? -1 : late ? 0 : deadline - evt_mono_ms();
-	if (deadline >= 0 && left < 0)
-		left = 0;
-	if ((rc = evt_child_wait(&ch, (int)left, KILL_MS, &status,
-				 &timed_out, e)))
+	if ((rc = evt_child_wait(&ch, evt_ms_until(deadline), EVT_KILL_MS,
+				 &status, &timed_out, e)))
 		return rc;
 	if (!timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;

@@ -107,24 +107,14 @@ static int await(struct execr *x, int note, struct evt_err *e)
 	return 0;
 }
 
-/* The time left before the deadline, for evt_child_wait: -1 for none. */
-static int left_ms(const struct execr *x)
-{
-	int64_t left = x->deadline - evt_mono_ms();
-
-	if (x->deadline < 0)
-		return -1;
-	return left < 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
-}
-
 /* The co-process stopped answering: how it ended. */
 static int ended(struct execr *x, struct evt_err *e)
 {
 	char how[128];
 	int status, timed_out, rc;
 
-	if ((rc = evt_child_wait(&x->c, left_ms(x), EVT_KILL_MS, &status,
-				 &timed_out, e)))
+	if ((rc = evt_child_wait(&x->c, evt_ms_until(x->deadline),
+				 EVT_KILL_MS, &status, &timed_out, e)))
 		return rc;
 	x->started = 0;
 	evt_status_str(status, timed_out, x->timeout_ms, how, sizeof(how));
@@ -195,8 +185,8 @@ static int exec_finish(struct evt_reducer *r, struct evt_err *e)
 		if ((got = evt_lines_next(&x->out, &s, &n)) > 0)
 			extra = 1;
 	} while (got > 0);
-	if ((rc = evt_child_wait(&x->c, left_ms(x), EVT_KILL_MS, &status,
-				 &timed_out, e)))
+	if ((rc = evt_child_wait(&x->c, evt_ms_until(x->deadline),
+				 EVT_KILL_MS, &status, &timed_out, e)))
 		return rc;
 	x->started = 0;
 	if (timed_out)
