@@ -27,6 +27,7 @@ struct chunk {
 	struct evt_buf text, lines, scratch, type;
 	struct evt_buf dbenv;	/* the store's variables, in storeenv */
 	char *storeenv[4];
+	struct evt_strvec env;	/* the program's, per run */
 	struct rec *r;
 	size_t n, cap;
 };
@@ -203,52 +204,63 @@ struct run {
 	char why[1200];		/* "'x' exited with status 3" */
 };
 
-/* Run the program once for records first..first+n-1 of c. */
+/* The program's environment for the records of a run ending at x, n of
+ * them: the handler, the last record, the batch size and the store. */
+static char **handler_env(const struct evt_handler *h, struct chunk *c,
+			  const struct rec *x, size_t n)
+{
+	struct evt_strvec *env = &c->env;
+	size_t i;
+
+	evt_strvec_reset(env);
+	evt_strvec_addf(env, "EVT_HANDLER=%s", h->name);
+	evt_strvec_addf(env, "EVT_STREAM=%s", T(c, x, stream));
+	evt_strvec_addf(env, "EVT_AGGREGATE_ID=%s", T(c, x, id));
+	evt_strvec_addf(env, "EVT_TYPE=%s", T(c, x, type));
+	evt_strvec_addf(env, "EVT_VERSION=%lld", (long long)x->version);
+	evt_strvec_addf(env, "EVT_POSITION=%lld", (long long)x->position);
+	evt_strvec_addf(env, "EVT_TIMESTAMP=%s", T(c, x, ts));
+	evt_strvec_addf(env, "EVT_BATCH_SIZE=%zu", n);
+	for (i = 0; c->storeenv[i]; i++)	/* EVT_DB and the tables */
+		evt_strvec_addf(env, "%s", c->storeenv[i]);
+	return evt_strvec_get(env);
+}
+
+/* How a run failed, for the message and for parking: the exit status,
+ * 124 for a timeout, 128+N for signal N (as timeout(1) and sh(1)). */
+static void run_failed(struct run *out, const char *prog, int status,
+		       int timed_out, int timeout_ms)
+{
+	char how[128];
+
+	out->status = timed_out ? 124 : WIFEXITED(status) ?
+		      WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	snprintf(out->why, sizeof(out->why), "'%s' %s", prog,
+		 evt_status_str(status, timed_out, timeout_ms, how,
+				sizeof(how)));
+}
+
+/* Run the program once for records first..first+n-1 of c: --on's COMMAND
+ * by sh -c (which >= 0), or PROGRAM.  EVT_EPROG when it failed, with out
+ * telling how. */
 static int run_once(const struct evt_handler *h, int which,
-		    const struct chunk *c, size_t first, size_t n,
+		    struct chunk *c, size_t first, size_t n,
 		    struct run *out, struct evt_err *e)
 {
 	const struct rec *x = &c->r[first + n - 1];
-	char *env[12], b[8][64 + 2 * EVT_NAME_MAX];
 	char *sh[4] = { "/bin/sh", "-c", NULL, NULL };
-	const char *prog;
-	struct evt_spawn sp;
+	struct evt_spawn sp = { h->argv, NULL, 1, 0 };
 	struct evt_child ch;
 	struct evt_err se;
-	struct evt_buf ty = EVT_BUF_INIT;
 	int status, timed_out, rc, late;
 	int64_t deadline;
-	size_t i;
 
-	snprintf(b[0], sizeof(b[0]), "EVT_HANDLER=%s", h->name);
-	snprintf(b[1], sizeof(b[1]), "EVT_STREAM=%s", T(c, x, stream));
-	snprintf(b[2], sizeof(b[2]), "EVT_AGGREGATE_ID=%s", T(c, x, id));
-	evt_buf_addf(&ty, "EVT_TYPE=%s", T(c, x, type));	/* any length */
-	snprintf(b[4], sizeof(b[4]), "EVT_VERSION=%lld",
-		 (long long)x->version);
-	snprintf(b[5], sizeof(b[5]), "EVT_POSITION=%lld",
-		 (long long)x->position);
-	snprintf(b[6], sizeof(b[6]), "EVT_TIMESTAMP=%s", T(c, x, ts));
-	snprintf(b[7], sizeof(b[7]), "EVT_BATCH_SIZE=%zu", n);
-	for (i = 0; i < 8; i++)
-		env[i] = b[i];
-	env[3] = ty.p;
-	for (i = 0; i < 4; i++)	/* EVT_DB and the tables, NULL */
-		env[8 + i] = c->storeenv[i];
-	memset(&sp, 0, sizeof(sp));
 	if (which >= 0) {
 		sh[2] = (char *)h->on[which].command;
 		sp.argv = sh;
-		prog = h->on[which].command;
-	} else {
-		sp.argv = h->argv;
-		prog = h->argv[0];
 	}
-	sp.env_add = env;
-	sp.pipe_in = 1;
-	rc = evt_spawn(&sp, &ch, &se);
-	evt_buf_release(&ty);
-	if (rc) {
+	sp.env_add = handler_env(h, c, x, n);
+	if (evt_spawn(&sp, &ch, &se)) {
 		snprintf(out->why, sizeof(out->why), "%s", se.msg);
 		/* as sh(1): 127 not found, 126 found but not run */
 		out->status = ch.err == ENOENT ? 127 : 126;
@@ -269,15 +281,8 @@ static int run_once(const struct evt_handler *h, int which,
 		return rc;
 	if (!timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
-	out->status = timed_out ? 124 : WIFEXITED(status) ?
-		      WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	{
-		char st[128];
-
-		snprintf(out->why, sizeof(out->why), "'%s' %s", prog,
-			 evt_status_str(status, timed_out, h->timeout_ms, st,
-					sizeof(st)));
-	}
+	run_failed(out, which >= 0 ? h->on[which].command : h->argv[0],
+		   status, timed_out, h->timeout_ms);
 	return EVT_EPROG;
 }
 
@@ -294,7 +299,7 @@ static void sleep_ms(int64_t ms, volatile sig_atomic_t *stop)
 }
 
 /* Run with retries; 0 when handled, EVT_EPROG when it kept failing. */
-static int run(const struct evt_handler *h, int which, const struct chunk *c,
+static int run(const struct evt_handler *h, int which, struct chunk *c,
 	       size_t first, size_t n, const char *at, struct run *out,
 	       volatile sig_atomic_t *stop, struct evt_err *e)
 {
@@ -956,6 +961,7 @@ static int add_parked(void *ctx, int64_t position, int status,
 static void chunk_release(struct chunk *c)
 {
 	evt_buf_release(&c->dbenv);
+	evt_strvec_release(&c->env);
 	evt_buf_release(&c->text);
 	evt_buf_release(&c->lines);
 	evt_buf_release(&c->scratch);

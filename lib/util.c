@@ -91,24 +91,30 @@ void evt_buf_addstr(struct evt_buf *b, const char *s)
 	evt_buf_add(b, s, strlen(s));
 }
 
-void evt_buf_addf(struct evt_buf *b, const char *fmt, ...)
+void evt_buf_vaddf(struct evt_buf *b, const char *fmt, va_list ap)
 {
-	va_list ap;
+	va_list again;
 	int n;
 
 	evt_buf_grow(b, 64);
-	va_start(ap, fmt);
+	va_copy(again, ap);
 	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= b->cap - b->len) {
+	if (n >= 0 && (size_t)n >= b->cap - b->len) {
 		evt_buf_grow(b, (size_t)n);
-		va_start(ap, fmt);
-		vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
+		vsnprintf(b->p + b->len, b->cap - b->len, fmt, again);
 	}
-	b->len += (size_t)n;
+	va_end(again);
+	if (n >= 0)
+		b->len += (size_t)n;
+}
+
+void evt_buf_addf(struct evt_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	evt_buf_vaddf(b, fmt, ap);
+	va_end(ap);
 }
 
 void evt_buf_addi64(struct evt_buf *b, int64_t v)
@@ -123,6 +129,50 @@ void evt_buf_addi64(struct evt_buf *b, int64_t v)
 	if (v < 0)
 		*--q = '-';
 	evt_buf_add(b, q, (size_t)(e - q));
+}
+
+void evt_strvec_addf(struct evt_strvec *sv, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (sv->n == sv->cap) {
+		sv->cap = sv->cap ? sv->cap * 2 : 16;
+		sv->at = evt_xrealloc(sv->at, sv->cap * sizeof(*sv->at));
+		sv->v = evt_xrealloc(sv->v, (sv->cap + 1) * sizeof(*sv->v));
+	}
+	sv->at[sv->n++] = sv->text.len;
+	va_start(ap, fmt);
+	evt_buf_vaddf(&sv->text, fmt, ap);
+	va_end(ap);
+	evt_buf_addc(&sv->text, '\0');
+}
+
+char **evt_strvec_get(struct evt_strvec *sv)
+{
+	size_t i;
+
+	if (!sv->v)
+		sv->v = evt_xmalloc(sizeof(*sv->v));
+	for (i = 0; i < sv->n; i++)
+		sv->v[i] = sv->text.p + sv->at[i];
+	sv->v[sv->n] = NULL;
+	return sv->v;
+}
+
+void evt_strvec_reset(struct evt_strvec *sv)
+{
+	evt_buf_reset(&sv->text);
+	sv->n = 0;
+}
+
+void evt_strvec_release(struct evt_strvec *sv)
+{
+	evt_buf_release(&sv->text);
+	free(sv->at);
+	free(sv->v);
+	sv->at = NULL;
+	sv->v = NULL;
+	sv->n = sv->cap = 0;
 }
 
 void evt_buf_release(struct evt_buf *b)

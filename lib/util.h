@@ -39,6 +39,8 @@ void evt_buf_add(struct evt_buf *b, const void *s, size_t n);
 void evt_buf_addstr(struct evt_buf *b, const char *s);
 void evt_buf_addf(struct evt_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+void evt_buf_vaddf(struct evt_buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 void evt_buf_addi64(struct evt_buf *b, int64_t v);
 void evt_buf_release(struct evt_buf *b);
 
@@ -56,6 +58,24 @@ static inline void evt_buf_reset(struct evt_buf *b)
 	if (b->p)
 		b->p[0] = '\0';
 }
+
+/* A NULL-terminated array of strings (an argv or an environment) kept in
+ * one buffer: reset and filled again, it allocates nothing once grown. */
+struct evt_strvec {
+	struct evt_buf text;	/* the strings, each NUL-terminated */
+	size_t *at;		/* where each begins in text */
+	char **v;		/* what evt_strvec_get gives */
+	size_t n, cap;
+};
+
+#define EVT_STRVEC_INIT { EVT_BUF_INIT, NULL, NULL, 0, 0 }
+
+void evt_strvec_addf(struct evt_strvec *sv, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The strings and a NULL, valid until the next add, reset or release. */
+char **evt_strvec_get(struct evt_strvec *sv);
+void evt_strvec_reset(struct evt_strvec *sv);
+void evt_strvec_release(struct evt_strvec *sv);
 
 /* Allocation that cannot fail: out of memory aborts with a message. */
 void *evt_xmalloc(size_t n);
