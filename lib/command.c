@@ -83,41 +83,26 @@ static int run_program(const struct evt_command *cmd, char *const *env,
 	return rc;
 }
 
-#define ENV_MAX 8
-
 /* PROGRAM's environment: the store as evt-command opened it (so that the
  * program can read other aggregates of it, wherever it changes
  * directory), the aggregate, the command and the version folded. */
-static void program_env(const struct evt_command *c, struct evt_store *st,
-			int64_t version, struct evt_buf *text,
-			char *env[ENV_MAX])
+static char **program_env(const struct evt_command *c, struct evt_store *st,
+			  int64_t version, struct evt_strvec *env)
 {
 	struct evt_buf store = EVT_BUF_INIT;
 	char *senv[4];
-	size_t at[ENV_MAX - 1], i, n = 0;
+	size_t i;
 
 	evt_store_child_env(st, &store, senv);
-	evt_buf_reset(text);
-	for (i = 0; i < 3; i++) {
-		at[n++] = text->len;
-		evt_buf_addstr(text, senv[i]);
-		evt_buf_addc(text, '\0');
-	}
-	at[n++] = text->len;
-	evt_buf_addf(text, "EVT_STREAM=%s", c->stream);
-	evt_buf_addc(text, '\0');
-	at[n++] = text->len;
-	evt_buf_addf(text, "EVT_AGGREGATE_ID=%s", c->id);
-	evt_buf_addc(text, '\0');
-	at[n++] = text->len;
-	evt_buf_addf(text, "EVT_COMMAND=%s", c->name);
-	evt_buf_addc(text, '\0');
-	at[n++] = text->len;
-	evt_buf_addf(text, "EVT_VERSION=%lld", (long long)version);
-	for (i = 0; i < n; i++)
-		env[i] = text->p + at[i];
-	env[n] = NULL;
+	evt_strvec_reset(env);
+	for (i = 0; senv[i]; i++)
+		evt_strvec_addf(env, "%s", senv[i]);
+	evt_strvec_addf(env, "EVT_STREAM=%s", c->stream);
+	evt_strvec_addf(env, "EVT_AGGREGATE_ID=%s", c->id);
+	evt_strvec_addf(env, "EVT_COMMAND=%s", c->name);
+	evt_strvec_addf(env, "EVT_VERSION=%lld", (long long)version);
 	evt_buf_release(&store);
+	return evt_strvec_get(env);
 }
 
 static int blank(const char *s, size_t n)
@@ -247,8 +232,8 @@ int evt_command_run(const struct evt_command *c, struct evt_buf *result,
 	struct evt_store *st = NULL;
 	struct evt_agg a;
 	struct evt_buf in = EVT_BUF_INIT, out = EVT_BUF_INIT;
-	struct evt_buf evs = EVT_BUF_INIT, envtext = EVT_BUF_INIT;
-	char *env[ENV_MAX];
+	struct evt_buf evs = EVT_BUF_INIT;
+	struct evt_strvec env = EVT_STRVEC_INIT;
 	size_t *ends = NULL, n = 0;
 	char who[300];
 	int attempt, rc, status, timed_out, done = 0;
@@ -274,8 +259,8 @@ int evt_command_run(const struct evt_command *c, struct evt_buf *result,
 		version = a.version;
 		command_input(c, &a, &in);
 		evt_buf_reset(&out);
-		program_env(c, st, version, &envtext, env);
-		if ((rc = run_program(c, env, in.p, in.len, &out, &status,
+		if ((rc = run_program(c, program_env(c, st, version, &env),
+				      in.p, in.len, &out, &status,
 				      &timed_out, e)))
 			break;
 		if (status != 0 || timed_out) {
@@ -318,6 +303,6 @@ int evt_command_run(const struct evt_command *c, struct evt_buf *result,
 	evt_buf_release(&in);
 	evt_buf_release(&out);
 	evt_buf_release(&evs);
-	evt_buf_release(&envtext);
+	evt_strvec_release(&env);
 	return rc;
 }
