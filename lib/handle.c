@@ -184,6 +184,7 @@ static int match(const struct evt_handler *h, const struct chunk *c,
 
 /* What a failure message says of records first..first+n-1: "position 17
  * (posts/p1 v2 postCreated)", or for a batch "positions 1-4 (4 events)". */
+#define WHERE_MAX (64 + 3 * EVT_NAME_MAX)
 static void where(const struct chunk *c, size_t first, size_t n, char *buf,
 		  size_t size)
 {
@@ -362,6 +363,16 @@ struct parked {
 	char at[EVT_TS_LEN + 8];
 };
 
+/* The records q asks for into c (c->n of them). */
+static int read_chunk(struct evt_store *st, const struct evt_query *q,
+		      struct chunk *c, struct evt_err *e)
+{
+	c->n = 0;
+	evt_buf_reset(&c->text);
+	evt_buf_reset(&c->lines);
+	return evt_store_read(st, q, collect, c, e);
+}
+
 /* Read the record at position into c (c->n is 0 when it is not in the
  * store any more). */
 static int read_at(struct evt_store *st, struct chunk *c, int64_t position,
@@ -373,10 +384,7 @@ static int read_at(struct evt_store *st, struct chunk *c, int64_t position,
 	memset(&q, 0, sizeof(q));
 	q.after = position - 1;
 	q.limit = 1;
-	c->n = 0;
-	evt_buf_reset(&c->text);
-	evt_buf_reset(&c->lines);
-	if ((rc = evt_store_read(st, &q, collect, c, e)))
+	if ((rc = read_chunk(st, &q, c, e)))
 		return rc;
 	if (c->n && c->r[0].position != position)
 		c->n = 0;
@@ -403,7 +411,7 @@ static int retry_parked(struct evt_store *st, const struct evt_handler *h,
 	n = rows.len / sizeof(*r);
 	for (i = 0; i < n && !rc && !evt_follow_stopping(stop); i++) {
 		struct run res;
-		char at[64 + 3 * EVT_NAME_MAX];
+		char at[WHERE_MAX];
 		int which;
 
 		if ((rc = read_at(st, c, r[i].position, e)))
@@ -509,25 +517,54 @@ static int regroup(struct evt_store *st, const struct evt_handler *h,
 	return evt_store_bookmarks(st, regroup_one, g, e);
 }
 
-static int handle(struct evt_store *st, const struct evt_handler *h,
-		  volatile sig_atomic_t *stop, struct evt_err *e)
-{
-	struct regroup g;
-	struct evt_query q;
-	struct chunk c;
-	struct evt_buf known = EVT_BUF_INIT;
-	int64_t bookmark, pos, committed, head = 0, next = 0;
-	int found, ran, recheck = 0, rc = 0, seen = 0;
-	int64_t events = 0, matched = 0, parked = 0;
-	size_t i, k, chunk = h->batch > CHUNK ? (size_t)h->batch : CHUNK;
+/* Where a run of a handler is, and what it did. */
+struct pass {
+	int64_t pos;		/* the last record dealt with */
+	int64_t committed;	/* the bookmark as stored */
+	int64_t head, next;	/* for h->progress */
+	int64_t events, matched, parked;
+	int seen;		/* a record was read */
+};
 
-	memset(&c, 0, sizeof(c));
-	memset(&q, 0, sizeof(q));
-	q.streams = h->streams;
-	q.nstreams = h->nstreams;
-	q.safe = 1;
-	q.group_n = h->group_n;
-	q.group_i = h->group_i;
+/* A first --tail run starts at the end of the store, which is past the
+ * end of the streams, and writes it at once, so that the next run (from
+ * cron) starts there, also when the streams or the whole store are still
+ * empty (0: the handler row says that it is not a first run any more).
+ * --always-tail starts there every time and writes nothing. */
+static int tail_start(struct evt_store *st, const struct evt_handler *h,
+		      const struct evt_query *q, int found, struct pass *p,
+		      struct evt_err *e)
+{
+	struct evt_query end = *q;
+	int64_t bookmark = p->pos;
+	int rc;
+
+	end.streams = NULL;
+	end.nstreams = 0;
+	end.group_n = 0;
+	if ((rc = evt_store_head(st, &end, &p->pos, e)))
+		return rc;
+	if (!h->always_tail && (p->pos > bookmark || !found)) {
+		if ((rc = evt_store_bookmark_set(st, h->name, p->pos, e)))
+			return rc;
+		p->committed = p->pos;
+	}
+	return 0;
+}
+
+/* Where the run starts: NAME's bookmark; for a handler new under this
+ * NAME, the smallest bookmark of another shape of its group (regroup);
+ * with --tail on a first run, the end of the store.  The run is recorded
+ * in <events>_handlers with its streams. */
+static int start_at(struct evt_store *st, const struct evt_handler *h,
+		    const struct evt_query *q, struct pass *p,
+		    struct evt_err *e)
+{
+	struct evt_buf known = EVT_BUF_INIT;
+	struct regroup g;
+	int64_t bookmark;
+	int found, ran, rc;
+
 	g.found = 0;
 	/* ran: evt-handle has run NAME before (its row in
 	 * <events>_handlers), so a bookmark of 0 is a place, not "none" */
@@ -547,154 +584,197 @@ static int handle(struct evt_store *st, const struct evt_handler *h,
 	}
 	if ((rc = evt_store_handler_start(st, h->name, known.p, e)))
 		goto out;
-	pos = committed = bookmark;
-	if (h->always_tail || (h->tail && bookmark == 0 && !ran && !g.found)) {
-		/* The end of the store, which is past the end of the streams:
-		 * a first --tail run writes it at once, so that the next run
-		 * (from cron) starts there, also when the streams or the
-		 * whole store are still empty (0: the handler row says that
-		 * it is not a first run any more). */
-		struct evt_query end = q;
+	p->pos = p->committed = bookmark;
+	if (h->always_tail || (h->tail && bookmark == 0 && !ran && !g.found))
+		rc = tail_start(st, h, q, found, p, e);
+out:
+	evt_buf_release(&known);
+	return rc;
+}
 
-		end.streams = NULL;
-		end.nstreams = 0;
-		end.group_n = 0;
-		if ((rc = evt_store_head(st, &end, &pos, e)))
-			goto out;
-		if (!h->always_tail && (pos > bookmark || !found)) {
-			if ((rc = evt_store_bookmark_set(st, h->name, pos, e)))
-				goto out;
-			committed = pos;
-		}
+/* A run of records first..first+n-1 failed: that ends the handler, or
+ * with --continue-on-error the records are parked. */
+static int failed(struct evt_store *st, const struct evt_handler *h,
+		  const struct chunk *c, size_t first, size_t n,
+		  const struct run *out, const char *at, struct pass *p,
+		  struct evt_err *e)
+{
+	size_t k;
+	int rc = 0;
+
+	if (!h->continue_on_error)
+		return evt_errf(e, EVT_EPROG, "%s: %s at %s", h->name,
+				out->why, at);
+	if (h->warn) {
+		char msg[sizeof(out->why) + WHERE_MAX + EVT_NAME_MAX + 16];
+
+		snprintf(msg, sizeof(msg), "%s: %s at %s; parked", h->name,
+			 out->why, at);
+		h->warn(msg);
 	}
+	for (k = first; k < first + n && !rc; k++)
+		rc = evt_store_park(st, h->name, c->r[k].position, out->status,
+				    e);
+	if (!rc)
+		p->parked += (int64_t)n;
+	return rc;
+}
+
+/* Run the program for records first..first+n-1 of c (which: as match
+ * says), then move the bookmark past them (past parked ones too).  A
+ * signal that stopped the program leaves the bookmark where it was. */
+static int deliver(struct evt_store *st, const struct evt_handler *h,
+		   struct chunk *c, size_t first, size_t n, int which,
+		   struct pass *p, volatile sig_atomic_t *stop,
+		   struct evt_err *e)
+{
+	char at[WHERE_MAX];
+	struct run out;
+	int rc;
+
+	where(c, first, n, at, sizeof(at));
+	rc = run(h, which, c, first, n, at, &out, stop, e);
+	if (rc == EVT_EPROG && evt_follow_stopping(stop))
+		return 0;	/* stopped by the signal: not a failure */
+	if (rc == EVT_EPROG)
+		rc = failed(st, h, c, first, n, &out, at, p, e);
+	if (rc)
+		return rc;
+	p->pos = c->r[first + n - 1].position;
+	if ((rc = evt_store_bookmark_set(st, h->name, p->pos, e)))
+		return rc;
+	p->committed = p->pos;
+	progress(h, &p->next, p->pos, p->head);
+	return 0;
+}
+
+/* The records of c in order: each that an --on matches runs alone, up to
+ * --batch of those for PROGRAM run together, the others are skipped. */
+static int handle_chunk(struct evt_store *st, const struct evt_handler *h,
+			struct chunk *c, struct pass *p,
+			volatile sig_atomic_t *stop, struct evt_err *e)
+{
+	size_t i = 0, n;
+	int which, rc = 0;
+
+	while (i < c->n && !rc && !evt_follow_stopping(stop)) {
+		p->seen = 1;
+		which = match(h, c, &c->r[i]);
+		if (which == -2) {
+			p->events++;
+			p->pos = c->r[i++].position;	/* no match: skip */
+			continue;
+		}
+		n = 1;
+		if (which == -1)
+			while (n < (size_t)h->batch && i + n < c->n)
+				n++;
+		if (which >= 0)
+			p->matched++;
+		p->events += (int64_t)n;
+		rc = deliver(st, h, c, i, n, which, p, stop, e);
+		i += n;
+	}
+	return rc;
+}
+
+/* Skipped events move the bookmark too. */
+static int commit_skipped(struct evt_store *st, const struct evt_handler *h,
+			  struct pass *p, struct evt_err *e)
+{
+	int rc;
+
+	if (p->pos <= p->committed || !p->seen)
+		return 0;
+	if ((rc = evt_store_bookmark_set(st, h->name, p->pos, e)))
+		return rc;
+	p->committed = p->pos;
+	return 0;
+}
+
+/* What a run says at its end: its last progress, how many events it
+ * parked, and that no --on matched any event. */
+static void tell_end(const struct evt_handler *h, const struct pass *p,
+		     int rc)
+{
+	char msg[EVT_NAME_MAX + 128];
+
+	if (h->progress && p->next)
+		h->progress(p->pos, p->head, 1);
+	if (h->warn && p->parked) {
+		snprintf(msg, sizeof(msg), "%s: %lld event%s parked", h->name,
+			 (long long)p->parked, p->parked == 1 ? "" : "s");
+		h->warn(msg);
+	}
+	/* Only --on, and none of them matched: a mistyped TYPE, most
+	 * likely, while the bookmark moved past every event. */
+	if (h->warn && !rc && !h->argv && p->events && !p->matched) {
+		snprintf(msg, sizeof(msg), "%s: no --on matched %s %lld "
+			 "event%s; the bookmark moved past %s", h->name,
+			 p->events == 1 ? "the" : "any of the",
+			 (long long)p->events, p->events == 1 ? "" : "s",
+			 p->events == 1 ? "it" : "them");
+		h->warn(msg);
+	}
+}
+
+static int handle(struct evt_store *st, const struct evt_handler *h,
+		  volatile sig_atomic_t *stop, struct evt_err *e)
+{
+	struct evt_query q;
+	struct chunk c;
+	struct pass p;
+	struct evt_err e2;
+	size_t chunk = h->batch > CHUNK ? (size_t)h->batch : CHUNK;
+	int recheck = 0, rc, r2;
+
+	memset(&c, 0, sizeof(c));
+	memset(&p, 0, sizeof(p));
+	memset(&q, 0, sizeof(q));
+	q.streams = h->streams;
+	q.nstreams = h->nstreams;
+	q.safe = 1;
+	q.group_n = h->group_n;
+	q.group_i = h->group_i;
+	if ((rc = start_at(st, h, &q, &p, e)))
+		goto out;
 	if (h->progress) {	/* for the display only */
 		struct evt_query all = q;
 
 		all.safe = 0;
-		if ((rc = evt_store_head(st, &all, &head, e)))
+		if ((rc = evt_store_head(st, &all, &p.head, e)))
 			goto out;
 	}
 	evt_store_child_env(st, &c.dbenv, c.storeenv);
 	if (h->retry_parked && (rc = retry_parked(st, h, &c, stop, e)))
 		goto out;
 	for (;;) {
-		q.after = pos;
+		q.after = p.pos;
 		q.limit = (int64_t)chunk;
-		c.n = 0;
-		evt_buf_reset(&c.text);
-		evt_buf_reset(&c.lines);
-		if ((rc = evt_store_read(st, &q, collect, &c, e)))
-			break;
-		for (i = 0; i < c.n && !rc; ) {
-			struct rec *x = &c.r[i];
-			int which = match(h, &c, x);
-			size_t n = 1;
-			struct run out;
-			char at[64 + 3 * EVT_NAME_MAX];
-
-			if (evt_follow_stopping(stop))
-				break;
-			seen = 1;
-			events++;
-			if (which == -2) {
-				pos = x->position;	/* no match: skip */
-				i++;
-				continue;
-			}
-			if (which >= 0)
-				matched++;
-			if (which == -1)
-				while (n < (size_t)h->batch && i + n < c.n)
-					n++;
-			events += (int64_t)n - 1;
-			x = &c.r[i + n - 1];
-			where(&c, i, n, at, sizeof(at));
-			rc = run(h, which, &c, i, n, at, &out, stop, e);
-			if (rc == EVT_EPROG && evt_follow_stopping(stop)) {
-				rc = 0;	/* stopped by the signal: not a failure */
-				break;
-			}
-			if (rc == EVT_EPROG) {
-				if (!h->continue_on_error) {
-					rc = evt_errf(e, EVT_EPROG, "%s: %s at "
-						      "%s", h->name, out.why,
-						      at);
-					break;
-				}
-				if (h->warn) {
-					char msg[sizeof(out.why) + sizeof(at) +
-						 EVT_NAME_MAX + 16];
-
-					snprintf(msg, sizeof(msg), "%s: %s at "
-						 "%s; parked", h->name,
-						 out.why, at);
-					h->warn(msg);
-				}
-				rc = 0;
-				for (k = i; k < i + n && !rc; k++)
-					rc = evt_store_park(st, h->name,
-							    c.r[k].position,
-							    out.status, e);
-				if (!rc)
-					parked += (int64_t)n;
-			}
-			if (rc)
-				break;
-			pos = x->position;
-			if ((rc = evt_store_bookmark_set(st, h->name, pos, e)))
-				break;
-			committed = pos;
-			i += n;
-			progress(h, &next, pos, head);
-		}
-		if (rc || evt_follow_stopping(stop))
+		if ((rc = read_chunk(st, &q, &c, e)) ||
+		    (rc = handle_chunk(st, h, &c, &p, stop, e)) ||
+		    evt_follow_stopping(stop))
 			break;
 		if (c.n < chunk && !h->follow)
 			break;
 		/* Before sleeping, move the bookmark past skipped events. */
-		if (h->follow && c.n == 0 && pos > committed && seen) {
-			if ((rc = evt_store_bookmark_set(st, h->name, pos, e)))
-				break;
-			committed = pos;
-		}
+		if (h->follow && c.n == 0 &&
+		    (rc = commit_skipped(st, h, &p, e)))
+			break;
 		if (h->follow && (rc = evt_follow_wait(st, &recheck, c.n > 0,
 						       stop, e)))
 			break;
 		if (evt_follow_stopping(stop))
 			break;
 	}
-	/* Skipped events move the bookmark too. */
-	if (pos > committed && seen) {
-		struct evt_err e2;
-		int r2 = evt_store_bookmark_set(st, h->name, pos, &e2);
-
-		if (r2 && !rc) {
-			*e = e2;
-			rc = r2;
-		}
+	/* also after a failure (best effort then) */
+	r2 = commit_skipped(st, h, &p, &e2);
+	if (r2 && !rc) {
+		*e = e2;
+		rc = r2;
 	}
-	if (h->progress && next)
-		h->progress(pos, head, 1);
-	if (h->warn && parked) {
-		char msg[EVT_NAME_MAX + 64];
-
-		snprintf(msg, sizeof(msg), "%s: %lld event%s parked", h->name,
-			 (long long)parked, parked == 1 ? "" : "s");
-		h->warn(msg);
-	}
-	/* Only --on, and none of them matched: a mistyped TYPE, most
-	 * likely, while the bookmark moved past every event. */
-	if (h->warn && !rc && !h->argv && events && !matched) {
-		char msg[EVT_NAME_MAX + 128];
-
-		snprintf(msg, sizeof(msg), "%s: no --on matched %s %lld "
-			 "event%s; the bookmark moved past %s", h->name,
-			 events == 1 ? "the" : "any of the", (long long)events,
-			 events == 1 ? "" : "s", events == 1 ? "it" : "them");
-		h->warn(msg);
-	}
+	tell_end(h, &p, rc);
 out:
-	evt_buf_release(&known);
 	chunk_release(&c);
 	return rc;
 }
