@@ -215,193 +215,254 @@ static int drop(struct evt_store_opts *so, char **argv, int argc)
 	return change(so, argv[0], -1);
 }
 
-int main(int argc, char **argv)
+/* The operations on a NAME, which run nothing. */
+enum { LOOK_STATUS, LOOK_RESET, LOOK_PARKED, LOOK_DROP, NLOOK };
+static const char *const look_name[NLOOK] = {
+	"status", "reset", "parked", "drop"
+};
+
+/* The command line as read. */
+struct cmdline {
+	struct evt_store_opts so;
+	struct evt_handler h;
+	struct evt_on *on;		/* h.on, owned */
+	char **streams;			/* h.streams, owned, each too */
+	const char *group;		/* --group I/N, or NULL */
+	struct evt_buf member;		/* h.name of a member: NAME[I/N] */
+	int looks[NLOOK];		/* --status, --reset, ... given */
+	int wait;			/* --wait */
+	int named;			/* STREAMs given by --stream */
+	char **args;			/* the operands */
+	int nargs;
+};
+
+static int bad_value(int c, const char *arg)
+{
+	size_t k;
+
+	for (k = 0; options[k].name && options[k].val != c; k++)
+		;
+	return evt_usage_error("invalid --%s '%s'", options[k].name, arg);
+}
+
+/* The option c (getopt_long's answer) into cl: -2 to go on, else the exit
+ * status to leave with. */
+static int read_option(struct cmdline *cl, int c, int argc, char **argv)
+{
+	struct evt_handler *h = &cl->h;
+	const char *why;
+	int rc;
+
+	switch (c) {
+	case OPT_ON:
+		cl->on = evt_xrealloc(cl->on, (h->non + 1) * sizeof(*cl->on));
+		if ((why = evt_on_parse(optarg, &cl->on[h->non])))
+			return evt_usage_error("invalid --on: %s", why);
+		h->on = cl->on;
+		h->non++;
+		return -2;
+	case OPT_RETRIES:
+		return parse_int(optarg, 0, &h->retries) < 0 ?
+		       bad_value(c, optarg) : -2;
+	case OPT_RETRY_DELAY:
+		return parse_int(optarg, 0, &h->retry_delay_ms) < 0 ?
+		       bad_value(c, optarg) : -2;
+	case OPT_TIMEOUT:
+		return evt_parse_seconds(optarg, &h->timeout_ms) < 0 ?
+		       bad_value(c, optarg) : -2;
+	case OPT_BATCH:
+		return parse_int(optarg, 1, &h->batch) < 0 ?
+		       bad_value(c, optarg) : -2;
+	case OPT_GROUP:
+		cl->group = optarg;
+		return evt_group_parse(optarg, &h->group_i, &h->group_n) < 0 ?
+		       bad_value(c, optarg) : -2;
+	case OPT_STREAM:
+		cl->named = 1;
+		return (rc = evt_cli_add_stream(&cl->streams, &h->nstreams,
+						optarg)) ? rc : -2;
+	case OPT_CONTINUE: h->continue_on_error = 1; return -2;
+	case OPT_TAIL: h->tail = 1; return -2;
+	case OPT_ALWAYS_TAIL: h->always_tail = 1; return -2;
+	case OPT_FOLLOW: h->follow = 1; return -2;
+	case OPT_RETRY_PARKED: h->retry_parked = 1; return -2;
+	case OPT_WAIT: cl->wait = 1; return -2;
+	case OPT_STATUS: cl->looks[LOOK_STATUS] = 1; return -2;
+	case OPT_RESET: cl->looks[LOOK_RESET] = 1; return -2;
+	case OPT_PARKED: cl->looks[LOOK_PARKED] = 1; return -2;
+	case OPT_DROP: cl->looks[LOOK_DROP] = 1; return -2;
+	}
+	rc = evt_cli_common(c, argc, argv, &cl->so, usage);
+	return rc == -1 ? EVT_EUSAGE : rc;
+}
+
+/* The operation on a NAME that was asked for (--status, ...): its exit
+ * status, or -2 when none was. */
+static int look(struct cmdline *cl)
+{
+	int k, first = -1;
+
+	for (k = 0; k < NLOOK; k++) {
+		if (!cl->looks[k])
+			continue;
+		if (first >= 0)
+			return evt_usage_error("--%s and --%s cannot be used "
+					       "together", look_name[first],
+					       look_name[k]);
+		first = k;
+	}
+	if (first < 0)
+		return -2;
+	if (cl->h.argv || cl->h.non)
+		return evt_usage_error("--%s takes no programs",
+				       look_name[first]);
+	if (cl->group)
+		return evt_usage_error("--%s takes no --group (name a member "
+				       "as NAME[I/N])", look_name[first]);
+	switch (first) {
+	case LOOK_STATUS:
+		return status(&cl->so, cl->args, cl->nargs);
+	case LOOK_RESET:
+		return reset(&cl->so, cl->args, cl->nargs);
+	case LOOK_PARKED:
+		return parked(&cl->so, cl->args, cl->nargs);
+	default:
+		return drop(&cl->so, cl->args, cl->nargs);
+	}
+}
+
+/* Each --on STREAM:TYPE names one of the STREAMs. */
+static int check_on_streams(const struct cmdline *cl)
+{
+	const struct evt_handler *h = &cl->h;
+	size_t k, j;
+
+	for (k = 0; k < h->non; k++) {
+		if (!cl->on[k].stream)
+			continue;
+		for (j = 0; j < h->nstreams; j++)
+			if (strcmp(cl->on[k].stream, cl->streams[j]) == 0)
+				break;
+		if (j == h->nstreams)
+			return evt_usage_error("invalid --on: stream '%s' is "
+					       "not among the STREAMs '%s'",
+					       cl->on[k].stream, cl->args[1]);
+	}
+	return 0;
+}
+
+/* The operands of a run, NAME and STREAMs, and what it runs: checked,
+ * then into cl->h.  0, or EVT_EUSAGE after a message. */
+static int run_args(struct cmdline *cl)
+{
+	struct evt_handler *h = &cl->h;
+	int want = 2 - cl->named, rc;
+	const char *why, *bad = NULL;
+
+	if (cl->nargs < want)
+		return evt_usage_error("expected NAME and STREAM (see "
+				       "evt-handle --help)");
+	if (cl->nargs > want)
+		return evt_usage_error("unexpected argument '%s'%s",
+				       cl->args[want], h->argv ? "" :
+				       " (put the program after --)");
+	if (!h->argv && !h->non)
+		return evt_usage_error("nothing to run: give --on or -- "
+				       "PROGRAM");
+	if (h->batch > 1 && (h->non || !h->argv))
+		return evt_usage_error("--batch works with -- PROGRAM only");
+	if (h->always_tail && !h->follow)
+		return evt_usage_error("--always-tail works with --follow "
+				       "only");
+	if ((why = evt_name_check(cl->args[0], strlen(cl->args[0]))))
+		return evt_usage_error("invalid name '%s': %s", cl->args[0],
+				       why);
+	if (!cl->named && (why = evt_split_streams(cl->args[1], &cl->streams,
+						   &h->nstreams, &bad)))
+		return evt_usage_error("invalid stream '%s': %s", bad, why);
+	if ((rc = check_on_streams(cl)))
+		return rc;
+	h->name = cl->args[0];
+	h->streams = (const char *const *)cl->streams;
+	if (!cl->group)
+		return 0;
+	evt_buf_addf(&cl->member, "%s[%d/%d]", cl->args[0], h->group_i,
+		     h->group_n);
+	if ((why = evt_name_check(cl->member.p, cl->member.len)))
+		return evt_usage_error("invalid name '%s': %s", cl->member.p,
+				       why);
+	h->name = cl->member.p;
+	return 0;
+}
+
+/* Hold NAME and handle its events (with --follow, until SIGINT or
+ * SIGTERM). */
+static int run(struct cmdline *cl)
 {
 	static volatile sig_atomic_t stop;
-	struct evt_store_opts so = { .write = 1, .relaxed = 1 };
-	struct evt_handler h;
-	struct evt_on *on = NULL;
+	struct evt_handler *h = &cl->h;
 	struct evt_store *st = NULL;
-	struct evt_cli_split sp;
 	struct evt_err e = { 0, "" };
-	char **streams = NULL;
-	const char *why, *bad = NULL;
-	int do_status = 0, do_reset = 0, do_parked = 0, do_drop = 0;
-	int wait = 0, named = 0, waited = 0, c, rc, dd;
-	const char *look = NULL, *look2 = NULL, *group = NULL;
-	struct evt_buf member = EVT_BUF_INIT;
+	int waited = 0, rc = 0;
+
+	handler_name = h->name;
+	h->warn = warn_cb;
+	if (isatty(2))
+		h->progress = progress_cb;
+	evt_follow_signals(&stop);
+	/* --follow waits for a store that does not exist yet; then it was
+	 * empty when we started, which is where --tail starts too. */
+	if (h->follow && (rc = evt_store_await(&cl->so, &stop, &waited, &e)))
+		rc = evt_fail(&e);
+	else if (!stop) {
+		if (waited)
+			h->tail = h->always_tail = 0;
+		if ((rc = evt_store_open(&st, &cl->so, &e)) ||
+		    (rc = evt_store_lock(st, h->name, cl->wait, &e)) ||
+		    (rc = evt_handle(st, h, &stop, &e)))
+			rc = evt_fail(&e);
+	}
+	evt_store_close(st);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct cmdline cl;
+	struct evt_cli_split sp;
+	int c, rc = -2, dd;
 	size_t k;
 
 	evt_prog = "evt-handle";
 	evt_cli_sigpipe();
-	memset(&h, 0, sizeof(h));
-	h.retry_delay_ms = 200;
-	h.timeout_ms = -1;
-	h.batch = 1;
+	memset(&cl, 0, sizeof(cl));
+	cl.so.write = 1;
+	cl.so.relaxed = 1;
+	cl.h.retry_delay_ms = 200;
+	cl.h.timeout_ms = -1;
+	cl.h.batch = 1;
 	opterr = 0;
 	dd = evt_cli_split_begin(&sp, argc, argv, ":d:h", options);
-	while ((c = getopt_long(dd, argv, ":d:h", options, NULL)) != -1) {
-		switch (c) {
-		case OPT_ON:
-			on = evt_xrealloc(on, (h.non + 1) * sizeof(*on));
-			if ((why = evt_on_parse(optarg, &on[h.non]))) {
-				free(on);
-				return evt_usage_error("invalid --on: %s", why);
-			}
-			h.non++;
-			break;
-		case OPT_RETRIES:
-			if (parse_int(optarg, 0, &h.retries) < 0)
-				goto badnum;
-			break;
-		case OPT_RETRY_DELAY:
-			if (parse_int(optarg, 0, &h.retry_delay_ms) < 0)
-				goto badnum;
-			break;
-		case OPT_TIMEOUT:
-			if (evt_parse_seconds(optarg, &h.timeout_ms) < 0)
-				goto badnum;
-			break;
-		case OPT_BATCH:
-			if (parse_int(optarg, 1, &h.batch) < 0)
-				goto badnum;
-			break;
-		case OPT_CONTINUE: h.continue_on_error = 1; break;
-		case OPT_TAIL: h.tail = 1; break;
-		case OPT_ALWAYS_TAIL: h.always_tail = 1; break;
-		case OPT_FOLLOW: h.follow = 1; break;
-		case OPT_WAIT: wait = 1; break;
-		case OPT_STATUS: do_status = 1; break;
-		case OPT_RESET: do_reset = 1; break;
-		case OPT_PARKED: do_parked = 1; break;
-		case OPT_DROP: do_drop = 1; break;
-		case OPT_RETRY_PARKED: h.retry_parked = 1; break;
-		case OPT_GROUP:
-			group = optarg;
-			if (evt_group_parse(optarg, &h.group_i,
-					    &h.group_n) < 0)
-				goto badnum;
-			break;
-		case OPT_STREAM:
-			if ((rc = evt_cli_add_stream(&streams, &h.nstreams,
-						     optarg)))
-				goto done;
-			named = 1;
-			break;
-		default:
-			if ((rc = evt_cli_common(c, dd, argv, &so, usage)) != -2) {
-				free(on);
-				return rc < 0 ? EVT_EUSAGE : rc;
-			}
-		}
-	}
-	h.on = on;
-	/* the operations on a NAME, which run nothing */
-	if (do_status)
-		look = "status";
-	if (do_reset)
-		*(look ? &look2 : &look) = "reset";
-	if (do_parked && !look2)
-		*(look ? &look2 : &look) = "parked";
-	if (do_drop && !look2)
-		*(look ? &look2 : &look) = "drop";
-	if ((rc = evt_cli_split_end(&sp, argc, argv, look ? -1 : 2 - named)))
+	while (rc == -2 &&
+	       (c = getopt_long(dd, argv, ":d:h", options, NULL)) != -1)
+		rc = read_option(&cl, c, dd, argv);
+	if (rc != -2)
 		goto done;
-	argc = sp.nargs;
-	argv = sp.args;
-	h.argv = sp.program;
-	if (look2)
-		rc = evt_usage_error("--%s and --%s cannot be used together",
-				     look, look2);
-	else if (look && (h.argv || h.non))
-		rc = evt_usage_error("--%s takes no programs", look);
-	else if (look && group)
-		rc = evt_usage_error("--%s takes no --group (name a member as "
-				     "NAME[I/N])", look);
-	else if (do_status)
-		rc = status(&so, argv, argc);
-	else if (do_reset)
-		rc = reset(&so, argv, argc);
-	else if (do_parked)
-		rc = parked(&so, argv, argc);
-	else if (do_drop)
-		rc = drop(&so, argv, argc);
-	else if (argc < 2 - named)
-		rc = evt_usage_error("expected NAME and STREAM (see evt-handle "
-				     "--help)");
-	else if (argc > 2 - named)
-		rc = evt_usage_error("unexpected argument '%s'%s",
-				     argv[2 - named], h.argv ? "" :
-				     " (put the program after --)");
-	else if (!h.argv && !h.non)
-		rc = evt_usage_error("nothing to run: give --on or -- PROGRAM");
-	else if (h.batch > 1 && (h.non || !h.argv))
-		rc = evt_usage_error("--batch works with -- PROGRAM only");
-	else if (h.always_tail && !h.follow)
-		rc = evt_usage_error("--always-tail works with --follow only");
-	else if ((why = evt_name_check(argv[0], strlen(argv[0]))))
-		rc = evt_usage_error("invalid name '%s': %s", argv[0], why);
-	else if (!named && (why = evt_split_streams(argv[1], &streams,
-						    &h.nstreams, &bad)))
-		rc = evt_usage_error("invalid stream '%s': %s", bad, why);
-	for (k = 0; !rc && k < h.non; k++) {
-		size_t j;
-
-		if (!on[k].stream)
-			continue;
-		for (j = 0; j < h.nstreams; j++)
-			if (strcmp(on[k].stream, streams[j]) == 0)
-				break;
-		if (j == h.nstreams)
-			rc = evt_usage_error("invalid --on: stream '%s' is not "
-					     "among the STREAMs '%s'",
-					     on[k].stream, argv[1]);
-	}
-	if (rc || look)
-		goto done;
-	h.name = argv[0];
-	if (group) {
-		evt_buf_addf(&member, "%s[%d/%d]", argv[0], h.group_i,
-			     h.group_n);
-		if ((why = evt_name_check(member.p, member.len))) {
-			rc = evt_usage_error("invalid name '%s': %s", member.p,
-					     why);
-			goto done;
-		}
-		h.name = member.p;
-	}
-	handler_name = h.name;
-	h.streams = (const char *const *)streams;
-	h.warn = warn_cb;
-	if (isatty(2))
-		h.progress = progress_cb;
-	evt_follow_signals(&stop);
-	/* --follow waits for a store that does not exist yet; then it was
-	 * empty when we started, which is where --tail starts too. */
-	if (h.follow && (rc = evt_store_await(&so, &stop, &waited, &e)))
-		rc = evt_fail(&e);
-	else if (!stop) {
-		if (waited)
-			h.tail = h.always_tail = 0;
-		if ((rc = evt_store_open(&st, &so, &e)) ||
-		    (rc = evt_store_lock(st, h.name, wait, &e)) ||
-		    (rc = evt_handle(st, &h, &stop, &e)))
-			rc = evt_fail(&e);
-	}
-	evt_store_close(st);
-done:
-	for (k = 0; k < h.nstreams; k++)
-		free(streams[k]);
-	free(streams);
-	free(on);
-	evt_buf_release(&member);
-	return rc;
-badnum:
-	free(on);
-	for (k = 0; k < h.nstreams; k++)
-		free(streams[k]);
-	free(streams);
-	for (k = 0; options[k].name && options[k].val != c; k++)
+	for (k = 0; k < NLOOK && !cl.looks[k]; k++)
 		;
-	return evt_usage_error("invalid --%s '%s'", options[k].name, optarg);
+	if ((rc = evt_cli_split_end(&sp, argc, argv,
+				    k < NLOOK ? -1 : 2 - cl.named)))
+		goto done;
+	cl.args = sp.args;
+	cl.nargs = sp.nargs;
+	cl.h.argv = sp.program;
+	if ((rc = look(&cl)) == -2 && !(rc = run_args(&cl)))
+		rc = run(&cl);
+done:
+	for (k = 0; k < cl.h.nstreams; k++)
+		free(cl.streams[k]);
+	free(cl.streams);
+	free(cl.on);
+	evt_buf_release(&cl.member);
+	return rc;
 }
