@@ -50,65 +50,47 @@ static const struct option options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-int main(int argc, char **argv)
+/* The option c (getopt_long's answer): -2 to go on, else the exit status
+ * to leave with. */
+static int read_option(int c, int argc, char **argv, struct evt_store_opts *so,
+		       struct evt_fold_opts *fo, struct evt_command *cmd)
 {
-	struct evt_store_opts so = { .write = 1, .create = 1, .relaxed = 0 };
-	struct evt_command cmd;
-	struct evt_fold f;
-	struct evt_reducer *red = NULL;
-	struct evt_err e = { 0, "" };
-	struct evt_fold_opts fo;
-	struct evt_buf body = EVT_BUF_INIT;
-	struct evt_buf result = EVT_BUF_INIT;
-	struct evt_out out;
-	struct evt_cli_split sp;
-	const char *why;
-	int64_t retries = 3;
-	int dd, c, rc;
-	char **args;
-	int nargs;
+	int64_t retries;
+	int rc;
 
-	evt_prog = "evt-command";
-	evt_cli_sigpipe();
-	memset(&cmd, 0, sizeof(cmd));
-	memset(&fo, 0, sizeof(fo));
-	opterr = 0;
-	dd = evt_cli_split_begin(&sp, argc, argv, ":d:h", options);
-	while ((c = getopt_long(dd, argv, ":d:h", options, NULL)) != -1) {
-		if ((rc = evt_cli_fold_opt(&fo, c, optarg)) == EVT_EUSAGE)
-			return rc;
-		if (rc)
-			continue;
-		switch (c) {
-		case OPT_RETRIES:
-			if (evt_parse_i64(optarg, 0, 1000000, &retries) < 0)
-				return evt_usage_error("invalid --retries '%s'",
-						       optarg);
-			break;
-		case OPT_KEY:
-			if (evt_cli_key(optarg, &cmd.key))
-				return EVT_EUSAGE;
-			break;
-		default:
-			if ((rc = evt_cli_common(c, dd, argv, &so, usage)) != -2)
-				return rc < 0 ? EVT_EUSAGE : rc;
-		}
+	if ((rc = evt_cli_fold_opt(fo, c, optarg)))
+		return rc == EVT_EUSAGE ? rc : -2;
+	switch (c) {
+	case OPT_RETRIES:
+		if (evt_parse_i64(optarg, 0, 1000000, &retries) < 0)
+			return evt_usage_error("invalid --retries '%s'",
+					       optarg);
+		cmd->retries = (int)retries;
+		return -2;
+	case OPT_KEY:
+		return evt_cli_key(optarg, &cmd->key) ? EVT_EUSAGE : -2;
 	}
-	if ((rc = evt_cli_split_end(&sp, argc, argv, 3)))
-		return rc;
-	args = sp.args;
-	nargs = sp.nargs;
-	cmd.persist = fo.persist;
-	if (fo.reducers > 1)
-		return evt_usage_error("use one reducer: --jq, --jq-file or "
-				       "--exec");
-	if (nargs < 3)
+	rc = evt_cli_common(c, argc, argv, so, usage);
+	return rc == -1 ? EVT_EUSAGE : rc;
+}
+
+/* STREAM ID COMMAND [BODY] and PROGRAM, checked, into cmd; BODY in its
+ * compact form into body.  0, or the exit status after a message. */
+static int operands(struct evt_command *cmd, const struct evt_cli_split *sp,
+		    struct evt_buf *body)
+{
+	char **args = sp->args;
+	struct evt_err e = { 0, "" };
+	const char *why;
+	int rc;
+
+	if (sp->nargs < 3)
 		return evt_usage_error("expected STREAM ID COMMAND (see "
 				       "evt-command --help)");
-	if (nargs > 4)
+	if (sp->nargs > 4)
 		return evt_usage_error("too many arguments before '--' (see "
 				       "evt-command --help)");
-	if (!sp.program)
+	if (!sp->program)
 		return evt_usage_error("expected -- PROGRAM (see evt-command "
 				       "--help)");
 	if ((rc = evt_cli_write_stream(args[0])))
@@ -120,34 +102,35 @@ int main(int argc, char **argv)
 		return evt_usage_error("invalid COMMAND '%s': %s", args[2],
 				       *args[2] ? "not valid UTF-8" :
 						  "is empty");
-	if (cmd.persist && (!*cmd.persist ||
-			    strlen(cmd.persist) > EVT_NAME_MAX))
+	if (cmd->persist && (!*cmd->persist ||
+			     strlen(cmd->persist) > EVT_NAME_MAX))
 		return evt_usage_error("invalid --persist key '%s': %s",
-				       cmd.persist, *cmd.persist ?
+				       cmd->persist, *cmd->persist ?
 				       "longer than 255 bytes" : "is empty");
-	if (nargs == 4 && (rc = evt_command_body(args[3], &body, &e))) {
-		evt_buf_release(&body);
+	if (sp->nargs == 4 && evt_command_body(args[3], body, &e))
 		return evt_fail(&e);
-	}
-	if ((rc = evt_cli_reducer(&fo, &red))) {
-		evt_buf_release(&body);
-		return rc;
-	}
-	cmd.so = &so;
-	cmd.fold = &f;
-	cmd.stream = args[0];
-	cmd.id = args[1];
-	cmd.name = args[2];
-	cmd.body = body.p;
-	cmd.argv = sp.program;
-	cmd.retries = (int)retries;
-	cmd.timeout_ms = fo.timeout_ms ? fo.timeout_ms : -1;
-	cmd.note = evt_cli_note();
-	if (!(rc = evt_fold_init(&f, red, fo.init, &e)))
-		rc = evt_command_run(&cmd, &result, &e);
+	cmd->stream = args[0];
+	cmd->id = args[1];
+	cmd->name = args[2];
+	cmd->body = body->p;
+	cmd->argv = sp->program;
+	return 0;
+}
+
+/* Run the command with the fold of red and print the aggregate. */
+static int run(struct evt_command *cmd, struct evt_reducer *red,
+	       const char *init)
+{
+	struct evt_err e = { 0, "" };
+	struct evt_buf result = EVT_BUF_INIT;
+	struct evt_fold f;
+	struct evt_out out;
+	int rc;
+
+	cmd->fold = &f;
+	if (!(rc = evt_fold_init(&f, red, init, &e)))
+		rc = evt_command_run(cmd, &result, &e);
 	evt_fold_release(&f);
-	evt_reducer_free(red);
-	evt_buf_release(&body);
 	if (rc) {
 		evt_buf_release(&result);
 		return evt_fail(&e);
@@ -159,4 +142,43 @@ int main(int argc, char **argv)
 	if (evt_out_close(&out, &e))
 		return evt_fail(&e);
 	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct evt_store_opts so = { .write = 1, .create = 1, .relaxed = 0 };
+	struct evt_command cmd;
+	struct evt_reducer *red = NULL;
+	struct evt_fold_opts fo;
+	struct evt_buf body = EVT_BUF_INIT;
+	struct evt_cli_split sp;
+	int dd, c, rc = -2;
+
+	evt_prog = "evt-command";
+	evt_cli_sigpipe();
+	memset(&cmd, 0, sizeof(cmd));
+	memset(&fo, 0, sizeof(fo));
+	cmd.retries = 3;
+	opterr = 0;
+	dd = evt_cli_split_begin(&sp, argc, argv, ":d:h", options);
+	while (rc == -2 &&
+	       (c = getopt_long(dd, argv, ":d:h", options, NULL)) != -1)
+		rc = read_option(c, dd, argv, &so, &fo, &cmd);
+	if (rc != -2)
+		return rc;
+	if ((rc = evt_cli_split_end(&sp, argc, argv, 3)))
+		return rc;
+	if (fo.reducers > 1)
+		return evt_usage_error("use one reducer: --jq, --jq-file or "
+				       "--exec");
+	cmd.so = &so;
+	cmd.persist = fo.persist;
+	cmd.timeout_ms = fo.timeout_ms ? fo.timeout_ms : -1;
+	cmd.note = evt_cli_note();
+	if (!(rc = operands(&cmd, &sp, &body)) &&
+	    !(rc = evt_cli_reducer(&fo, &red)))
+		rc = run(&cmd, red, fo.init);
+	evt_reducer_free(red);
+	evt_buf_release(&body);
+	return rc;
 }
