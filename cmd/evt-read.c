@@ -81,134 +81,152 @@ static int print_summary(void *ctx, const struct evt_summary *m)
 	return evt_out_record(out) < 0 ? EVT_EFAIL : 0;
 }
 
-int main(int argc, char **argv)
-{
-	struct evt_store_opts so = { .write = 0, .relaxed = 0 };
+/* The command line as read. */
+struct cmdline {
+	struct evt_store_opts so;
 	struct evt_query q;
+	const char **types;		/* q.types, owned */
+	char **streams;			/* q.streams, owned, each too */
+	const char *aggs;		/* --aggregates STREAM, or NULL */
+	int head;			/* --head */
+	int list;			/* --streams */
+	int named;			/* streams given by --stream */
+};
+
+/* The option c (getopt_long's answer) into cl: -2 to go on, else the exit
+ * status to leave with. */
+static int read_option(struct cmdline *cl, int c, int argc, char **argv)
+{
+	const char *why;
+	int rc;
+
+	switch (c) {
+	case 'n':
+		if (evt_parse_i64(optarg, 0, INT64_MAX, &cl->q.limit) < 0)
+			return evt_usage_error("invalid limit '%s'%s", optarg,
+					       EVT_WHOLE_0);
+		return -2;
+	case OPT_AFTER:
+		if (evt_parse_i64(optarg, 0, INT64_MAX, &cl->q.after) < 0)
+			return evt_usage_error("invalid position '%s'%s",
+					       optarg, EVT_WHOLE_0);
+		cl->q.safe = 1;	/* the resumable form: gap-safe */
+		return -2;
+	case OPT_TYPE:
+		return (rc = evt_cli_add_type(&cl->q, &cl->types, optarg)) ?
+		       rc : -2;
+	case OPT_STREAM:
+		cl->named = 1;
+		return (rc = evt_cli_add_stream(&cl->streams, &cl->q.nstreams,
+						optarg)) ? rc : -2;
+	case OPT_AGGREGATES:
+		if ((why = evt_name_check(optarg, strlen(optarg))))
+			return evt_usage_error("invalid stream '%s': %s",
+					       optarg, why);
+		cl->aggs = optarg;
+		return -2;
+	case OPT_LAST: cl->q.last = 1; return -2;
+	case OPT_HEAD: cl->head = 1; return -2;
+	case OPT_STREAMS: cl->list = 1; return -2;
+	}
+	rc = evt_cli_common(c, argc, argv, &cl->so, usage);
+	return rc == -1 ? EVT_EUSAGE : rc;
+}
+
+/* The operands, [STREAM[,...] [ID]] (with --stream, [ID]), and how they
+ * and the options go together: 0, or EVT_EUSAGE after a message. */
+static int operands(struct cmdline *cl, int argc, char **argv)
+{
+	struct evt_query *q = &cl->q;
+	const char *why, *bad = NULL, *id;
+	int other;
+
+	id = argc == 2 - cl->named ? argv[argc - 1] : NULL;
+	other = cl->head || q->last || q->types || q->safe || q->limit >= 0 ||
+		argc || cl->named;
+	if (cl->list && cl->aggs)
+		return evt_usage_error("--streams and --aggregates cannot be "
+				       "used together");
+	if ((cl->list || cl->aggs) && other)
+		return evt_usage_error("%s takes no other option or argument",
+				       cl->list ? "--streams" :
+						  "--aggregates");
+	if (cl->head && q->last)
+		return evt_usage_error("--head and --last cannot be used "
+				       "together");
+	if (argc > 2 - cl->named)
+		return evt_usage_error("too many arguments (see evt-read "
+				       "--help)");
+	if (!cl->named && argc >= 1 &&
+	    (why = evt_split_streams(argv[0], &cl->streams, &q->nstreams,
+				     &bad)))
+		return evt_usage_error("invalid stream '%s': %s", bad, why);
+	if (id && (why = evt_name_check(id, strlen(id))))
+		return evt_usage_error("invalid aggregate id '%s': %s", id,
+				       why);
+	q->streams = (const char *const *)cl->streams;
+	q->id = id;
+	if (q->last)
+		q->limit = q->limit == 0 ? 0 : 1;
+	if (q->last || cl->head)
+		q->safe = 0;	/* not a resumable read */
+	return 0;
+}
+
+/* Print what was asked: the head position, the summary lines, or the
+ * records. */
+static int print(struct cmdline *cl)
+{
 	struct evt_store *st = NULL;
 	struct evt_out out;
 	struct evt_err e = { 0, "" };
-	const char **types = NULL, *why, *bad = NULL;
-	char **streams = NULL, *id;
-	size_t i;
-	const char *aggs = NULL;
-	int head = 0, named = 0, list = 0, other = 0, c, rc;
+	int64_t pos;
+	int rc;
 
-	evt_prog = "evt-read";
-	evt_cli_sigpipe();
-	memset(&q, 0, sizeof(q));
-	q.limit = -1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":n:d:h", options, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			if (evt_parse_i64(optarg, 0, INT64_MAX, &q.limit) < 0) {
-				rc = evt_usage_error("invalid limit '%s'%s",
-						     optarg, EVT_WHOLE_0);
-				goto done;
-			}
-			break;
-		case OPT_AFTER:
-			if (evt_parse_i64(optarg, 0, INT64_MAX, &q.after) < 0) {
-				rc = evt_usage_error("invalid position '%s'%s",
-						     optarg, EVT_WHOLE_0);
-				goto done;
-			}
-			q.safe = 1;	/* the resumable form: gap-safe */
-			break;
-		case OPT_TYPE:
-			if ((rc = evt_cli_add_type(&q, &types, optarg)))
-				goto done;
-			break;
-		case OPT_LAST:
-			q.last = 1;
-			break;
-		case OPT_HEAD:
-			head = 1;
-			break;
-		case OPT_STREAM:
-			if ((rc = evt_cli_add_stream(&streams, &q.nstreams,
-						     optarg)))
-				goto done;
-			named = 1;
-			break;
-		case OPT_STREAMS:
-			list = 1;
-			break;
-		case OPT_AGGREGATES:
-			if ((why = evt_name_check(optarg, strlen(optarg)))) {
-				rc = evt_usage_error("invalid stream '%s': %s",
-						     optarg, why);
-				goto done;
-			}
-			aggs = optarg;
-			break;
-		default:
-			if ((rc = evt_cli_common(c, argc, argv, &so, usage)) != -2) {
-				rc = rc < 0 ? EVT_EUSAGE : rc;
-				goto done;
-			}
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	rc = 0;
-	/* With --stream, the arguments are [ID]; else [STREAM[,...] [ID]]. */
-	id = argc == 2 - named ? argv[argc - 1] : NULL;
-	other = head || q.last || q.types || q.safe || q.limit >= 0 || argc ||
-		named;
-	if (list && aggs)
-		rc = evt_usage_error("--streams and --aggregates cannot be used "
-				     "together");
-	else if ((list || aggs) && other)
-		rc = evt_usage_error("%s takes no other option or argument",
-				     list ? "--streams" : "--aggregates");
-	else if (head && q.last)
-		rc = evt_usage_error("--head and --last cannot be used together");
-	else if (argc > 2 - named)
-		rc = evt_usage_error("too many arguments (see evt-read --help)");
-	else if (!named && argc >= 1 &&
-		 (why = evt_split_streams(argv[0], &streams, &q.nstreams,
-					  &bad)))
-		rc = evt_usage_error("invalid stream '%s': %s", bad, why);
-	else if (id && (why = evt_name_check(id, strlen(id))))
-		rc = evt_usage_error("invalid aggregate id '%s': %s", id, why);
-	q.streams = (const char *const *)streams;
-	if (rc)
-		goto done;
-	q.id = id;
-	if (q.last)
-		q.limit = q.limit == 0 ? 0 : 1;
-	if (q.last || head)
-		q.safe = 0;	/* not a resumable read */
 	evt_out_init(&out, 1, EVT_OUT_AUTO);
-	rc = evt_store_open(&st, &so, &e);
-	if (!rc && head) {
-		int64_t pos;
-
-		rc = evt_store_head(st, &q, &pos, &e);
+	rc = evt_store_open(&st, &cl->so, &e);
+	if (!rc && cl->head) {
+		rc = evt_store_head(st, &cl->q, &pos, &e);
 		if (!rc) {
 			evt_buf_addi64(&out.b, pos);
 			evt_buf_addc(&out.b, '\n');
 		}
-	} else if (!rc && (list || aggs)) {
-		rc = evt_store_summary(st, aggs, print_summary, &out, &e);
+	} else if (!rc && (cl->list || cl->aggs)) {
+		rc = evt_store_summary(st, cl->aggs, print_summary, &out, &e);
 	} else if (!rc) {
-		rc = evt_store_read(st, &q, print_record, &out, &e);
+		rc = evt_store_read(st, &cl->q, print_record, &out, &e);
 	}
 	evt_store_close(st);
 	if (rc == EVT_EFAIL && out.err)
 		rc = 0;		/* the write error is reported below */
 	if (rc) {
 		evt_buf_release(&out.b);
-		rc = evt_fail(&e);
-	} else if ((rc = evt_out_close(&out, &e))) {
-		rc = evt_fail(&e);
+		return evt_fail(&e);
 	}
-done:
-	for (i = 0; i < q.nstreams; i++)
-		free(streams[i]);
-	free(streams);
-	free(types);
+	if ((rc = evt_out_close(&out, &e)))
+		return evt_fail(&e);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cmdline cl;
+	size_t i;
+	int c, rc = -2;
+
+	evt_prog = "evt-read";
+	evt_cli_sigpipe();
+	memset(&cl, 0, sizeof(cl));
+	cl.q.limit = -1;
+	opterr = 0;
+	while (rc == -2 &&
+	       (c = getopt_long(argc, argv, ":n:d:h", options, NULL)) != -1)
+		rc = read_option(&cl, c, argc, argv);
+	if (rc == -2 && !(rc = operands(&cl, argc - optind, argv + optind)))
+		rc = print(&cl);
+	for (i = 0; i < cl.q.nstreams; i++)
+		free(cl.streams[i]);
+	free(cl.streams);
+	free(cl.types);
 	return rc;
 }
