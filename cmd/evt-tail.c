@@ -77,115 +77,149 @@ static int last_n(struct evt_store *st, const struct evt_query *q, int64_t n,
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* The command line as read. */
+struct cmdline {
+	struct evt_store_opts so;
+	struct evt_query q;
+	const char **types;		/* q.types, owned */
+	char **streams;			/* q.streams, owned, each too */
+	int64_t after;			/* --after POSITION, or -1 */
+	int64_t lines;			/* -n N, or -1 */
+	int64_t count;			/* --count N, or -1 */
+};
+
+/* The option c (getopt_long's answer) into cl: -2 to go on, else the exit
+ * status to leave with. */
+static int read_option(struct cmdline *cl, int c, int argc, char **argv)
+{
+	int rc;
+
+	switch (c) {
+	case OPT_AFTER:
+		if (evt_parse_i64(optarg, 0, INT64_MAX, &cl->after) < 0)
+			return evt_usage_error("invalid position '%s'%s",
+					       optarg, EVT_WHOLE_0);
+		return -2;
+	case 'n':
+		if (evt_parse_i64(optarg, 0, INT64_MAX, &cl->lines) < 0)
+			return evt_usage_error("invalid number '%s'%s", optarg,
+					       EVT_WHOLE_0);
+		return -2;
+	case OPT_COUNT:
+		if (evt_parse_i64(optarg, 1, INT64_MAX, &cl->count) < 0)
+			return evt_usage_error("invalid count '%s'%s", optarg,
+					       EVT_WHOLE_1);
+		return -2;
+	case OPT_TYPE:
+		return (rc = evt_cli_add_type(&cl->q, &cl->types, optarg)) ?
+		       rc : -2;
+	case OPT_STREAM:
+		return (rc = evt_cli_add_stream(&cl->streams, &cl->q.nstreams,
+						optarg)) ? rc : -2;
+	}
+	rc = evt_cli_common(c, argc, argv, &cl->so, usage);
+	return rc == -1 ? EVT_EUSAGE : rc;
+}
+
+/* The operands, STREAM[,STREAM...]..., and how the options go together:
+ * 0, or EVT_EUSAGE after a message. */
+static int operands(struct cmdline *cl, int argc, char **argv)
+{
+	const char *why, *bad = NULL;
+	int i;
+
+	if (cl->after >= 0 && cl->lines >= 0)
+		return evt_usage_error("--after and -n cannot be used "
+				       "together");
+	for (i = 0; i < argc; i++)
+		if ((why = evt_split_streams(argv[i], &cl->streams,
+					     &cl->q.nstreams, &bad)))
+			return evt_usage_error("invalid stream '%s': %s", bad,
+					       why);
+	cl->q.streams = (const char *const *)cl->streams;
+	return 0;
+}
+
+/* Where the printing starts: after --after POSITION; before the last N
+ * records with -n N; at the end of the store (now) without either; at
+ * its start for a store that evt-tail waited for, every event of which
+ * came after it started. */
+static int start_at(struct evt_store *st, const struct cmdline *cl,
+		    int waited, int64_t *after, struct evt_err *e)
+{
+	struct evt_query all;
+
+	if (cl->after >= 0) {
+		*after = cl->after;
+		return 0;
+	}
+	if (waited) {
+		*after = 0;
+		return 0;
+	}
+	if (cl->lines >= 0)
+		return last_n(st, &cl->q, cl->lines, after, e);
+	memset(&all, 0, sizeof(all));
+	all.safe = 1;
+	return evt_store_head(st, &all, after, e);
+}
+
+/* Wait for the store, then print its records as they come, until
+ * SIGINT or SIGTERM, or --count. */
+static int follow(struct cmdline *cl)
 {
 	static volatile sig_atomic_t stop;
-	struct evt_store_opts so = { .write = 1, .relaxed = 0 };
 	struct evt_store *st = NULL;
-	struct evt_query q;
 	struct evt_err e = { 0, "" };
 	struct tail t;
-	const char **types = NULL, *why, *bad = NULL;
-	char **streams = NULL;
-	int64_t after = -1, lines = -1, head;
-	size_t k;
-	int c, i, rc, waited = 0;
+	int64_t after;
+	int rc, waited = 0;
 
-	evt_prog = "evt-tail";
-	evt_cli_sigpipe();
-	memset(&q, 0, sizeof(q));
-	q.limit = -1;
-	t.left = -1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":n:d:h", options, NULL)) != -1) {
-		switch (c) {
-		case OPT_AFTER:
-			if (evt_parse_i64(optarg, 0, INT64_MAX, &after) < 0) {
-				rc = evt_usage_error("invalid position '%s'%s",
-						     optarg, EVT_WHOLE_0);
-				goto done;
-			}
-			break;
-		case 'n':
-			if (evt_parse_i64(optarg, 0, INT64_MAX, &lines) < 0) {
-				rc = evt_usage_error("invalid number '%s'%s",
-						     optarg, EVT_WHOLE_0);
-				goto done;
-			}
-			break;
-		case OPT_COUNT:
-			if (evt_parse_i64(optarg, 1, INT64_MAX, &t.left) < 0) {
-				rc = evt_usage_error("invalid count '%s'%s",
-						     optarg, EVT_WHOLE_1);
-				goto done;
-			}
-			break;
-		case OPT_TYPE:
-			if ((rc = evt_cli_add_type(&q, &types, optarg)))
-				goto done;
-			break;
-		case OPT_STREAM:
-			if ((rc = evt_cli_add_stream(&streams, &q.nstreams,
-						     optarg)))
-				goto done;
-			break;
-		default:
-			if ((rc = evt_cli_common(c, argc, argv, &so, usage)) != -2) {
-				rc = rc < 0 ? EVT_EUSAGE : rc;
-				goto done;
-			}
-		}
-	}
-	rc = 0;
-	if (after >= 0 && lines >= 0)
-		rc = evt_usage_error("--after and -n cannot be used together");
-	for (i = optind; !rc && i < argc; i++)
-		if ((why = evt_split_streams(argv[i], &streams, &q.nstreams,
-					     &bad)))
-			rc = evt_usage_error("invalid stream '%s': %s", bad,
-					     why);
-	q.streams = (const char *const *)streams;
-	if (rc)
-		goto done;
 	evt_follow_signals(&stop);
 	evt_follow_output(1);
+	t.left = cl->count;
 	evt_out_init(&t.out, 1, EVT_OUT_LIVE);
-	/* A store that does not exist yet: wait for it.  Every event in
-	 * it then came after we started, so all of them are printed. */
-	rc = evt_store_await(&so, &stop, &waited, &e);
+	/* A store that does not exist yet: wait for it. */
+	rc = evt_store_await(&cl->so, &stop, &waited, &e);
 	if (!rc && !stop)
-		rc = evt_store_open(&st, &so, &e);
-	if (!rc && st) {
-		if (after >= 0)
-			q.after = after;
-		else if (waited)
-			q.after = 0;
-		else if (lines >= 0)
-			rc = last_n(st, &q, lines, &q.after, &e);
-		else {
-			struct evt_query all;
-
-			memset(&all, 0, sizeof(all));
-			all.safe = 1;
-			rc = evt_store_head(st, &all, &head, &e);
-			q.after = head;
-		}
+		rc = evt_store_open(&st, &cl->so, &e);
+	if (!rc && st && !(rc = start_at(st, cl, waited, &after, &e))) {
+		cl->q.after = after;
+		rc = evt_follow(st, &cl->q, print_record, &t, &stop, &e);
 	}
-	if (!rc && st)
-		rc = evt_follow(st, &q, print_record, &t, &stop, &e);
 	evt_store_close(st);
 	if (rc == EVT_EFAIL && t.out.err)
 		rc = 0;
 	if (rc) {
 		evt_buf_release(&t.out.b);
-		rc = evt_fail(&e);
-	} else if ((rc = evt_out_close(&t.out, &e))) {
-		rc = evt_fail(&e);
+		return evt_fail(&e);
 	}
-done:
-	for (k = 0; k < q.nstreams; k++)
-		free(streams[k]);
-	free(streams);
-	free(types);
+	if ((rc = evt_out_close(&t.out, &e)))
+		return evt_fail(&e);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cmdline cl;
+	size_t k;
+	int c, rc = -2;
+
+	evt_prog = "evt-tail";
+	evt_cli_sigpipe();
+	memset(&cl, 0, sizeof(cl));
+	cl.so.write = 1;
+	cl.q.limit = -1;
+	cl.after = cl.lines = cl.count = -1;
+	opterr = 0;
+	while (rc == -2 &&
+	       (c = getopt_long(argc, argv, ":n:d:h", options, NULL)) != -1)
+		rc = read_option(&cl, c, argc, argv);
+	if (rc == -2 && !(rc = operands(&cl, argc - optind, argv + optind)))
+		rc = follow(&cl);
+	for (k = 0; k < cl.q.nstreams; k++)
+		free(cl.streams[k]);
+	free(cl.streams);
+	free(cl.types);
 	return rc;
 }
