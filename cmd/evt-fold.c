@@ -115,45 +115,34 @@ static int run(struct run *r, struct evt_err *e)
 	return rc;
 }
 
-int main(int argc, char **argv)
+/* The option c (getopt_long's answer) into r: -2 to go on, else the exit
+ * status to leave with. */
+static int read_option(struct run *r, int c, int argc, char **argv)
 {
-	struct run r;
-	struct evt_reducer *red = NULL;
-	struct evt_err e = { 0, "" };
-	const char *why;
-	int c, rc;
+	int rc;
 
-	evt_prog = "evt-fold";
-	evt_cli_sigpipe();
-	memset(&r, 0, sizeof(r));
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:h", options, NULL)) != -1) {
-		if ((rc = evt_cli_fold_opt(&r.fo, c, optarg)) == EVT_EUSAGE)
-			return rc;
-		if (rc)
-			continue;
-		switch (c) {
-		case OPT_ALL:
-			r.all = optarg;
-			break;
-		case OPT_SCAN:
-			r.scan = 1;
-			break;
-		default:
-			if ((rc = evt_cli_common(c, argc, argv, &r.so,
-						 usage)) != -2)
-				return rc < 0 ? EVT_EUSAGE : rc;
-		}
+	if ((rc = evt_cli_fold_opt(&r->fo, c, optarg)))
+		return rc == EVT_EUSAGE ? rc : -2;
+	switch (c) {
+	case OPT_ALL: r->all = optarg; return -2;
+	case OPT_SCAN: r->scan = 1; return -2;
 	}
-	argc -= optind;
-	argv += optind;
-	r.persist = r.fo.persist;
-	if (r.fo.reducers > 1)
+	rc = evt_cli_common(c, argc, argv, &r->so, usage);
+	return rc == -1 ? EVT_EUSAGE : rc;
+}
+
+/* The operands, [STREAM ID], and how they and the options go together:
+ * 0, or EVT_EUSAGE after a message. */
+static int operands(struct run *r, int argc, char **argv)
+{
+	const char *why;
+
+	if (r->fo.reducers > 1)
 		return evt_usage_error("use one reducer: --jq, --jq-file or "
 				       "--exec");
-	if (r.fo.timeout_ms && !r.fo.exec)
+	if (r->fo.timeout_ms && !r->fo.exec)
 		return evt_usage_error("--timeout works with --exec only");
-	if (r.all && argc)
+	if (r->all && argc)
 		return evt_usage_error("--all takes no STREAM ID arguments");
 	if (argc == 1)
 		return evt_usage_error("expected STREAM and ID (see evt-fold "
@@ -161,28 +150,49 @@ int main(int argc, char **argv)
 	if (argc > 2)
 		return evt_usage_error("too many arguments (see evt-fold "
 				       "--help)");
-	if (r.persist && argc != 2)
+	if (r->persist && argc != 2)
 		return evt_usage_error("--persist needs STREAM and ID");
-	if (r.persist && r.scan)
+	if (r->persist && r->scan)
 		return evt_usage_error("--persist and --scan cannot be used "
 				       "together");
-	if (r.persist && (!*r.persist || strlen(r.persist) > EVT_NAME_MAX))
+	if (r->persist && (!*r->persist || strlen(r->persist) > EVT_NAME_MAX))
 		return evt_usage_error("invalid --persist key '%s': %s",
-				       r.persist, *r.persist ? "longer than "
+				       r->persist, *r->persist ? "longer than "
 				       "255 bytes" : "is empty");
-	if (r.all && (why = evt_name_check(r.all, strlen(r.all))))
-		return evt_usage_error("invalid stream '%s': %s", r.all, why);
-	if (argc == 2) {
-		if ((why = evt_name_check(argv[0], strlen(argv[0]))))
-			return evt_usage_error("invalid stream '%s': %s",
-					       argv[0], why);
-		if ((why = evt_name_check(argv[1], strlen(argv[1]))))
-			return evt_usage_error("invalid aggregate id '%s': %s",
-					       argv[1], why);
-		r.stream = argv[0];
-		r.id = argv[1];
-	}
-	if ((rc = evt_cli_reducer(&r.fo, &red)))
+	if (r->all && (why = evt_name_check(r->all, strlen(r->all))))
+		return evt_usage_error("invalid stream '%s': %s", r->all, why);
+	if (argc < 2)
+		return 0;
+	if ((why = evt_name_check(argv[0], strlen(argv[0]))))
+		return evt_usage_error("invalid stream '%s': %s", argv[0],
+				       why);
+	if ((why = evt_name_check(argv[1], strlen(argv[1]))))
+		return evt_usage_error("invalid aggregate id '%s': %s",
+				       argv[1], why);
+	r->stream = argv[0];
+	r->id = argv[1];
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct run r;
+	struct evt_reducer *red = NULL;
+	struct evt_err e = { 0, "" };
+	int c, rc = -2;
+
+	evt_prog = "evt-fold";
+	evt_cli_sigpipe();
+	memset(&r, 0, sizeof(r));
+	opterr = 0;
+	while (rc == -2 &&
+	       (c = getopt_long(argc, argv, ":d:h", options, NULL)) != -1)
+		rc = read_option(&r, c, argc, argv);
+	if (rc != -2)
+		return rc;
+	r.persist = r.fo.persist;
+	if ((rc = operands(&r, argc - optind, argv + optind)) ||
+	    (rc = evt_cli_reducer(&r.fo, &red)))
 		return rc;
 	if ((rc = evt_fold_init(&r.f, red, r.fo.init, &e))) {
 		evt_fold_release(&r.f);
