@@ -76,79 +76,93 @@ static int append_args(struct evt_appender *ap, char **argv, int argc,
 	return rc;
 }
 
-int main(int argc, char **argv)
+/* The command line as read. */
+struct cmdline {
+	struct evt_store_opts so;
+	const char *expect;		/* -e VERSION, or NULL */
+	const char *key;		/* --key KEY, or NULL */
+	int64_t count;			/* --count N, or -1 */
+	int quiet, records;
+};
+
+/* The option c (getopt_long's answer) into cl: -2 to go on, else the exit
+ * status to leave with. */
+static int read_option(struct cmdline *cl, int c, int argc, char **argv)
 {
-	struct evt_store_opts so = { .write = 1, .create = 1, .relaxed = 0 };
+	int rc;
+
+	switch (c) {
+	case 'q': cl->quiet = 1; return -2;
+	case 'e': cl->expect = optarg; return -2;
+	case OPT_RECORDS: cl->records = 1; return -2;
+	case OPT_COUNT:
+		if (evt_parse_i64(optarg, 0, INT64_MAX, &cl->count) < 0)
+			return evt_usage_error("invalid count '%s'"
+					       EVT_WHOLE_0, optarg);
+		return -2;
+	case OPT_KEY:
+		return evt_cli_key(optarg, &cl->key) ? EVT_EUSAGE : -2;
+	}
+	rc = evt_cli_common(c, argc, argv, &cl->so, usage);
+	return rc == -1 ? EVT_EUSAGE : rc;
+}
+
+/* The operands, STREAM ID [EVENT ...] or none with --records: 0, or the
+ * exit status after a message. */
+static int operands(const struct cmdline *cl, int argc, char **argv)
+{
+	const char *why;
+	int rc;
+
+	if (cl->records && (argc || cl->expect))
+		return evt_usage_error(argc ? "--records takes no arguments" :
+				       "--records cannot be used with "
+				       "--expect");
+	if (cl->records)
+		return 0;
+	if (argc < 2)
+		return evt_usage_error("expected STREAM and ID (see "
+				       "evt-append --help)");
+	if ((rc = evt_cli_write_stream(argv[0])))
+		return rc;
+	if ((why = evt_name_check(argv[1], strlen(argv[1]))))
+		return evt_usage_error("invalid aggregate id '%s': %s", argv[1],
+				       why);
+	return 0;
+}
+
+/* Append the EVENT arguments, or the lines of stdin, in one transaction,
+ * and print the stored records. */
+static int append(const struct cmdline *cl, int argc, char **argv)
+{
 	struct evt_appender ap;
 	struct evt_lines in;
 	struct evt_out out;
 	struct evt_err e = { 0, "" };
-	const char *expect = NULL, *key = NULL, *why;
-	int64_t count = -1;
-	int quiet = 0, records = 0, c, rc;
+	int rc;
 
-	evt_prog = "evt-append";
-	evt_cli_sigpipe();
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":qe:d:h", options, NULL)) != -1) {
-		switch (c) {
-		case 'q':
-			quiet = 1;
-			break;
-		case 'e':
-			expect = optarg;
-			break;
-		case OPT_RECORDS:
-			records = 1;
-			break;
-		case OPT_COUNT:
-			if (evt_parse_i64(optarg, 0, INT64_MAX, &count) < 0)
-				return evt_usage_error("invalid count '%s'"
-						       EVT_WHOLE_0, optarg);
-			break;
-		case OPT_KEY:
-			if (evt_cli_key(optarg, &key))
-				return EVT_EUSAGE;
-			break;
-		default:
-			if ((rc = evt_cli_common(c, argc, argv, &so, usage)) != -2)
-				return rc < 0 ? EVT_EUSAGE : rc;
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (records && (argc || expect))
-		return evt_usage_error(argc ? "--records takes no arguments" :
-				       "--records cannot be used with --expect");
-	if (!records && argc < 2)
-		return evt_usage_error("expected STREAM and ID (see "
-				       "evt-append --help)");
-	if (!records && (rc = evt_cli_write_stream(argv[0])))
-		return rc;
-	if (!records && (why = evt_name_check(argv[1], strlen(argv[1]))))
-		return evt_usage_error("invalid aggregate id '%s': %s", argv[1],
-				       why);
-	evt_appender_init(&ap, &so, quiet);
-	ap.key = key;
-	if (expect && parse_expect(expect, &ap) < 0) {
+	evt_appender_init(&ap, &cl->so, cl->quiet);
+	ap.key = cl->key;
+	if (cl->expect && parse_expect(cl->expect, &ap) < 0) {
 		evt_appender_release(&ap);
 		return evt_usage_error("invalid --expect '%s': use a number, "
-				       "'any' or 'exists'", expect);
+				       "'any' or 'exists'", cl->expect);
 	}
 	evt_out_init(&out, 1, EVT_OUT_BLOCK);
 	if (argc > 2) {
 		rc = append_args(&ap, argv, argc, &e);
 	} else {
 		evt_lines_init(&in, 0, "<stdin>");
-		rc = evt_append_lines(&ap, &in, records ? NULL : argv[0],
-				      records ? NULL : argv[1], &e);
+		rc = evt_append_lines(&ap, &in, cl->records ? NULL : argv[0],
+				      cl->records ? NULL : argv[1], &e);
 		evt_lines_release(&in);
 	}
-	if (!rc && count >= 0 && !ap.replay && (int64_t)ap.count != count)
+	if (!rc && cl->count >= 0 && !ap.replay &&
+	    (int64_t)ap.count != cl->count)
 		rc = evt_errf(&e, EVT_EINPUT, "%s: %zu event%s, expected %lld "
 			      "(--count)", argc > 2 ? "arguments" : "<stdin>",
 			      ap.count, ap.count == 1 ? "" : "s",
-			      (long long)count);
+			      (long long)cl->count);
 	if (!rc)
 		rc = evt_appender_commit(&ap, &out, &e);
 	evt_appender_release(&ap);
@@ -157,4 +171,27 @@ int main(int argc, char **argv)
 	else
 		evt_buf_release(&out.b);
 	return rc ? evt_fail(&e) : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cmdline cl = {
+		.so = { .write = 1, .create = 1, .relaxed = 0 },
+		.count = -1,
+	};
+	int c, rc = -2;
+
+	evt_prog = "evt-append";
+	evt_cli_sigpipe();
+	opterr = 0;
+	while (rc == -2 &&
+	       (c = getopt_long(argc, argv, ":qe:d:h", options, NULL)) != -1)
+		rc = read_option(&cl, c, argc, argv);
+	if (rc != -2)
+		return rc;
+	argc -= optind;
+	argv += optind;
+	if ((rc = operands(&cl, argc, argv)))
+		return rc;
+	return append(&cl, argc, argv);
 }
