@@ -40,19 +40,12 @@ static int valid_command(const char *s)
 	return 1;
 }
 
-int main(int argc, char **argv)
+/* The front's own options, before COMMAND, from argv[*i] on: -2 to go
+ * on with COMMAND at argv[*i], else the exit status to leave with. */
+static int front_options(int argc, char **argv, int *i, const char **db)
 {
-	char self[PATH_MAX], path[PATH_MAX + 64], prog[64];
-	const char *db = NULL, *verb;
-	char **args;
-	ssize_t n;
-	char *slash;
-	int i = 1, k = 0, help = 0;
-
-	evt_prog = "evt";
-	/* The front's own options, before COMMAND. */
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		const char *a = argv[i];
+	for (; *i < argc && argv[*i][0] == '-'; ++*i) {
+		const char *a = argv[*i];
 
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			evt_cli_sigpipe();
@@ -65,12 +58,12 @@ int main(int argc, char **argv)
 			return evt_flush_stdout();
 		}
 		if (strcmp(a, "-d") == 0 || strcmp(a, "--db") == 0) {
-			if (++i == argc)
+			if (++*i == argc)
 				return evt_usage_error("option '%s' needs a "
 						       "value", a);
-			db = argv[i];
+			*db = argv[*i];
 		} else if (strncmp(a, "--db=", 5) == 0) {
-			db = a + 5;
+			*db = a + 5;
 		} else if (strncmp(a, "-d", 2) == 0) {
 			return evt_usage_error("ambiguous '%s': write '-d %s' "
 					       "for a store", a, a + 2);
@@ -78,6 +71,44 @@ int main(int argc, char **argv)
 			return evt_usage_error("unknown option '%s'", a);
 		}
 	}
+	return -2;
+}
+
+/* Run prog (evt-VERB) with args: the one installed beside this program
+ * first, then the one PATH finds.  Returns only when neither ran. */
+static int run(const char *prog, char **args)
+{
+	char self[PATH_MAX], path[PATH_MAX + 64];
+	char *slash;
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/'))) {
+			*slash = '\0';
+			snprintf(path, sizeof(path), "%s/%s", self, prog);
+			execv(path, args);
+		}
+	}
+	execvp(prog, args);
+	if (errno == ENOENT)
+		return evt_usage_error("'%s' is not an evt command (see evt "
+				       "--help)", prog + 4);
+	evt_warn("cannot run '%s': %s", prog, strerror(errno));
+	return EVT_EFAIL;
+}
+
+int main(int argc, char **argv)
+{
+	char prog[64];
+	const char *db = NULL, *verb;
+	char **args;
+	int i = 1, k = 0, help = 0, rc;
+
+	evt_prog = "evt";
+	if ((rc = front_options(argc, argv, &i, &db)) != -2)
+		return rc;
 	if (i == argc) {
 		fputs(usage, stderr);
 		return EVT_EUSAGE;
@@ -111,21 +142,7 @@ int main(int argc, char **argv)
 	while (!help && i < argc)
 		args[k++] = argv[i++];
 	args[k] = NULL;
-	/* The programs installed beside this one come first, then PATH. */
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/'))) {
-			*slash = '\0';
-			snprintf(path, sizeof(path), "%s/%s", self, prog);
-			execv(path, args);
-		}
-	}
-	execvp(prog, args);
+	rc = run(prog, args);
 	free(args);
-	if (errno == ENOENT)
-		return evt_usage_error("'%s' is not an evt command (see evt "
-				       "--help)", prog + 4);
-	evt_warn("cannot run '%s': %s", prog, strerror(errno));
-	return EVT_EFAIL;
+	return rc;
 }
