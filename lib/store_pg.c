@@ -54,7 +54,8 @@
 	X(PQntuples) X(PQgetvalue) X(PQgetlength) X(PQgetisnull) \
 	X(PQsocket) X(PQconsumeInput) X(PQnotifies) X(PQfreemem) \
 	X(PQisBusy) X(PQgetCancel) X(PQcancel) X(PQfreeCancel) \
-	X(PQsendQuery) X(PQgetCopyData) X(PQescapeLiteral)
+	X(PQsendQuery) X(PQgetCopyData) X(PQescapeLiteral) \
+	X(PQbackendPID)
 
 static struct pq_api {
 	PQ_FUNCS(EVT_DL_MEMBER)
@@ -90,6 +91,14 @@ enum { QUERIES(X) Q_N };
 _Static_assert(Q_N <= 32, "the prepared and used bits of struct pg");
 #undef X
 
+/* A pooler between evt and the server (pooled()): none, one that gives
+ * each client its own server session (pgbouncer's session pooling), or
+ * one that hands a server connection to another client after each
+ * transaction (transaction or statement pooling), where nothing that
+ * lives in a session (a prepared statement, LISTEN, a session advisory
+ * lock) stays ours. */
+enum { POOL_UNKNOWN, POOL_NONE, POOL_SESSION, POOL_TRANSACTION };
+
 #define INTERRUPTED (-3)	/* a reconnect stopped by SIGINT/SIGTERM */
 #define LOST (-4)		/* the connection was lost; e says how */
 
@@ -107,7 +116,8 @@ struct pg {
 	char *sql[Q_N];		/* statement texts, built on first use */
 	unsigned prepared, used;	/* bits of Q_* on this connection */
 	int in_tx;
-	int listening;
+	int pool;		/* POOL_*: what is between us and the server */
+	int listening;		/* 1: LISTENs; -1: polls (pooled()) */
 	int follower;		/* has waited: reconnect when lost */
 	int sync_off;		/* synchronous_commit = off */
 	int64_t lock_timeout;	/* EVT_BUSY_TIMEOUT, ms; -1: none */
@@ -372,6 +382,7 @@ static int connect_once(struct evt_store *st, struct evt_err *e)
 	}
 	pq.PQsetNoticeProcessor(pg->conn, quiet, NULL);
 	pg->prepared = pg->used = 0;
+	pg->pool = POOL_UNKNOWN;
 	pg->listening = 0;
 	pg->in_tx = 0;
 	if (pg->sync_off)
@@ -591,15 +602,28 @@ static const char *qsql(struct evt_store *st, int q)
 	return b.p;
 }
 
-/* Run statement q: unnamed on its first use, prepared from the second. */
+static int backend_pid(struct evt_store *st, PGconn *c, long *pid);
+
+/* Run statement q: unnamed on its first use, prepared from the second,
+ * but never behind a pooler (a prepared statement lives in one server
+ * session, which a pooler may hand to another client). */
 static PGresult *run_q(struct evt_store *st, int q, int n,
 		       const char *const *vals, const int *lens,
 		       const int *fmts, int binary)
 {
 	struct pg *pg = PG(st);
 	unsigned bit = 1u << q;
+	long pid;
 
-	if (!(pg->prepared & bit) && (pg->used & bit)) {
+	if (!(pg->prepared & bit) && (pg->used & bit) &&
+	    pg->pool == POOL_UNKNOWN) {
+		/* libpq's backend pid is the pooler's make-believe one */
+		if (backend_pid(st, pg->conn, &pid) == 0)
+			pg->pool = pid == pq.PQbackendPID(pg->conn) ?
+				   POOL_NONE : POOL_SESSION;
+	}
+	if (!(pg->prepared & bit) && (pg->used & bit) &&
+	    pg->pool == POOL_NONE) {
 		PGresult *res = pq.PQprepare(pg->conn, qname[q], qsql(st, q),
 					     n, NULL);
 
@@ -2200,6 +2224,80 @@ static int pg_handlers(struct evt_store *st, evt_handler_fn fn, void *ctx,
 	return rc;
 }
 
+/* --- poolers ------------------------------------------------------------------- */
+
+/* The server process behind connection c now; -1 when it cannot say. */
+static int backend_pid(struct evt_store *st, PGconn *c, long *pid)
+{
+	PGresult *res = pq.PQexec(c, "SELECT pg_backend_pid()");
+	int rc = -1;
+
+	(void)st;
+	*pid = -1;
+	if (pq.PQresultStatus(res) == PGRES_TUPLES_OK &&
+	    pq.PQntuples(res) == 1) {
+		*pid = strtol(pq.PQgetvalue(res, 0, 0), NULL, 10);
+		rc = 0;
+	}
+	pq.PQclear(res);
+	return rc;
+}
+
+/* What is between us and the server (pg->pool).  libpq's backend pid is
+ * the server's own on a direct connection, a pooler's make-believe one
+ * through pgbouncer.  Behind a pooler: a second connection asks for its
+ * server process right after ours ended a statement.  A pooler that
+ * pools transactions hands it ours, the server connection used last
+ * (pgbouncer reuses them last in, first out), and may hand ours another
+ * between two statements; a session pooler never does either.  Three
+ * rounds, so that a third client taking our server connection between
+ * the two cannot hide it. */
+static int pooled(struct evt_store *st, struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	static const char *const kw[] = { "dbname",
+					  "fallback_application_name", NULL };
+	const char *val[] = { st->path, evt_prog, NULL };
+	PGconn *c2;
+	long mine, again, theirs;
+	int round, rc;
+
+	if (pg->pool != POOL_UNKNOWN && pg->pool != POOL_SESSION)
+		return 0;
+	if ((rc = ready(st, e)))
+		return outward(rc);
+	if (backend_pid(st, pg->conn, &mine) < 0)
+		return outward(fail(st, NULL, "use", e));
+	if (mine == pq.PQbackendPID(pg->conn)) {
+		pg->pool = POOL_NONE;
+		return 0;
+	}
+	pg->pool = POOL_SESSION;
+	c2 = pq.PQconnectdbParams(kw, val, 1);
+	if (!c2 || pq.PQstatus(c2) != CONNECTION_OK) {
+		char line[600];
+
+		first_line(c2 ? pq.PQerrorMessage(c2) : "out of memory", line,
+			   sizeof(line));
+		if (c2)
+			pq.PQfinish(c2);
+		return evt_errf(e, EVT_EFAIL, "cannot open '%s': %s",
+				pg->shown, line);
+	}
+	for (round = 0; round < 3 && pg->pool == POOL_SESSION; round++) {
+		if (backend_pid(st, c2, &theirs) < 0 ||
+		    backend_pid(st, pg->conn, &again) < 0) {
+			pq.PQfinish(c2);
+			return outward(fail(st, NULL, "use", e));
+		}
+		if (theirs == mine || again != mine)
+			pg->pool = POOL_TRANSACTION;
+		mine = again;
+	}
+	pq.PQfinish(c2);
+	return 0;
+}
+
 /* --- handler locks: session advisory locks ------------------------------------- */
 
 /* The bookmarks table's oid, which handler lock keys are made of. */
@@ -2281,6 +2379,16 @@ static int pg_lock(struct evt_store *st, const char *name, int wait,
 
 	if ((rc = bm_oid(st, e)))
 		return rc;
+	/* A session advisory lock behind a pooler of transactions would be
+	 * another client's at the next statement: never shared, never
+	 * lost silently, so not taken there at all. */
+	if ((rc = pooled(st, e)))
+		return rc;
+	if (pg->pool == POOL_TRANSACTION)
+		return evt_errf(e, EVT_EFAIL, "%s: cannot hold the handler "
+				"lock through a pooler in transaction pooling "
+				"mode ('%s'): connect to the server directly or "
+				"through session pooling", name, pg->shown);
 	if ((rc = try_lock(st, name, &got, e)))
 		return rc;
 	if (!got && !wait)
@@ -2361,6 +2469,10 @@ static int pg_lock_held(struct evt_store *st, const char *name, int *held,
 
 /* --- the wake-up: LISTEN/NOTIFY ---------------------------------------------- */
 
+/* How often a follower behind a pooler of transactions, where LISTEN
+ * cannot work, reads again. */
+#define POOL_POLL_MS 100
+
 static int pg_wait(struct evt_store *st, int timeout_ms, struct evt_err *e)
 {
 	struct pg *pg = PG(st);
@@ -2378,11 +2490,25 @@ static int pg_wait(struct evt_store *st, int timeout_ms, struct evt_err *e)
 		rc = reconnect(st, e);
 		return rc == INTERRUPTED ? 0 : outward(rc);
 	}
+	if (pg->listening < 0) {
+		/* behind a pooler of transactions: look every POLL_MS */
+		nap(timeout_ms < 0 || timeout_ms > POOL_POLL_MS ? POOL_POLL_MS :
+								  timeout_ms);
+		return 0;
+	}
 	if (!pg->listening) {
 		if (!pg->ev_oid && (rc = table_oids(st, e)))
 			return rc;
 		if (!pg->ev_oid) {	/* no table yet: just sleep */
 			nap(timeout_ms < 0 ? 1000 : timeout_ms);
+			return 0;
+		}
+		/* LISTEN lives in a server session, which a pooler of
+		 * transactions hands to others: there, poll instead */
+		if ((rc = pooled(st, e)))
+			return rc;
+		if (pg->pool == POOL_TRANSACTION) {
+			pg->listening = -1;
 			return 0;
 		}
 		snprintf(sql, sizeof(sql), "LISTEN %s", pg->chan);
