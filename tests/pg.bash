@@ -9,6 +9,12 @@
 #   pg_stop                       stop it and remove the directory
 #   pg_restart                    pg_ctl restart (fast shutdown)
 #   pg_psql [PSQL ARGS]           psql as the superuser
+#   pgb_start [MODE]              start pgbouncer (Debian's package) in front
+#                                 of the cluster, pool_mode MODE (default
+#                                 transaction), on 127.0.0.1; prints its URL.
+#                                 It ignores the startup parameter
+#                                 "options": name tables schema.name.
+#   pgb_stop [MODE]               stop it (pg_stop stops every one)
 # When run as root the server runs as the postgres user (initdb refuses
 # root).  EVT_TEST_PG_BIN names the server's bin directory (default: the
 # newest /usr/lib/postgresql/*/bin).
@@ -83,8 +89,69 @@ pg_start() {
 	export EVT_TEST_PG_DIR EVT_TEST_PG_PORT EVT_TEST_PG_URL
 }
 
+pgb_start() {
+	_pgb_dir=$EVT_TEST_PG_DIR/pgbouncer-${1:-transaction}
+	if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
+		echo "pgb_start: no pgbouncer (install pgbouncer)" >&2
+		return 1
+	fi
+	mkdir -p "$_pgb_dir" || return 1
+	[ "$(id -u)" -ne 0 ] || chown postgres: "$_pgb_dir" || return 1
+	_pgb_port=$(pg_free_port) || return 1
+	echo '"postgres" ""' >"$_pgb_dir/userlist.txt"
+	cat >"$_pgb_dir/pgbouncer.ini" <<EOF_PGB
+[databases]
+postgres = host=$EVT_TEST_PG_DIR port=$EVT_TEST_PG_PORT dbname=postgres user=postgres
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $_pgb_port
+unix_socket_dir = $_pgb_dir
+auth_type = trust
+auth_file = $_pgb_dir/userlist.txt
+pool_mode = ${1:-transaction}
+ignore_startup_parameters = extra_float_digits,options
+max_client_conn = 400
+default_pool_size = 4
+logfile = $_pgb_dir/log
+pidfile = $_pgb_dir/pid
+EOF_PGB
+	[ "$(id -u)" -ne 0 ] || chown postgres: "$_pgb_dir"/* || return 1
+	if ! pg_as python3 -c 'import os, sys
+os.closerange(3, 65536)
+os.execv(sys.argv[1], sys.argv[1:])' "$(command -v pgbouncer || echo /usr/sbin/pgbouncer)" \
+		-d -q "$_pgb_dir/pgbouncer.ini" >/dev/null 2>&1; then
+		cat "$_pgb_dir/log" >&2
+		return 1
+	fi
+	_pgb_i=0
+	until [ -S "$_pgb_dir/.s.PGSQL.$_pgb_port" ]; do
+		_pgb_i=$((_pgb_i + 1))
+		if [ $_pgb_i -gt 500 ]; then
+			echo "pgb_start: pgbouncer did not start" >&2
+			cat "$_pgb_dir/log" >&2
+			return 1
+		fi
+		sleep 0.01
+	done
+	echo "postgresql://postgres@127.0.0.1:$_pgb_port/postgres"
+}
+
+pgb_stop() {
+	for _pgb_dir in "${EVT_TEST_PG_DIR:-/nonexistent}"/pgbouncer-${1:-*}; do
+		[ -f "$_pgb_dir/pid" ] || continue
+		kill "$(cat "$_pgb_dir/pid")" 2>/dev/null
+		_pgb_i=0
+		while [ -f "$_pgb_dir/pid" ] && [ $_pgb_i -lt 500 ]; do
+			_pgb_i=$((_pgb_i + 1))
+			sleep 0.01
+		done
+		rm -rf "$_pgb_dir"
+	done
+}
+
 pg_stop() {
 	[ -n "${EVT_TEST_PG_DIR:-}" ] && [ -d "$EVT_TEST_PG_DIR/data" ] || return 0
+	pgb_stop
 	pg_as "$(pg_bin)/pg_ctl" -D "$EVT_TEST_PG_DIR/data" -m immediate -w \
 		stop >/dev/null 2>&1
 	rm -rf "$EVT_TEST_PG_DIR"

@@ -5,8 +5,9 @@
 # Every file runs on SQLite; a file marked "# backends: sqlite pg" runs
 # again on PostgreSQL (EVT_TEST_BACKEND=pg), one marked "# backends: sqlite
 # pg my" on PostgreSQL and then on MariaDB (EVT_TEST_BACKEND=my).  For
-# those, for tests/pg.bats and for tests/my.bats and tests/interop-my.bats
-# a throwaway PostgreSQL cluster (tests/pg.bash) or MariaDB server
+# those, for tests/pg.bats and tests/pooler.bats (which starts pgbouncer in
+# front of it), and for tests/my.bats and tests/interop-my.bats a
+# throwaway PostgreSQL cluster (tests/pg.bash) or MariaDB server
 # (tests/my.bash) is started here and stopped at the end.
 # EVT_TEST_SERVERS names the servers the marked files run on again
 # (default "pg my"; e.g. EVT_TEST_SERVERS=pg: not on MariaDB).
@@ -43,7 +44,7 @@ for f in "$@"; do
 		my) on_my="$on_my $f"; need_my=1 ;;
 		esac
 	done
-	case $f in */pg.bats|pg.bats) need_pg=1 ;; esac
+	case $f in */pg.bats|pg.bats|*/pooler.bats|pooler.bats) need_pg=1 ;; esac
 	case $f in */my.bats|my.bats|*/interop-my.bats|interop-my.bats)
 		need_my=1 ;;
 	esac
