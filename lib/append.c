@@ -227,13 +227,16 @@ static int key_first(struct evt_appender *ap, const char *stream, size_t slen,
 	return 0;
 }
 
-static int open_store(struct evt_appender *ap, struct evt_err *e)
+/* adding: a write follows, which finds (or makes) the tables; else the
+ * store is opened only to be made */
+static int open_store(struct evt_appender *ap, int adding, struct evt_err *e)
 {
 	struct evt_store_opts so = *ap->so;
 
 	/* nothing printed: no positions needed back (a key keeps them) */
 	so.blind = ap->quiet && !ap->key;
 	so.keys = ap->key != NULL;
+	so.append = adding && !ap->key;
 	return evt_store_open(&ap->st, &so, e);
 }
 
@@ -252,7 +255,7 @@ int evt_appender_add(struct evt_appender *ap, const char *stream, size_t slen,
 	int rc;
 
 	if (!ap->st) {
-		if ((rc = open_store(ap, e)))
+		if ((rc = open_store(ap, 1, e)))
 			return rc;
 		if ((rc = evt_store_begin(ap->st, e)))
 			return rc;
@@ -400,7 +403,7 @@ int evt_appender_commit(struct evt_appender *ap, struct evt_out *out,
 	int rc;
 
 	if (!ap->st)		/* nothing added: the store made if missing */
-		return open_store(ap, e);
+		return open_store(ap, 0, e);
 	if (ap->replay)
 		return replay(ap, out, e);
 	if ((rc = flush(ap, e)))

@@ -161,6 +161,7 @@ int evt_store_open(struct evt_store **stp, const struct evt_store_opts *o,
 	st->relaxed = o->relaxed;
 	st->blind = o->blind;
 	st->keys = o->keys;
+	st->append = o->append;
 	if ((r = st->be->open(st, e))) {
 		evt_store_close(st);
 		return r;

@@ -29,6 +29,9 @@ struct evt_store_opts {
 					   positions and timestamps stored */
 	int keys;			/* writes idempotency keys: the table
 					   is made when the store is opened */
+	int append;			/* opened to append: the tables are
+					   looked for (and made) by the
+					   first write, not at open */
 };
 
 /* What to read.  streams == NULL means every stream; id == NULL every

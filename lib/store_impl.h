@@ -93,6 +93,7 @@ struct evt_store {
 	int relaxed;
 	int blind;
 	int keys;
+	int append;
 };
 
 /* " ORDER BY ... [LIMIT n]" of the read query for q, the same SQL on both

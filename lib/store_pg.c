@@ -30,6 +30,7 @@
  * Ownership: every PGresult is cleared by the function that got it; the
  * struct pg and its strings belong to the store.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -62,6 +63,10 @@ static struct pq_api {
 } pq;
 
 static void *pq_lib;	/* loaded once per process, never unloaded */
+
+/* libpq 14's pipeline mode, when the library has it (NULL: older). */
+static int (*pipe_enter)(PGconn *), (*pipe_exit)(PGconn *),
+	   (*pipe_sync)(PGconn *);
 
 /* A row s of the events table's greatest visible position m (the %s)
  * and vx, the transactions that may still commit positions into it: those
@@ -116,6 +121,13 @@ struct pg {
 	char *sql[Q_N];		/* statement texts, built on first use */
 	unsigned prepared, used;	/* bits of Q_* on this connection */
 	int in_tx;
+	int begin_pending;	/* in_tx, but nothing sent yet: BEGIN and
+				   the append lock go with the first
+				   statement (begin_pipe()) */
+	int notified;		/* the NOTIFY of this transaction is sent */
+	int queued;		/* statements sent in pipeline mode whose
+				   results are not read yet (unqueue()) */
+	char *lock_sql;		/* begin_pipe()'s lock statement */
 	int pool;		/* POOL_*: what is between us and the server */
 	int listening;		/* 1: LISTENs; -1: polls (pooled()) */
 	int follower;		/* has waited: reconnect when lost */
@@ -150,8 +162,14 @@ static const char *pq_load(char *why, size_t n)
 	if (!lib || !*lib)
 		lib = "libpq.so.5";
 	if ((pq_lib = evt_dl_bind(lib, fns, sizeof(fns) / sizeof(fns[0]), &pq,
-				  &missing, &err)))
+				  &missing, &err))) {
+		*(void **)&pipe_enter = dlsym(pq_lib, "PQenterPipelineMode");
+		*(void **)&pipe_exit = dlsym(pq_lib, "PQexitPipelineMode");
+		*(void **)&pipe_sync = dlsym(pq_lib, "PQpipelineSync");
+		if (!pipe_exit || !pipe_sync)
+			pipe_enter = NULL;
 		return NULL;
+	}
 	if (missing)
 		snprintf(why, n, "%s has no %s (libpq 10 or later is needed)",
 			 lib, missing);
@@ -430,12 +448,24 @@ static int reconnect(struct evt_store *st, struct evt_err *e)
 }
 
 /* Before a statement: a follower whose connection is gone gets a new one. */
+static int begin_pipe(struct evt_store *st, const char *sql2, int n,
+		      const char *const *vals, const int *lens,
+		      const int *fmts, PGresult **res2, struct evt_err *e);
+static int unqueue(struct evt_store *st, struct evt_err *e);
+
 static int ready(struct evt_store *st, struct evt_err *e)
 {
 	struct pg *pg = PG(st);
 
-	if (pg->conn && pq.PQstatus(pg->conn) == CONNECTION_OK)
+	if (pg->conn && pq.PQstatus(pg->conn) == CONNECTION_OK) {
+		/* a statement of the transaction: what was put off first */
+		if (pg->queued)
+			return unqueue(st, e);
+		if (pg->begin_pending)
+			return begin_pipe(st, NULL, 0, NULL, NULL, NULL, NULL,
+					  e);
 		return 0;
+	}
 	if (!pg->follower || pg->in_tx)
 		return evt_errf(e, EVT_EFAIL, "cannot use '%s': the connection "
 				"was lost", pg->shown);
@@ -876,6 +906,10 @@ static int pg_open(struct evt_store *st, struct evt_err *e)
 		return rc;
 	if (!st->write)
 		return 0;
+	/* an append finds the tables, or makes them, with its first
+	 * statement (begin_pipe()) */
+	if (st->append && !st->keys && pipe_enter)
+		return 0;
 	if ((rc = table_oids(st, e)))
 		return rc;
 	if ((!pg->ev_oid || !pg->bm_oid) && (rc = create_schema(st, e)))
@@ -904,6 +938,7 @@ static void pg_close(struct evt_store *st)
 		pq.PQfinish(pg->conn);
 	for (q = 0; q < Q_N; q++)
 		free(pg->sql[q]);
+	free(pg->lock_sql);
 	for (i = 0; i < pg->nlocks; i++)
 		free(pg->locks[i]);
 	free(pg->locks);
@@ -927,6 +962,175 @@ static void pg_close(struct evt_store *st)
 
 /* --- appending ------------------------------------------------------------- */
 
+/* --- the append's transaction in few round trips ------------------------------
+ *
+ * With libpq's pipeline mode (libpq 14) an append costs three round trips
+ * after connecting, with --quiet: the events table's oid, of which the
+ * lock key and the channel are made (table_oids(); a missing table is made
+ * then, not probed for at open); BEGIN, the append lock, the NOTIFY of the
+ * commit and the version read (begin_pipe()); the INSERT, the idempotency
+ * key and COMMIT (queued, then unqueue()).  Without --quiet the INSERT
+ * gives back positions: one more.  Without pipeline mode each statement
+ * is a round trip of its own.  (The lock key computed by the server from
+ * the oid, saving the first round trip, costs more: the server plans such
+ * an expression in milliseconds.) */
+
+/* Read the results of nq statements sent in pipeline mode and of the sync
+ * after them, then leave pipeline mode.  r[i]: each one's result (NULL
+ * when the connection broke).  -1 when not all came. */
+static int pipe_collect(PGconn *c, PGresult **r, int nq)
+{
+	PGresult *x;
+	int i, rc = 0;
+
+	for (i = 0; i < nq; i++) {
+		if (!(r[i] = pq.PQgetResult(c))) {
+			rc = -1;
+			continue;
+		}
+		while ((x = pq.PQgetResult(c)))	/* up to its end (NULL) */
+			pq.PQclear(x);
+	}
+	while ((x = pq.PQgetResult(c))) {	/* the sync */
+		int sync = pq.PQresultStatus(x) == PGRES_PIPELINE_SYNC;
+
+		pq.PQclear(x);
+		if (sync)
+			break;
+	}
+	if (!pipe_exit(c))
+		rc = -1;
+	return rc;
+}
+
+static int send_q(PGconn *c, const char *sql, int n, const char *const *vals,
+		  const int *lens, const int *fmts, int binary)
+{
+	return pq.PQsendQueryParams(c, sql, n, NULL, vals, lens, fmts, binary);
+}
+
+/* BEGIN, the lock timeout, the append lock and NOTIFY, then sql2 when
+ * given (its result in *res2), in one round trip; before it the events
+ * table's oid, when not known yet (the table is made when missing). */
+static int begin_pipe(struct evt_store *st, const char *sql2, int n,
+		      const char *const *vals, const int *lens,
+		      const int *fmts, PGresult **res2, struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	PGresult *r[5];
+	char set[64], lock[64], notify[48];
+	int nq = 0, bad, i, rc;
+
+	pg->begin_pending = 0;
+	if (!pg->ev_oid && (rc = table_oids(st, e)))
+		goto out;
+	if ((!pg->ev_oid || !pg->bm_oid) && (rc = create_schema(st, e)))
+		goto out;
+	if (!pg->ev_oid && (rc = table_oids(st, e)))
+		goto out;
+	if (!pg->ev_oid) {
+		rc = evt_errf(e, EVT_EFAIL, "cannot write to '%s': no events "
+			      "table", pg->shown);
+		goto out;
+	}
+	memset(r, 0, sizeof(r));
+	if (!pipe_enter(pg->conn)) {
+		rc = outward(fail(st, NULL, "write to", e));
+		goto out;
+	}
+	send_q(pg->conn, "BEGIN", 0, NULL, NULL, NULL, 0);
+	nq++;
+	if (pg->lock_timeout >= 0) {
+		snprintf(set, sizeof(set), "SET LOCAL lock_timeout = %lld",
+			 (long long)pg->lock_timeout);
+		send_q(pg->conn, set, 0, NULL, NULL, NULL, 0);
+		nq++;
+	}
+	snprintf(lock, sizeof(lock), "SELECT pg_advisory_xact_lock(%lld)",
+		 (long long)lock_key("append", pg->ev_oid, NULL));
+	send_q(pg->conn, lock, 0, NULL, NULL, NULL, 0);
+	nq++;
+	snprintf(notify, sizeof(notify), "NOTIFY %s", pg->chan);
+	send_q(pg->conn, notify, 0, NULL, NULL, NULL, 0);
+	nq++;
+	if (sql2) {
+		send_q(pg->conn, sql2, n, vals, lens, fmts, 0);
+		nq++;
+	}
+	pipe_sync(pg->conn);
+	if (pipe_collect(pg->conn, r, nq) < 0) {
+		for (i = 0; i < nq; i++)
+			pq.PQclear(r[i]);
+		rc = outward(fail(st, NULL, "write to", e));
+		goto out;
+	}
+	for (bad = 0; bad < nq; bad++) {
+		ExecStatusType t = pq.PQresultStatus(r[bad]);
+
+		if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK)
+			break;
+	}
+	rc = bad < nq ? outward(fail(st, r[bad], "write to", e)) : 0;
+	if (!rc && res2)
+		*res2 = r[--nq];
+	for (i = 0; i < nq; i++)
+		pq.PQclear(r[i]);
+	if (!rc) {
+		pg->notified = 1;
+		return 0;
+	}
+	if (pg->conn && pq.PQstatus(pg->conn) == CONNECTION_OK)
+		pq.PQclear(pq.PQexec(pg->conn, "ROLLBACK"));
+out:
+	if (rc)
+		pg->in_tx = 0;
+	return rc;
+}
+
+/* Send a statement of the transaction whose result only says whether it
+ * worked, without waiting for it (pipeline mode). */
+static int queue(struct evt_store *st, const char *sql, int n,
+		 const char *const *vals, const int *lens, const int *fmts,
+		 int binary, struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+
+	if (!pg->queued && !pipe_enter(pg->conn))
+		return outward(fail(st, NULL, "write to", e));
+	if (!send_q(pg->conn, sql, n, vals, lens, fmts, binary)) {
+		pg->queued++;
+		unqueue(st, e);
+		return outward(fail(st, NULL, "write to", e));
+	}
+	pg->queued++;
+	return 0;
+}
+
+/* Read what queue() sent: 0, or the error of the first that failed (the
+ * transaction is then aborted). */
+static int unqueue(struct evt_store *st, struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	PGresult *r[8];
+	int nq = pg->queued, i, rc = 0;
+
+	pg->queued = 0;
+	if (nq > 8)
+		nq = 8;		/* queue() is never asked for more */
+	pipe_sync(pg->conn);
+	if (pipe_collect(pg->conn, r, nq) < 0)
+		rc = outward(fail(st, NULL, "write to", e));
+	for (i = 0; i < nq; i++) {
+		ExecStatusType t = pq.PQresultStatus(r[i]);
+
+		if (!rc && r[i] && t != PGRES_COMMAND_OK &&
+		    t != PGRES_TUPLES_OK)
+			rc = outward(fail(st, r[i], "write to", e));
+		pq.PQclear(r[i]);
+	}
+	return rc;
+}
+
 static int pg_begin(struct evt_store *st, struct evt_err *e)
 {
 	struct pg *pg = PG(st);
@@ -935,6 +1139,13 @@ static int pg_begin(struct evt_store *st, struct evt_err *e)
 
 	if ((rc = ready(st, e)))
 		return outward(rc);
+	pg->notified = 0;
+	if (pipe_enter) {
+		/* sent with the transaction's first statement */
+		pg->in_tx = 1;
+		pg->begin_pending = 1;
+		return 0;
+	}
 	if (!pg->ev_oid && (rc = table_oids(st, e)))
 		return rc;
 	if (!pg->ev_oid)
@@ -965,11 +1176,16 @@ static int pg_version(struct evt_store *st, const char *stream, size_t slen,
 {
 	const char *vals[2] = { stream, id };
 	int lens[2] = { (int)slen, (int)idlen }, fmts[2] = { 1, 1 }, rc;
-	PGresult *res = run(st, Q_VERSION, 2, vals, lens, fmts, 0, "read", 0,
-			    &rc, e);
+	PGresult *res = NULL;
 
-	if (!res)
+	if (PG(st)->begin_pending && !PG(st)->queued) {
+		if ((rc = begin_pipe(st, qsql(st, Q_VERSION), 2, vals, lens,
+				     fmts, &res, e)))
+			return rc;
+	} else if (!(res = run(st, Q_VERSION, 2, vals, lens, fmts, 0, "read",
+			       0, &rc, e))) {
 		return rc;
+	}
 	*v = pq.PQntuples(res) ? int_at(res, 0, 0) : 0;
 	pq.PQclear(res);
 	return 0;
@@ -1129,7 +1345,15 @@ static int pg_insert_many(struct evt_store *st, struct evt_record *rows,
 		vals[i] = pg->arr[i].p;
 		lens[i] = (int)pg->arr[i].len;
 	}
-	/* Without RETURNING the server does a third less work per row. */
+	/* Without RETURNING the server does a third less work per row; and
+	 * nothing to give back, its result can come with COMMIT's. */
+	if (st->blind && pipe_enter && (rc = ready(st, e)))
+		return rc;
+	if (st->blind && pipe_enter && pg->queued < 6)
+		return queue(st, qsql(st, Q_INSERT_BLIND), 6, vals, lens, fmts,
+			     1, e);
+	if ((rc = ready(st, e)))
+		return rc;
 	res = run_q(st, st->blind ? Q_INSERT_BLIND : Q_INSERT, 6, vals, lens,
 		    fmts, 1);
 	if (st->blind && pq.PQresultStatus(res) == PGRES_COMMAND_OK) {
@@ -1186,10 +1410,32 @@ static int pg_commit(struct evt_store *st, struct evt_err *e)
 	char sql[64];
 	int rc;
 
-	snprintf(sql, sizeof(sql), "NOTIFY %s; COMMIT", pg->chan);
-	rc = exec_ok(st, sql, "commit to", e);
+	if (pg->begin_pending) {	/* nothing was written */
+		pg->begin_pending = 0;
+		pg->in_tx = 0;
+		return 0;
+	}
+	if (pg->queued) {
+		if (!pg->notified) {
+			snprintf(sql, sizeof(sql), "NOTIFY %s", pg->chan);
+			rc = queue(st, sql, 0, NULL, NULL, NULL, 0, e);
+		}
+		rc = queue(st, "COMMIT", 0, NULL, NULL, NULL, 0, e);
+		if (!rc)
+			rc = unqueue(st, e);
+		if (rc && pg->conn && pq.PQstatus(pg->conn) == CONNECTION_OK)
+			pq.PQclear(pq.PQexec(pg->conn, "ROLLBACK"));
+	} else {
+		if (pg->notified)
+			snprintf(sql, sizeof(sql), "COMMIT");
+		else
+			snprintf(sql, sizeof(sql), "NOTIFY %s; COMMIT",
+				 pg->chan);
+		rc = outward(exec_ok(st, sql, "commit to", e));
+	}
 	pg->in_tx = 0;
-	return outward(rc);
+	pg->notified = 0;
+	return rc;
 }
 
 static void pg_rollback(struct evt_store *st)
@@ -1199,6 +1445,16 @@ static void pg_rollback(struct evt_store *st)
 	if (!pg->in_tx)
 		return;
 	pg->in_tx = 0;
+	pg->notified = 0;
+	if (pg->begin_pending) {	/* nothing was sent */
+		pg->begin_pending = 0;
+		return;
+	}
+	if (pg->queued) {
+		struct evt_err e;
+
+		unqueue(st, &e);
+	}
 	if (pg->conn && pq.PQstatus(pg->conn) == CONNECTION_OK)
 		pq.PQclear(pq.PQexec(pg->conn, "ROLLBACK"));
 }
@@ -2036,9 +2292,15 @@ static int pg_key_get(struct evt_store *st, const char *key,
 		return rc;
 	if (!PG(st)->keys_oid)
 		return 0;
-	res = run(st, Q_KEY_GET, 1, vals, NULL, NULL, 0, "read", 0, &rc, e);
-	if (!res)
+	res = NULL;
+	if (PG(st)->begin_pending && !PG(st)->queued) {
+		if ((rc = begin_pipe(st, qsql(st, Q_KEY_GET), 1, vals, NULL,
+				     NULL, &res, e)))
+			return rc;
+	} else if (!(res = run(st, Q_KEY_GET, 1, vals, NULL, NULL, 0, "read",
+			       0, &rc, e))) {
 		return rc;
+	}
 	if (pq.PQntuples(res) == 1) {
 		*found = 1;
 		evt_buf_reset(&k->stream);
@@ -2080,6 +2342,11 @@ static int pg_key_put(struct evt_store *st, const char *key,
 	}
 	snprintf(f, sizeof(f), "%lld", (long long)first);
 	snprintf(l, sizeof(l), "%lld", (long long)last);
+	/* its result comes with COMMIT's */
+	if (pipe_enter && pg->in_tx && !pg->begin_pending &&
+	    pg->queued < 6)
+		return queue(st, qsql(st, Q_KEY_PUT), 5, vals, lens, fmts, 0,
+			     e);
 	res = run(st, Q_KEY_PUT, 5, vals, lens, fmts, 0, "write to", 0, &rc, e);
 	if (!res)
 		return rc;
