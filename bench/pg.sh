@@ -26,7 +26,9 @@
 #                   SELECT FROM generate_series (no client at all), and
 #                   COPY ... TO '/dev/null' of the read query
 #   evt-read --head   process start + loading libpq + connecting + 1 query
-#   bench/pq_start.c  process start + loading libpq, and + connecting
+#   bench/pq_start.c  process start + loading libpq, and + connecting, and
+#                   + one INSERT in its own transaction: the floor of a
+#                   one-event append, alternated with it in rounds of 10
 # Rates are events divided by the wall-clock time of the whole process.
 set -eu
 LC_ALL=C
@@ -187,8 +189,24 @@ fresh
 "$out/spawn" "$SINGLES" "$out/pq_start" connect "$url" >"$tmp/pqconn"
 "$out/spawn" "$SINGLES" "$bin/evt-append" -q -d "$url" s a1 '{"type":"x"}' >"$tmp/one"
 EVT_SYNC=normal "$out/spawn" "$SINGLES" "$bin/evt-append" -q -d "$url" s a1 '{"type":"x"}' >"$tmp/one-normal"
+# Against its floor, alternated in rounds of 10 so that both see the same
+# machine: process start + libpq + connecting + one INSERT of an event row
+# in its own transaction (pq_start exec), beside a one-event evt-append.
+PGOPTIONS="-c search_path=b$n" pg_psql -q -c "CREATE TABLE floor_rows (position bigserial PRIMARY KEY, event text)"
+: >"$tmp/alt-one"; : >"$tmp/alt-floor"
+i=0
+while [ $i -lt $(( (SINGLES + 9) / 10 )) ]; do
+	"$out/spawn" 10 "$bin/evt-append" -q -d "$url" s a1 '{"type":"x"}' >>"$tmp/alt-one"
+	"$out/spawn" 10 "$out/pq_start" exec "$url" "INSERT INTO floor_rows (event) VALUES ('{\"type\":\"x\"}')" >>"$tmp/alt-floor"
+	i=$((i + 1))
+done
+rounds=$i
 got=$("$bin/evt-read" -d "$url" --head)
-[ "$got" -eq $((SINGLES * 2 + 1)) ] || { echo "bench: one-event appends stored $got events" >&2; exit 1; }
+[ "$got" -eq $((SINGLES * 2 + 1 + rounds * 10)) ] || { echo "bench: one-event appends stored $got events" >&2; exit 1; }
+# the median of the rounds' medians
+alt_one=$(cut -d' ' -f1 "$tmp/alt-one" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+alt_floor=$(cut -d' ' -f1 "$tmp/alt-floor" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+alt_ratio=$(awk -v a="$alt_one" -v b="$alt_floor" 'BEGIN { printf "%.2f", a / b }')
 read -r true_med _ <"$tmp/true"
 read -r head_med head_p90 _ <"$tmp/head"
 read -r pqload_med _ <"$tmp/pqload"
@@ -282,6 +300,7 @@ row "evt-read --after 0 (gap-safe)" "$(commas "$rd_safe")/s" "" ""
 row "evt-read peak memory" "$(awk -v k="$rd_kb" 'BEGIN { printf "%.1f MiB", k / 1024 }')" "flat" ""
 row "one-event evt-append, median" "$one_med ms" "<= 5 ms $(ok "$one_med" 5 '<=')" ""
 row "  p90" "$one_p90 ms" "" ""
+row "  alternated with its floor (median)" "$alt_one ms" "<= 1.2x $(ok "$alt_ratio" 1.2 '<=')" "floor $alt_floor ms: ${alt_ratio}x"
 row "  with EVT_SYNC=normal (median)" "$normal_med ms" "" "no wait for the WAL flush"
 row "  evt-read --head (median)" "$head_med ms" "" "start, libpq, connect, 1 query"
 row "  libpq loaded, no more (median)" "$pqload_med ms" "" "start + dlopen(libpq)"
