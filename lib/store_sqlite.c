@@ -704,6 +704,69 @@ static int sq_head(struct evt_store *st, const struct evt_query *q,
 	return 0;
 }
 
+/* The statements of evt's own tables: their SQL, where %s is the name of
+ * the events table, or of the bookmarks table for those of bookmarks. */
+static const struct {
+	int bookmarks;
+	const char *sql;
+} own_sql[S_N] = {
+	[S_SNAP_GET] = { 0,
+		"SELECT key, version, position, state FROM \"%s_snapshots\" "
+		"WHERE stream = ?1 AND aggregate_id = ?2" },
+	[S_SNAP_PUT] = { 0,
+		"INSERT INTO \"%s_snapshots\" (stream, aggregate_id, key, "
+		"version, position, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON "
+		"CONFLICT (stream, aggregate_id) DO UPDATE SET key = "
+		"excluded.key, version = excluded.version, position = "
+		"excluded.position, state = excluded.state" },
+	[S_BM_GET] = { 1,
+		"SELECT position FROM \"%s\" WHERE bookmark = ?1" },
+	[S_BM_SET] = { 1,
+		"INSERT INTO \"%s\" (bookmark, position) VALUES (?1, ?2) ON "
+		"CONFLICT (bookmark) DO UPDATE SET position = "
+		"excluded.position" },
+	[S_BM_ALL] = { 1,
+		"SELECT bookmark, position FROM \"%s\" ORDER BY bookmark" },
+	[S_PARK] = { 0,
+		"INSERT OR REPLACE INTO \"%s_parked\" (handler, position, "
+		"status, time) VALUES (?1, ?2, ?3, ?4)" },
+	[S_PARKED] = { 0,
+		"SELECT count(*) FROM \"%s_parked\" WHERE handler = ?1" },
+	[S_KEY_GET] = { 0,
+		"SELECT stream, aggregate_id, first, last FROM \"%s_keys\" "
+		"WHERE key = ?1" },
+	[S_KEY_PUT] = { 0,
+		"INSERT INTO \"%s_keys\" (key, stream, aggregate_id, first, "
+		"last) VALUES (?1, ?2, ?3, ?4, ?5)" },
+	[S_PARKED_LIST] = { 0,
+		"SELECT position, status, time FROM \"%s_parked\" WHERE "
+		"handler = ?1 ORDER BY position" },
+	[S_UNPARK] = { 0,
+		"DELETE FROM \"%s_parked\" WHERE handler = ?1 AND (?2 < 0 OR "
+		"position = ?2)" },
+	[S_BM_DEL] = { 1,
+		"DELETE FROM \"%s\" WHERE bookmark = ?1" },
+	[S_HND_GET] = { 0,
+		"SELECT streams FROM \"%s_handlers\" WHERE bookmarks = ?1 AND "
+		"name = ?2" },
+	[S_HND_START] = { 0,
+		"INSERT INTO \"%s_handlers\" (bookmarks, name, streams, "
+		"\"group\", started) VALUES (?1, ?2, ?3, NULL, ?4) ON "
+		"CONFLICT (bookmarks, name) DO UPDATE SET streams = "
+		"excluded.streams, \"group\" = excluded.\"group\", started = "
+		"excluded.started" },
+	[S_HND_END] = { 0,
+		"UPDATE \"%s_handlers\" SET ended = ?3, failed = CASE WHEN ?4 "
+		"IS NULL THEN failed ELSE ?3 END, failure = coalesce(?4, "
+		"failure) WHERE bookmarks = ?1 AND name = ?2" },
+	[S_HND_DEL] = { 0,
+		"DELETE FROM \"%s_handlers\" WHERE bookmarks = ?1 AND name = "
+		"?2" },
+	[S_HND_ALL] = { 0,
+		"SELECT name, streams FROM \"%s_handlers\" WHERE bookmarks = "
+		"?1 ORDER BY name" },
+};
+
 /* A statement of evt's own tables, prepared once.  Returns NULL with
  * *missing set when its table does not exist (yet). */
 static sqlite3_stmt *own_stmt(struct evt_store *st, int which, int *missing,
@@ -711,98 +774,14 @@ static sqlite3_stmt *own_stmt(struct evt_store *st, int which, int *missing,
 {
 	struct sq *q = SQ(st);
 	struct evt_buf sql = EVT_BUF_INIT;
-	const char *t = st->events, *b = st->bookmarks;
 	int tries;
 
 	*missing = 0;
 	*rc = 0;
 	if (q->stmt[which])
 		return q->stmt[which];
-	switch (which) {
-	case S_SNAP_GET:
-		evt_buf_addf(&sql, "SELECT key, version, position, state FROM "
-			     "\"%s_snapshots\" WHERE stream = ?1 AND "
-			     "aggregate_id = ?2", t);
-		break;
-	case S_SNAP_PUT:
-		evt_buf_addf(&sql, "INSERT INTO \"%s_snapshots\" (stream, "
-			     "aggregate_id, key, version, position, state) "
-			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT "
-			     "(stream, aggregate_id) DO UPDATE SET "
-			     "key = excluded.key, version = excluded.version, "
-			     "position = excluded.position, "
-			     "state = excluded.state", t);
-		break;
-	case S_BM_GET:
-		evt_buf_addf(&sql, "SELECT position FROM \"%s\" WHERE "
-			     "bookmark = ?1", b);
-		break;
-	case S_BM_SET:
-		evt_buf_addf(&sql, "INSERT INTO \"%s\" (bookmark, position) "
-			     "VALUES (?1, ?2) ON CONFLICT (bookmark) DO UPDATE "
-			     "SET position = excluded.position", b);
-		break;
-	case S_BM_ALL:
-		evt_buf_addf(&sql, "SELECT bookmark, position FROM \"%s\" "
-			     "ORDER BY bookmark", b);
-		break;
-	case S_PARK:
-		evt_buf_addf(&sql, "INSERT OR REPLACE INTO \"%s_parked\" "
-			     "(handler, position, status, time) "
-			     "VALUES (?1, ?2, ?3, ?4)", t);
-		break;
-	case S_PARKED:
-		evt_buf_addf(&sql, "SELECT count(*) FROM \"%s_parked\" "
-			     "WHERE handler = ?1", t);
-		break;
-	case S_KEY_GET:
-		evt_buf_addf(&sql, "SELECT stream, aggregate_id, first, last "
-			     "FROM \"%s_keys\" WHERE key = ?1", t);
-		break;
-	case S_KEY_PUT:
-		evt_buf_addf(&sql, "INSERT INTO \"%s_keys\" (key, stream, "
-			     "aggregate_id, first, last) VALUES (?1, ?2, ?3, "
-			     "?4, ?5)", t);
-		break;
-	case S_PARKED_LIST:
-		evt_buf_addf(&sql, "SELECT position, status, time FROM "
-			     "\"%s_parked\" WHERE handler = ?1 ORDER BY "
-			     "position", t);
-		break;
-	case S_UNPARK:
-		evt_buf_addf(&sql, "DELETE FROM \"%s_parked\" WHERE handler = "
-			     "?1 AND (?2 < 0 OR position = ?2)", t);
-		break;
-	case S_BM_DEL:
-		evt_buf_addf(&sql, "DELETE FROM \"%s\" WHERE bookmark = ?1", b);
-		break;
-	case S_HND_GET:
-		evt_buf_addf(&sql, "SELECT streams FROM \"%s_handlers\" WHERE "
-			     "bookmarks = ?1 AND name = ?2", t);
-		break;
-	case S_HND_START:
-		evt_buf_addf(&sql, "INSERT INTO \"%s_handlers\" (bookmarks, "
-			     "name, streams, \"group\", started) VALUES (?1, "
-			     "?2, ?3, NULL, ?4) ON CONFLICT (bookmarks, name) "
-			     "DO UPDATE SET streams = excluded.streams, "
-			     "\"group\" = excluded.\"group\", started = "
-			     "excluded.started", t);
-		break;
-	case S_HND_END:
-		evt_buf_addf(&sql, "UPDATE \"%s_handlers\" SET ended = ?3, "
-			     "failed = CASE WHEN ?4 IS NULL THEN failed ELSE "
-			     "?3 END, failure = coalesce(?4, failure) WHERE "
-			     "bookmarks = ?1 AND name = ?2", t);
-		break;
-	case S_HND_DEL:
-		evt_buf_addf(&sql, "DELETE FROM \"%s_handlers\" WHERE "
-			     "bookmarks = ?1 AND name = ?2", t);
-		break;
-	case S_HND_ALL:
-		evt_buf_addf(&sql, "SELECT name, streams FROM \"%s_handlers\" "
-			     "WHERE bookmarks = ?1 ORDER BY name", t);
-		break;
-	}
+	evt_buf_addf(&sql, own_sql[which].sql, own_sql[which].bookmarks ?
+		     st->bookmarks : st->events);
 	for (tries = 0; sqlite3_prepare_v3(q->db, sql.p, -1,
 					   SQLITE_PREPARE_PERSISTENT,
 					   &q->stmt[which], NULL) != SQLITE_OK;
