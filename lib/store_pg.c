@@ -1916,6 +1916,92 @@ static PGresult *row(struct evt_store *st, const char *sql, int n,
 	"AND virtualtransaction = ANY(s.vx)) = coalesce(cardinality(s.vx), " \
 	"0) FROM " GREATEST_AND_WRITERS("$1")
 
+/* The greatest position *m and the writers on the table now: their
+ * virtual transaction ids *vx and the transaction ids *xids they hold
+ * (NULL: none).  A writer that drew a position has its transaction id a
+ * moment later: asked again until each has one, or 50 ms passed. */
+static int writers_now(struct evt_store *st, const char *oid, int64_t *m,
+		       char **vx, char **xids, struct evt_err *e)
+{
+	struct evt_buf sql = EVT_BUF_INIT;
+	const char *vals[1] = { oid };
+	int64_t until = evt_mono_ms() + 50;
+	PGresult *res;
+	int rc = 0;
+
+	evt_buf_addf(&sql, WRITERS_SQL, PG(st)->ev);
+	for (;;) {
+		if (!(res = row(st, sql.p, 1, vals, &rc, e)))
+			goto out;
+		if (pq.PQgetvalue(res, 0, 3)[0] == 't' ||
+		    evt_mono_ms() >= until)
+			break;
+		pq.PQclear(res);
+		if (nap(1)) {
+			rc = INTERRUPTED;
+			goto out;
+		}
+	}
+	*m = int_at(res, 0, 0);
+	if (!pq.PQgetisnull(res, 0, 1)) {
+		*vx = evt_xstrdup(pq.PQgetvalue(res, 0, 1));
+		if (!pq.PQgetisnull(res, 0, 2))
+			*xids = evt_xstrdup(pq.PQgetvalue(res, 0, 2));
+	}
+	pq.PQclear(res);
+out:
+	evt_buf_release(&sql);
+	return rc;
+}
+
+/* Wait until none of the writers vx holds the table any more (SIGINT and
+ * SIGTERM let through). */
+static int writers_gone(struct evt_store *st, const char *oid,
+			const char *vx, struct evt_err *e)
+{
+	const char *vals[2] = { oid, vx };
+	PGresult *res;
+	int held, rc = 0;
+
+	for (;;) {
+		if (!(res = row(st, "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE "
+				"locktype = 'relation' AND relation = $1::oid "
+				"AND mode = 'RowExclusiveLock' AND "
+				"virtualtransaction = ANY($2::text[]))", 2, vals,
+				&rc, e)))
+			return rc;
+		held = pq.PQgetvalue(res, 0, 0)[0] == 't';
+		pq.PQclear(res);
+		if (!held)
+			return 0;
+		if (nap(HOLD_POLL_MS))
+			return INTERRUPTED;
+	}
+}
+
+/* Just below the first position up to m that the transactions xids
+ * committed, into *h; *h stays as it is when they committed none. */
+static int below_committed(struct evt_store *st, int64_t m, const char *xids,
+			   int64_t *h, struct evt_err *e)
+{
+	struct evt_buf sql = EVT_BUF_INIT;
+	char ms[24];
+	const char *vals[2] = { ms, xids };
+	PGresult *res;
+	int rc = 0;
+
+	snprintf(ms, sizeof(ms), "%lld", (long long)m);
+	evt_buf_addf(&sql, "SELECT min(position) FROM %s WHERE position <= $1 "
+		     "AND xmin::text = ANY($2::text[])", PG(st)->ev);
+	if ((res = row(st, sql.p, 2, vals, &rc, e))) {
+		if (!pq.PQgetisnull(res, 0, 0))
+			*h = int_at(res, 0, 0) - 1;
+		pq.PQclear(res);
+	}
+	evt_buf_release(&sql);
+	return rc;
+}
+
 /* The start of a follower that begins "from now on" (q->safe): *h such
  * that every event committed from now on is above *h.  With no writer in a
  * transaction on the table, the greatest position m.  Else wait for those
@@ -1925,12 +2011,9 @@ static PGresult *row(struct evt_store *st, const char *sql, int n,
 static int safe_end(struct evt_store *st, int64_t *h, struct evt_err *e)
 {
 	struct pg *pg = PG(st);
-	struct evt_buf sql = EVT_BUF_INIT;
-	char oid[16], ms[24], *vx = NULL, *xids = NULL;
-	const char *vals[2];
-	PGresult *res = NULL;
-	int64_t m, until = evt_mono_ms() + 50;
-	int rc = 0;
+	char oid[16], *vx = NULL, *xids = NULL;
+	int64_t m = 0;
+	int rc;
 
 	*h = 0;
 	if (!pg->ev_oid && (rc = table_oids(st, e)))
@@ -1938,71 +2021,13 @@ static int safe_end(struct evt_store *st, int64_t *h, struct evt_err *e)
 	if (!pg->ev_oid)
 		return 0;
 	snprintf(oid, sizeof(oid), "%u", pg->ev_oid);
-	vals[0] = oid;
-	evt_buf_addf(&sql, WRITERS_SQL, pg->ev);
-	/* a writer that drew a position has its transaction id a moment
-	 * later: ask again until each has one (or 50 ms passed) */
-	for (;;) {
-		if (!(res = row(st, sql.p, 1, vals, &rc, e)))
-			goto out;
-		if (pq.PQgetvalue(res, 0, 3)[0] == 't' ||
-		    evt_mono_ms() >= until)
-			break;
-		pq.PQclear(res);
-		res = NULL;
-		if (nap(1)) {
-			rc = INTERRUPTED;
-			goto out;
-		}
+	if (!(rc = writers_now(st, oid, &m, &vx, &xids, e))) {
+		*h = m;
+		if (vx && !(rc = writers_gone(st, oid, vx, e)) && xids)
+			rc = below_committed(st, m, xids, h, e);
 	}
-	m = int_at(res, 0, 0);
-	*h = m;
-	if (!pq.PQgetisnull(res, 0, 1)) {
-		vx = evt_xstrdup(pq.PQgetvalue(res, 0, 1));
-		if (!pq.PQgetisnull(res, 0, 2))
-			xids = evt_xstrdup(pq.PQgetvalue(res, 0, 2));
-	}
-	pq.PQclear(res);
-	res = NULL;
-	if (!vx)
-		goto settle;
-	vals[1] = vx;
-	for (;;) {
-		if (!(res = row(st, "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE "
-				"locktype = 'relation' AND relation = $1::oid "
-				"AND mode = 'RowExclusiveLock' AND "
-				"virtualtransaction = ANY($2::text[]))", 2, vals,
-				&rc, e)))
-			goto out;
-		if (pq.PQgetvalue(res, 0, 0)[0] != 't')
-			break;
-		pq.PQclear(res);
-		res = NULL;
-		if (nap(HOLD_POLL_MS)) {
-			rc = INTERRUPTED;
-			goto out;
-		}
-	}
-	pq.PQclear(res);
-	res = NULL;
-	if (xids) {
-		snprintf(ms, sizeof(ms), "%lld", (long long)m);
-		vals[0] = ms;
-		vals[1] = xids;
-		evt_buf_reset(&sql);
-		evt_buf_addf(&sql, "SELECT min(position) FROM %s WHERE position "
-			     "<= $1 AND xmin::text = ANY($2::text[])", pg->ev);
-		if (!(res = row(st, sql.p, 2, vals, &rc, e)))
-			goto out;
-		if (!pq.PQgetisnull(res, 0, 0))
-			*h = int_at(res, 0, 0) - 1;
-	}
-settle:
-	if (m > pg->settled)
+	if (!rc && m > pg->settled)
 		pg->settled = m;
-out:
-	pq.PQclear(res);
-	evt_buf_release(&sql);
 	free(vx);
 	free(xids);
 	return rc == 1 ? 0 : rc;
