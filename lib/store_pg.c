@@ -1297,21 +1297,15 @@ static void array_start(struct evt_buf *b, uint32_t oid, size_t n)
 #define TEXTOID 25
 #define TIMESTAMPTZOID 1184
 
-static int pg_insert_many(struct evt_store *st, struct evt_record *rows,
-			  size_t n, size_t *bad, struct evt_err *e)
+/* The rows as the six arrays of the INSERT, in binary (pg->arr): versions,
+ * streams, aggregate ids, timestamps (binary when in evt's own form, else
+ * NULL and the text to parse in the fifth) and events. */
+static int insert_arrays(struct evt_store *st, const struct evt_record *rows,
+			 size_t n, struct evt_err *e)
 {
 	struct pg *pg = PG(st);
-	const char *vals[6];
-	int lens[6], fmts[6] = { 1, 1, 1, 1, 1, 1 }, rc, i;
-	PGresult *res;
 	size_t k;
 
-	*bad = n;
-	if (!n)
-		return 0;
-	if (!pg->in_tx)
-		return evt_errf(e, EVT_EFAIL, "cannot append to '%s': no "
-				"transaction", pg->shown);
 	array_start(&pg->arr[0], INT4OID, n);
 	array_start(&pg->arr[1], TEXTOID, n);
 	array_start(&pg->arr[2], TEXTOID, n);
@@ -1341,6 +1335,53 @@ static int pg_insert_many(struct evt_store *st, struct evt_record *rows,
 		put_be32(&pg->arr[5], (uint32_t)r->event_len);
 		evt_buf_add(&pg->arr[5], r->event, r->event_len);
 	}
+	return 0;
+}
+
+/* The positions the INSERT gave back, into rows.  Timestamps given in
+ * another form than evt's are printed as stored, as evt-read prints them
+ * (from pg->tmp). */
+static void stored_rows(struct pg *pg, PGresult *res, struct evt_record *rows,
+			size_t n)
+{
+	size_t k;
+
+	evt_buf_reset(&pg->tmp);
+	for (k = 0; k < n; k++) {
+		char *out;
+		int64_t us;
+
+		rows[k].position = get_be64(pq.PQgetvalue(res, (int)k, 0));
+		if ((rows[k].ts && ts_binary(rows[k].ts, rows[k].ts_len, &us)) ||
+		    pq.PQgetisnull(res, (int)k, 1))
+			continue;
+		if (!pg->tmp.len)
+			evt_buf_grow(&pg->tmp, n * (EVT_TS_LEN + 1));
+		pg->tmp.len = n * (EVT_TS_LEN + 1);
+		out = pg->tmp.p + k * (EVT_TS_LEN + 1);
+		if (ts_text(get_be64(pq.PQgetvalue(res, (int)k, 1)), out)) {
+			rows[k].ts = out;
+			rows[k].ts_len = EVT_TS_LEN;
+		}
+	}
+}
+
+static int pg_insert_many(struct evt_store *st, struct evt_record *rows,
+			  size_t n, size_t *bad, struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	const char *vals[6];
+	int lens[6], fmts[6] = { 1, 1, 1, 1, 1, 1 }, rc, i;
+	PGresult *res;
+
+	*bad = n;
+	if (!n)
+		return 0;
+	if (!pg->in_tx)
+		return evt_errf(e, EVT_EFAIL, "cannot append to '%s': no "
+				"transaction", pg->shown);
+	if ((rc = insert_arrays(st, rows, n, e)))
+		return rc;
 	for (i = 0; i < 6; i++) {
 		vals[i] = pg->arr[i].p;
 		lens[i] = (int)pg->arr[i].len;
@@ -1368,26 +1409,7 @@ static int pg_insert_many(struct evt_store *st, struct evt_record *rows,
 			*bad = 0;
 		return rc;
 	}
-	/* Timestamps given in another form than evt's are printed as
-	 * stored, as evt-read prints them (from pg->tmp). */
-	evt_buf_reset(&pg->tmp);
-	for (k = 0; k < n; k++) {
-		char *out;
-		int64_t us;
-
-		rows[k].position = get_be64(pq.PQgetvalue(res, (int)k, 0));
-		if ((rows[k].ts && ts_binary(rows[k].ts, rows[k].ts_len, &us)) ||
-		    pq.PQgetisnull(res, (int)k, 1))
-			continue;
-		if (!pg->tmp.len)
-			evt_buf_grow(&pg->tmp, n * (EVT_TS_LEN + 1));
-		pg->tmp.len = n * (EVT_TS_LEN + 1);
-		out = pg->tmp.p + k * (EVT_TS_LEN + 1);
-		if (ts_text(get_be64(pq.PQgetvalue(res, (int)k, 1)), out)) {
-			rows[k].ts = out;
-			rows[k].ts_len = EVT_TS_LEN;
-		}
-	}
+	stored_rows(pg, res, rows, n);
 	pq.PQclear(res);
 	/* big batches leave big buffers: keep at most 16 MiB of them */
 	for (i = 0; i < 6; i++)
