@@ -478,6 +478,128 @@ static int ready(struct evt_store *st, struct evt_err *e)
 static const char *const qname[Q_N] = { QUERIES(X) };
 #undef X
 
+/* The statements: their SQL, where %s is the name of the table given
+ * (none for T_NONE).  qsql makes Q_INSERT, Q_INSERT_BLIND and Q_HORIZON,
+ * whose SQL is not one of these. */
+enum { T_NONE, T_EV, T_BM, T_SNAP, T_PARKED, T_KEYS, T_HND };
+
+static const struct {
+	int table;
+	const char *sql;
+} pg_sql[Q_N] = {
+	[Q_VERSION] = { T_EV,
+		"SELECT max(version) FROM %s WHERE stream = $1 AND "
+		"aggregate_id = $2" },
+	[Q_BM_GET] = { T_BM,
+		"SELECT position FROM %s WHERE bookmark = $1" },
+	[Q_BM_SET] = { T_BM,
+		"INSERT INTO %s (bookmark, position) VALUES ($1, $2) ON "
+		"CONFLICT (bookmark) DO UPDATE SET position = "
+		"excluded.position" },
+	[Q_BM_ALL] = { T_BM,
+		"SELECT bookmark, position FROM %s ORDER BY bookmark COLLATE "
+		"\"C\"" },
+	[Q_SNAP_GET] = { T_SNAP,
+		"SELECT key, version, position, state FROM %s WHERE stream = "
+		"$1 AND aggregate_id = $2" },
+	[Q_SNAP_PUT] = { T_SNAP,
+		"INSERT INTO %s (stream, aggregate_id, key, version, "
+		"position, state) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT "
+		"(stream, aggregate_id) DO UPDATE SET key = excluded.key, "
+		"version = excluded.version, position = excluded.position, "
+		"state = excluded.state" },
+	[Q_PARK] = { T_PARKED,
+		"INSERT INTO %s (handler, position, status, time) VALUES ($1, "
+		"$2, $3, now()) ON CONFLICT (handler, position) DO UPDATE SET "
+		"status = excluded.status, time = excluded.time" },
+	[Q_PARKED] = { T_PARKED,
+		"SELECT count(*) FROM %s WHERE handler = $1" },
+	[Q_TRYLOCK] = { T_NONE,
+		"SELECT pg_try_advisory_lock($1::bigint)" },
+	[Q_UNLOCK] = { T_NONE,
+		"SELECT pg_advisory_unlock($1::bigint)" },
+	[Q_HELD] = { T_NONE,
+		"SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = "
+		"'advisory' AND database = (SELECT oid FROM pg_database WHERE "
+		"datname = current_database()) AND classid = $1::oid AND "
+		"objid = $2::oid AND objsubid = 1 AND granted AND pid <> "
+		"pg_backend_pid())" },
+	[Q_KEY_GET] = { T_KEYS,
+		"SELECT stream, aggregate_id, first, last FROM %s WHERE key = "
+		"$1" },
+	[Q_KEY_PUT] = { T_KEYS,
+		"INSERT INTO %s (key, stream, aggregate_id, first, last) "
+		"VALUES ($1, $2, $3, $4, $5)" },
+	[Q_PARKED_LIST] = { T_PARKED,
+		"SELECT position, status, to_char(time AT TIME ZONE 'UTC', "
+		"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM %s WHERE handler = "
+		"$1 ORDER BY position" },
+	[Q_UNPARK] = { T_PARKED,
+		"DELETE FROM %s WHERE handler = $1 AND ($2::bigint < 0 OR "
+		"position = $2::bigint)" },
+	[Q_BM_DEL] = { T_BM,
+		"DELETE FROM %s WHERE bookmark = $1" },
+	[Q_HND_GET] = { T_HND,
+		"SELECT streams FROM %s WHERE bookmarks = $1 AND name = $2" },
+	[Q_HND_START] = { T_HND,
+		"INSERT INTO %s (bookmarks, name, streams, \"group\", "
+		"started) VALUES ($1, $2, $3, NULL, now()) ON CONFLICT "
+		"(bookmarks, name) DO UPDATE SET streams = excluded.streams, "
+		"\"group\" = excluded.\"group\", started = excluded.started" },
+	[Q_HND_END] = { T_HND,
+		"UPDATE %s SET ended = now(), failed = CASE WHEN $3::text IS "
+		"NULL THEN failed ELSE now() END, failure = "
+		"coalesce($3::text, failure) WHERE bookmarks = $1 AND name = "
+		"$2" },
+	[Q_HND_DEL] = { T_HND,
+		"DELETE FROM %s WHERE bookmarks = $1 AND name = $2" },
+	[Q_HND_ALL] = { T_HND,
+		"SELECT name, streams FROM %s WHERE bookmarks = $1 ORDER BY "
+		"name COLLATE \"C\"" },
+};
+
+/* The INSERT of a batch, from the arrays of insert_arrays; the second %s
+ * is " RETURNING position, timestamp", or nothing (Q_INSERT_BLIND).  t:
+ * the timestamp in binary when it is in evt's own form, else NULL and tt
+ * the text to parse.  unnest() in the select list (ProjectSet) goes
+ * through the arrays in step and in order, without first copying them
+ * into a tuplestore as unnest() in FROM does (a third of the server's
+ * time). */
+#define INSERT_SQL \
+	"INSERT INTO %s (version, stream, aggregate_id, timestamp, " \
+	"event) SELECT v, s, a, coalesce(t, tt::timestamptz), e FROM " \
+	"(SELECT unnest($1::int4[]) AS v, unnest($2::text[]) AS s, " \
+	"unnest($3::text[]) AS a, unnest($4::timestamptz[]) AS t, " \
+	"unnest($5::text[]) AS tt, unnest($6::text[]) AS e) AS u%s"
+
+/* The horizon of a gap-safe read (see horizon()), each %s the events
+ * table: $1 lo, $2 the pending writers, $3 the table's oid, $4 look for a
+ * gap.  One snapshot gives m and the gap; pg_locks is read after that
+ * snapshot was taken.  A writer holds RowExclusiveLock on the table from
+ * before it draws a position until it ends; a prepared transaction holds
+ * it with no pid. */
+#define HORIZON_SQL \
+	"SELECT s.m, s.vx IS NOT NULL, coalesce($2::text[] && " \
+	"s.vx, false), CASE WHEN s.vx IS NULL OR NOT $4 OR " \
+	"s.m <= $1 THEN NULL WHEN (SELECT count(*) FROM %s " \
+	"WHERE position > $1 AND position <= s.m) = s.m - $1 " \
+	"THEN NULL ELSE (SELECT min(g) FROM (SELECT $1 + 1 AS " \
+	"g WHERE NOT EXISTS (SELECT 1 FROM %s WHERE position " \
+	"= $1 + 1) UNION ALL SELECT e.position + 1 FROM %s e " \
+	"WHERE e.position > $1 AND e.position < s.m AND NOT " \
+	"EXISTS (SELECT 1 FROM %s f WHERE f.position = " \
+	"e.position + 1)) AS x) END, s.vx FROM " \
+	GREATEST_AND_WRITERS("$3")
+
+static const char *table_name(const struct pg *pg, int t)
+{
+	const char *const name[] = {
+		"", pg->ev, pg->bm, pg->snap, pg->parked, pg->keys, pg->hnd
+	};
+
+	return name[t];
+}
+
 static const char *qsql(struct evt_store *st, int q)
 {
 	struct pg *pg = PG(st);
@@ -485,149 +607,14 @@ static const char *qsql(struct evt_store *st, int q)
 
 	if (pg->sql[q])
 		return pg->sql[q];
-	switch (q) {
-	case Q_VERSION:
-		evt_buf_addf(&b, "SELECT max(version) FROM %s WHERE stream = $1 "
-			     "AND aggregate_id = $2", pg->ev);
-		break;
-	case Q_INSERT:
-	case Q_INSERT_BLIND:
-		/* t: the timestamp in binary when it is in evt's own form,
-		 * else NULL and tt the text to parse.  unnest() in the
-		 * select list (ProjectSet) goes through the arrays in step
-		 * and in order, without first copying them into a tuplestore
-		 * as unnest() in FROM does (a third of the server's time). */
-		evt_buf_addf(&b, "INSERT INTO %s (version, stream, aggregate_id, "
-			     "timestamp, event) SELECT v, s, a, coalesce(t, "
-			     "tt::timestamptz), e FROM (SELECT unnest($1::int4[]) "
-			     "AS v, unnest($2::text[]) AS s, unnest($3::text[]) "
-			     "AS a, unnest($4::timestamptz[]) AS t, "
-			     "unnest($5::text[]) AS tt, unnest($6::text[]) AS e) "
-			     "AS u%s", pg->ev, q == Q_INSERT_BLIND ? "" :
+	if (q == Q_INSERT || q == Q_INSERT_BLIND)
+		evt_buf_addf(&b, INSERT_SQL, pg->ev, q == Q_INSERT_BLIND ? "" :
 			     " RETURNING position, timestamp");
-		break;
-	case Q_BM_GET:
-		evt_buf_addf(&b, "SELECT position FROM %s WHERE bookmark = $1",
-			     pg->bm);
-		break;
-	case Q_BM_SET:
-		evt_buf_addf(&b, "INSERT INTO %s (bookmark, position) VALUES "
-			     "($1, $2) ON CONFLICT (bookmark) DO UPDATE SET "
-			     "position = excluded.position", pg->bm);
-		break;
-	case Q_BM_ALL:
-		evt_buf_addf(&b, "SELECT bookmark, position FROM %s ORDER BY "
-			     "bookmark COLLATE \"C\"", pg->bm);
-		break;
-	case Q_SNAP_GET:
-		evt_buf_addf(&b, "SELECT key, version, position, state FROM %s "
-			     "WHERE stream = $1 AND aggregate_id = $2",
-			     pg->snap);
-		break;
-	case Q_SNAP_PUT:
-		evt_buf_addf(&b, "INSERT INTO %s (stream, aggregate_id, key, "
-			     "version, position, state) VALUES ($1, $2, $3, $4, "
-			     "$5, $6) ON CONFLICT (stream, aggregate_id) DO "
-			     "UPDATE SET key = excluded.key, version = "
-			     "excluded.version, position = excluded.position, "
-			     "state = excluded.state", pg->snap);
-		break;
-	case Q_PARK:
-		evt_buf_addf(&b, "INSERT INTO %s (handler, position, status, "
-			     "time) VALUES ($1, $2, $3, now()) ON CONFLICT "
-			     "(handler, position) DO UPDATE SET status = "
-			     "excluded.status, time = excluded.time",
-			     pg->parked);
-		break;
-	case Q_PARKED:
-		evt_buf_addf(&b, "SELECT count(*) FROM %s WHERE handler = $1",
-			     pg->parked);
-		break;
-	case Q_TRYLOCK:
-		evt_buf_addstr(&b, "SELECT pg_try_advisory_lock($1::bigint)");
-		break;
-	case Q_UNLOCK:
-		evt_buf_addstr(&b, "SELECT pg_advisory_unlock($1::bigint)");
-		break;
-	case Q_HELD:
-		evt_buf_addstr(&b, "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE "
-			       "locktype = 'advisory' AND database = (SELECT oid "
-			       "FROM pg_database WHERE datname = "
-			       "current_database()) AND classid = $1::oid AND "
-			       "objid = $2::oid AND objsubid = 1 AND granted AND "
-			       "pid <> pg_backend_pid())");
-		break;
-	case Q_KEY_GET:
-		evt_buf_addf(&b, "SELECT stream, aggregate_id, first, last FROM "
-			     "%s WHERE key = $1", pg->keys);
-		break;
-	case Q_KEY_PUT:
-		evt_buf_addf(&b, "INSERT INTO %s (key, stream, aggregate_id, "
-			     "first, last) VALUES ($1, $2, $3, $4, $5)",
-			     pg->keys);
-		break;
-	case Q_PARKED_LIST:
-		evt_buf_addf(&b, "SELECT position, status, to_char(time AT "
-			     "TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS"
-			     "\"Z\"') FROM %s WHERE handler = $1 ORDER BY "
-			     "position", pg->parked);
-		break;
-	case Q_UNPARK:
-		evt_buf_addf(&b, "DELETE FROM %s WHERE handler = $1 AND "
-			     "($2::bigint < 0 OR position = $2::bigint)",
-			     pg->parked);
-		break;
-	case Q_BM_DEL:
-		evt_buf_addf(&b, "DELETE FROM %s WHERE bookmark = $1", pg->bm);
-		break;
-	case Q_HND_GET:
-		evt_buf_addf(&b, "SELECT streams FROM %s WHERE bookmarks = $1 "
-			     "AND name = $2", pg->hnd);
-		break;
-	case Q_HND_START:
-		evt_buf_addf(&b, "INSERT INTO %s (bookmarks, name, streams, "
-			     "\"group\", started) VALUES ($1, $2, $3, NULL, "
-			     "now()) ON CONFLICT (bookmarks, name) DO UPDATE "
-			     "SET streams = excluded.streams, \"group\" = "
-			     "excluded.\"group\", started = excluded.started",
-			     pg->hnd);
-		break;
-	case Q_HND_END:
-		evt_buf_addf(&b, "UPDATE %s SET ended = now(), failed = CASE "
-			     "WHEN $3::text IS NULL THEN failed ELSE now() END, "
-			     "failure = coalesce($3::text, failure) WHERE "
-			     "bookmarks = $1 AND name = $2", pg->hnd);
-		break;
-	case Q_HND_DEL:
-		evt_buf_addf(&b, "DELETE FROM %s WHERE bookmarks = $1 AND name "
-			     "= $2", pg->hnd);
-		break;
-	case Q_HND_ALL:
-		evt_buf_addf(&b, "SELECT name, streams FROM %s WHERE bookmarks "
-			     "= $1 ORDER BY name COLLATE \"C\"", pg->hnd);
-		break;
-	case Q_HORIZON:
-		/* $1 lo, $2 the pending writers, $3 the table's oid, $4 look
-		 * for a gap.  One snapshot gives m and the gap; pg_locks is
-		 * read after that snapshot was taken (see horizon()).  A
-		 * writer holds RowExclusiveLock on the table from before it
-		 * draws a position until it ends; a prepared transaction
-		 * holds it with no pid. */
-		evt_buf_addf(&b,
-			"SELECT s.m, s.vx IS NOT NULL, coalesce($2::text[] && "
-			"s.vx, false), CASE WHEN s.vx IS NULL OR NOT $4 OR "
-			"s.m <= $1 THEN NULL WHEN (SELECT count(*) FROM %s "
-			"WHERE position > $1 AND position <= s.m) = s.m - $1 "
-			"THEN NULL ELSE (SELECT min(g) FROM (SELECT $1 + 1 AS "
-			"g WHERE NOT EXISTS (SELECT 1 FROM %s WHERE position "
-			"= $1 + 1) UNION ALL SELECT e.position + 1 FROM %s e "
-			"WHERE e.position > $1 AND e.position < s.m AND NOT "
-			"EXISTS (SELECT 1 FROM %s f WHERE f.position = "
-			"e.position + 1)) AS x) END, s.vx FROM "
-			GREATEST_AND_WRITERS("$3"),
-			pg->ev, pg->ev, pg->ev, pg->ev, pg->ev);
-		break;
-	}
+	else if (q == Q_HORIZON)
+		evt_buf_addf(&b, HORIZON_SQL, pg->ev, pg->ev, pg->ev, pg->ev,
+			     pg->ev);
+	else
+		evt_buf_addf(&b, pg_sql[q].sql, table_name(pg, pg_sql[q].table));
 	pg->sql[q] = b.p;
 	return b.p;
 }
