@@ -23,7 +23,8 @@ endif
 SQLITE_CFLAGS  := $(shell $(PKG_CONFIG) --cflags sqlite3 2>/dev/null)
 SQLITE_LIBS    := $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsqlite3)
 LIBPQ_CFLAGS   := $(shell $(PKG_CONFIG) --cflags libpq 2>/dev/null)
-CPPFLAGS += $(SQLITE_CFLAGS) $(LIBPQ_CFLAGS)
+MARIADB_CFLAGS := $(shell $(PKG_CONFIG) --cflags libmariadb 2>/dev/null || echo -I/usr/include/mariadb)
+CPPFLAGS += $(SQLITE_CFLAGS) $(LIBPQ_CFLAGS) $(MARIADB_CFLAGS)
 
 LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:.c=.o)

@@ -130,10 +130,6 @@ static int resolve(const struct evt_store_opts *o, const char **url,
 	if ((why = evt_table_name_check(*bm, pg)))
 		return evt_errf(e, EVT_EUSAGE,
 				"invalid bookmarks table '%s': %s", *bm, why);
-	if (*kind == EVT_STORE_MYSQL)
-		return evt_errf(e, EVT_EFAIL, "cannot open a %.*s:// store: "
-				"MariaDB/MySQL support is not built into evt "
-				"yet", (int)scheme_len(*url), *url);
 	return 0;
 }
 
@@ -151,7 +147,8 @@ int evt_store_open(struct evt_store **stp, const struct evt_store_opts *o,
 	pg = kind == EVT_STORE_PG;
 	st = evt_xmalloc(sizeof(*st));
 	memset(st, 0, sizeof(*st));
-	st->be = pg ? &evt_pg_backend : &evt_sqlite_backend;
+	st->be = pg ? &evt_pg_backend : kind == EVT_STORE_MYSQL ?
+		&evt_my_backend : &evt_sqlite_backend;
 	st->url = evt_xstrdup(url);
 	st->path = evt_xstrdup(path);
 	st->events = evt_xstrdup(ev);

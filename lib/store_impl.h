@@ -103,5 +103,6 @@ void evt_query_order(struct evt_buf *sql, const struct evt_query *q);
 
 extern const struct evt_backend evt_sqlite_backend;
 extern const struct evt_backend evt_pg_backend;
+extern const struct evt_backend evt_my_backend;
 
 #endif
