@@ -9,13 +9,17 @@
  * binary protocol), never pasted into SQL; statements are prepared once
  * per connection and kept.
  *
- * Order: an evt writer locks the one row of <events>_lock FOR UPDATE
- * right after START TRANSACTION, before it looks up versions and inserts,
- * and holds it until COMMIT or ROLLBACK: a lock of the transaction, which
- * cannot outlive it (MariaDB's GET_LOCK belongs to the session, and would
- * be held on past a COMMIT that failed half-way).  Positions come from the
- * table's AUTO_INCREMENT, so evt writers get them in commit order.  The
- * cost: the evt writers of one events table commit one at a time.
+ * Order: an evt writer takes the append lock of its events table (a named
+ * lock, GET_LOCK) before START TRANSACTION, and releases it only after its
+ * COMMIT or ROLLBACK has returned.  A named lock belongs to the session,
+ * not to the transaction: so it is held over the whole transaction, and a
+ * writer whose connection or process dies loses it with the session, whose
+ * transaction the server rolls back.  The next writer therefore looks up
+ * versions and draws positions (AUTO_INCREMENT, at INSERT) only after the
+ * previous one committed: evt writers get positions in commit order, and
+ * no table of ours is needed for it.  The cost: the evt writers of one
+ * events table commit one at a time, and an append takes two more round
+ * trips (the lock and its release).
  *
  * Inserts go in batches: one multi-row INSERT of up to 4096 rows, its
  * positions the first one the server reports and the next ones (InnoDB
@@ -98,8 +102,8 @@ struct my {
 	char *shown;		/* the URL for messages, password hidden */
 	char *host, *user, *pass, *db, *sock;
 	unsigned port;
-	char *ev, *bm, *lock, *snap, *parked, *keys, *hnd;	/* `quoted` */
-	char *ev_name, *bm_name, *lock_name, *keys_name;	/* bare */
+	char *ev, *bm, *snap, *parked, *keys, *hnd;	/* `quoted` */
+	char *ev_name, *bm_name, *keys_name;	/* bare */
 	MYSQL_STMT *stmt[Q_N];
 	char *read_sql;		/* the text Q_READ was prepared from */
 	size_t ins_rows;	/* rows of the prepared Q_INSERT */
@@ -107,7 +111,8 @@ struct my {
 	MYSQL_TIME *ins_time;
 	size_t ins_cap;
 	int known;		/* the tables below were looked up */
-	int have_ev, have_bm, have_lock, have_keys;
+	int have_ev, have_bm, have_keys;
+	int appending;		/* holds the append lock */
 	unsigned long long ev_max;	/* bytes the event column holds */
 	int ts_prec;		/* digits of a second the timestamp keeps */
 	int in_tx;
@@ -958,7 +963,7 @@ static int tables(struct evt_store *st, struct evt_err *e)
 {
 	struct my *m = MY(st);
 	struct prm p[4] = { pstr(m->ev_name), pstr(m->bm_name),
-			    pstr(m->lock_name), pstr(m->keys_name) };
+			    pstr(m->keys_name), pstr(m->keys_name) };
 	struct evt_buf t = EVT_BUF_INIT, c = EVT_BUF_INIT;
 	struct col cs[4] = { { 's', &t, 0, { 0 }, 0, 0, 0 },
 			     { 's', &c, 0, { 0 }, 0, 0, 0 },
@@ -968,7 +973,7 @@ static int tables(struct evt_store *st, struct evt_err *e)
 	MYSQL_STMT *s;
 	int rc, r;
 
-	m->have_ev = m->have_bm = m->have_lock = m->have_keys = 0;
+	m->have_ev = m->have_bm = m->have_keys = 0;
 	m->ev_max = 0;
 	m->ts_prec = 3;
 	if (!(s = run(st, Q_TABLES, p, 4, "open", &rc, e)))
@@ -986,8 +991,6 @@ static int tables(struct evt_store *st, struct evt_err *e)
 				m->ts_prec = (int)cs[3].i;
 		} else if (strcmp(t.p, m->bm_name) == 0) {
 			m->have_bm = 1;
-		} else if (strcmp(t.p, m->lock_name) == 0) {
-			m->have_lock = 1;
 		} else if (strcmp(t.p, m->keys_name) == 0) {
 			m->have_keys = 1;
 		}
@@ -1026,7 +1029,7 @@ static int ddl(struct evt_store *st, const struct evt_buf *b,
 }
 
 #define TABLE_OPTS " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 " \
-	"COLLATE=utf8mb4_bin"
+	"COLLATE=utf8mb4_nopad_bin"
 
 /* The tables a writer needs: events and bookmarks as evtstore's knex
  * provider makes them (with LONGTEXT and DATETIME(3), which evtstore
@@ -1049,11 +1052,6 @@ static int create_schema(struct evt_store *st, struct evt_err *e)
 	evt_buf_addf(&s, "CREATE TABLE IF NOT EXISTS %s (`bookmark` "
 		     "varchar(255) NOT NULL PRIMARY KEY, `position` bigint)"
 		     TABLE_OPTS, m->bm);
-	evt_buf_addc(&s, '\0');
-	evt_buf_addf(&s, "CREATE TABLE IF NOT EXISTS %s (`id` int NOT NULL "
-		     "PRIMARY KEY)" TABLE_OPTS, m->lock);
-	evt_buf_addc(&s, '\0');
-	evt_buf_addf(&s, "INSERT IGNORE INTO %s (`id`) VALUES (1)", m->lock);
 	evt_buf_addc(&s, '\0');
 	if (st->keys) {
 		evt_buf_addf(&s, "CREATE TABLE IF NOT EXISTS %s (`key` "
@@ -1129,11 +1127,9 @@ static int my_open(struct evt_store *st, struct evt_err *e)
 		return rc;
 	m->ev_name = evt_xstrdup(st->events);
 	m->bm_name = evt_xstrdup(st->bookmarks);
-	m->lock_name = derived(st->events, "_lock");
 	m->keys_name = derived(st->events, "_keys");
 	m->ev = quoted(m->ev_name);
 	m->bm = quoted(m->bm_name);
-	m->lock = quoted(m->lock_name);
 	m->keys = quoted(m->keys_name);
 	d = derived(st->events, "_snapshots");
 	m->snap = quoted(d);
@@ -1153,7 +1149,7 @@ static int my_open(struct evt_store *st, struct evt_err *e)
 		return 0;
 	if ((rc = tables(st, e)))
 		return rc;
-	if ((!m->have_ev || !m->have_bm || !m->have_lock ||
+	if ((!m->have_ev || !m->have_bm ||
 	     (st->keys && !m->have_keys)) && (rc = create_schema(st, e)))
 		return rc;
 	return 0;
@@ -1182,14 +1178,12 @@ static void my_close(struct evt_store *st)
 	free(m->sock);
 	free(m->ev);
 	free(m->bm);
-	free(m->lock);
 	free(m->snap);
 	free(m->parked);
 	free(m->keys);
 	free(m->hnd);
 	free(m->ev_name);
 	free(m->bm_name);
-	free(m->lock_name);
 	free(m->keys_name);
 	free(m->pend);
 	free(m);
@@ -1198,12 +1192,35 @@ static void my_close(struct evt_store *st)
 
 /* --- appending ------------------------------------------------------------------ */
 
+/* The append lock of the events table: GET_LOCK, named after the database
+ * and the table, taken before the transaction starts and released after
+ * it ended (see the top of this file). */
+#define APPEND_LOCK "CONCAT('evt-a-', SHA1(CONCAT_WS('.', DATABASE(), '%s')))"
+
+static void append_unlock(struct evt_store *st)
+{
+	struct my *m = MY(st);
+	struct evt_buf sql = EVT_BUF_INIT;
+	struct evt_err e;
+
+	if (!m->appending)
+		return;
+	m->appending = 0;
+	if (!m->conn)
+		return;		/* it went with the connection */
+	evt_buf_addf(&sql, "DO RELEASE_LOCK(" APPEND_LOCK ")", m->ev_name);
+	if (exec_sql(st, sql.p, "write to", &e) == LOST)
+		disconnect(m);
+	evt_buf_release(&sql);
+}
+
 static int my_begin(struct evt_store *st, struct evt_err *e)
 {
 	struct my *m = MY(st);
 	struct evt_buf sql = EVT_BUF_INIT;
-	MYSQL_RES *res;
-	int rc, tries;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW r;
+	int rc;
 
 	if ((rc = ready(st, e)))
 		return outward(rc);
@@ -1212,44 +1229,33 @@ static int my_begin(struct evt_store *st, struct evt_err *e)
 	if (!m->have_ev)
 		return evt_errf(e, EVT_EFAIL, "cannot write to '%s': no events "
 				"table", m->shown);
-	if (!m->have_lock && (rc = create_schema(st, e)))
-		return rc;
-	if ((rc = exec_sql(st, "START TRANSACTION", "write to", e)))
-		return outward(rc);
-	m->in_tx = 1;
-	evt_buf_addf(&sql, "SELECT `id` FROM %s WHERE `id` = 1 FOR UPDATE",
-		     m->lock);
-	for (tries = 0;; tries++) {
-		my_ulonglong n;
-
-		if (my.mysql_real_query(m->conn, sql.p, sql.len) ||
-		    !(res = my.mysql_store_result(m->conn))) {
-			rc = fail_conn(st, "write to", e);
-			break;
-		}
-		n = my.mysql_num_rows(res);
-		my.mysql_free_result(res);
-		if (n == 1 || tries)
-			break;
-		/* the row was deleted: put it back (and lock it) */
-		evt_buf_reset(&sql);
-		evt_buf_addf(&sql, "INSERT IGNORE INTO %s (`id`) VALUES (1)",
-			     m->lock);
-		if ((rc = exec_sql(st, sql.p, "write to", e)))
-			break;
-		evt_buf_reset(&sql);
-		evt_buf_addf(&sql, "SELECT `id` FROM %s WHERE `id` = 1 FOR "
-			     "UPDATE", m->lock);
+	/* EVT_BUSY_TIMEOUT, else a year: as long as it takes */
+	evt_buf_addf(&sql, "SELECT GET_LOCK(" APPEND_LOCK ", %.3f)", m->ev_name,
+		     m->lock_timeout >= 0 ? (double)m->lock_timeout / 1000 :
+					    31536000.0);
+	if (my.mysql_real_query(m->conn, sql.p, sql.len) ||
+	    !(res = my.mysql_store_result(m->conn))) {
+		rc = fail_conn(st, "write to", e);
+	} else if (!(r = my.mysql_fetch_row(res)) || !r[0] ||
+		   strcmp(r[0], "1") != 0) {
+		rc = evt_errf(e, EVT_EFAIL, "cannot write to '%s': the append "
+			      "lock of %s is busy (waited %lld ms)", m->shown,
+			      m->ev_name, (long long)(m->lock_timeout >= 0 ?
+						       m->lock_timeout : 0));
+	} else {
+		m->appending = 1;
+		rc = exec_sql(st, "START TRANSACTION", "write to", e);
 	}
+	if (res)
+		my.mysql_free_result(res);
 	evt_buf_release(&sql);
 	if (rc) {
 		if (rc == LOST)
 			disconnect(m);
-		else
-			exec_sql(st, "ROLLBACK", "write to", e);
-		m->in_tx = 0;
+		append_unlock(st);
 		return outward(rc);
 	}
+	m->in_tx = 1;
 	return 0;
 }
 
@@ -1458,6 +1464,7 @@ static int my_commit(struct evt_store *st, struct evt_err *e)
 	m->in_tx = 0;
 	if (rc == LOST)
 		disconnect(m);
+	append_unlock(st);
 	return outward(rc);
 }
 
@@ -1471,6 +1478,7 @@ static void my_rollback(struct evt_store *st)
 	m->in_tx = 0;
 	if (m->conn && exec_sql(st, "ROLLBACK", "write to", &e) == LOST)
 		disconnect(m);
+	append_unlock(st);
 }
 
 /* --- reading ------------------------------------------------------------------ */
@@ -1502,6 +1510,22 @@ static int each(struct evt_store *st, MYSQL_STMT *s, struct col *c, int nc,
 	return rc;
 }
 
+/* The values of a read: more than MAXP when there are many streams. */
+static int execute_many(struct evt_store *st, MYSQL_STMT *s,
+			const struct prm *p, int n, const char *what,
+			struct evt_err *e)
+{
+	MYSQL_BIND *b = evt_xmalloc((size_t)(n ? n : 1) * sizeof(*b));
+	int rc = 0;
+
+	bind_params(b, p, n);
+	if ((n && my.mysql_stmt_bind_param(s, b)) || my.mysql_stmt_execute(s))
+		rc = is_missing(my.mysql_stmt_errno(s)) ? MISSING :
+			fail_stmt(st, s, what, e);
+	free(b);
+	return rc;
+}
+
 /* A statement made for one use: prepared, run, its rows to fn, closed.
  * A missing table is no rows. */
 static int adhoc(struct evt_store *st, const char *sql, const struct prm *p,
@@ -1520,7 +1544,7 @@ static int adhoc(struct evt_store *st, const char *sql, const struct prm *p,
 		else if (my.mysql_stmt_prepare(s, sql, strlen(sql)))
 			rc = is_missing(my.mysql_stmt_errno(s)) ? MISSING :
 				fail_stmt(st, s, what, e);
-		else if (!(rc = execute(st, s, p, np, what, e)))
+		else if (!(rc = execute_many(st, s, p, np, what, e)))
 			rc = each(st, s, c, nc, fn, ctx, what, e);
 		if (s)
 			my.mysql_stmt_close(s);
@@ -1543,11 +1567,13 @@ static int one_int(void *ctx, struct col *c)
 }
 
 /* WHERE of q (after it the values: after, then upto, then the streams,
- * then the id). */
+ * then the id, then the group).  Names compare as bytes: a table made by
+ * evtstore has the server's collation, often case-insensitive, and its
+ * index finds the candidates. */
 static int where(struct evt_buf *sql, const struct evt_query *q,
 		 int64_t upto, struct prm *p)
 {
-	int n = 0;
+	int n = 0, k;
 	size_t i;
 
 	evt_buf_addstr(sql, " WHERE `position` > ?");
@@ -1556,9 +1582,10 @@ static int where(struct evt_buf *sql, const struct evt_query *q,
 		evt_buf_addstr(sql, " AND `position` <= ?");
 		p[n++] = pint(upto);
 	}
-	if (q->streams) {
-		evt_buf_addstr(sql, q->nstreams == 1 ? " AND `stream` = ?" :
-			       " AND `stream` IN (");
+	for (k = 0; q->streams && k < 2; k++) {
+		evt_buf_addstr(sql, k ? " AND CAST(`stream` AS BINARY)" :
+				      " AND `stream`");
+		evt_buf_addstr(sql, q->nstreams == 1 ? " = ?" : " IN (");
 		for (i = 0; i < q->nstreams; i++) {
 			if (q->nstreams > 1)
 				evt_buf_addstr(sql, i ? ", ?" : "?");
@@ -1568,32 +1595,26 @@ static int where(struct evt_buf *sql, const struct evt_query *q,
 			evt_buf_addc(sql, ')');
 	}
 	if (q->id) {
-		evt_buf_addstr(sql, " AND `aggregate_id` = ?");
+		evt_buf_addstr(sql, " AND `aggregate_id` = ? AND "
+			       "CAST(`aggregate_id` AS BINARY) = ?");
 		p[n++] = pstr(q->id);
+		p[n++] = pstr(q->id);
+	}
+	if (q->group_n > 0) {
+		/* group.h: the member's aggregates, chosen by the server */
+		evt_buf_addstr(sql, " AND CAST(CONV(SUBSTR(MD5(COALESCE("
+			       "`aggregate_id`, '')), 1, 8), 16, 10) AS "
+			       "UNSIGNED) % ? = ?");
+		p[n++] = pint(q->group_n);
+		p[n++] = pint(q->group_i);
 	}
 	return n;
 }
 
 static struct prm *params_for(const struct evt_query *q)
 {
-	return evt_xmalloc((3 + (q->streams ? q->nstreams : 0)) *
+	return evt_xmalloc((6 + 2 * (q->streams ? q->nstreams : 0)) *
 			   sizeof(struct prm));
-}
-
-/* The values of a read: more than MAXP when there are many streams. */
-static int execute_many(struct evt_store *st, MYSQL_STMT *s,
-			const struct prm *p, int n, const char *what,
-			struct evt_err *e)
-{
-	MYSQL_BIND *b = evt_xmalloc((size_t)(n ? n : 1) * sizeof(*b));
-	int rc = 0;
-
-	bind_params(b, p, n);
-	if ((n && my.mysql_stmt_bind_param(s, b)) || my.mysql_stmt_execute(s))
-		rc = is_missing(my.mysql_stmt_errno(s)) ? MISSING :
-			fail_stmt(st, s, what, e);
-	free(b);
-	return rc;
 }
 
 /* A row of the read query as a record, handed to the reader's fn. */
@@ -2121,8 +2142,7 @@ static int my_head(struct evt_store *st, const struct evt_query *q,
 	}
 	evt_buf_addf(&sql, "SELECT MAX(`position`) FROM %s", m->ev);
 	n = where(&sql, q, upto, p);
-	rc = n <= MAXP ? adhoc(st, sql.p, p, n, c, 1, one_int, head, "read", e)
-		       : evt_errf(e, EVT_EUSAGE, "too many streams");
+	rc = adhoc(st, sql.p, p, n, c, 1, one_int, head, "read", e);
 	evt_buf_release(&sql);
 	free(p);
 	return rc;
@@ -2141,8 +2161,7 @@ static int my_count(struct evt_store *st, const struct evt_query *q,
 	cq.id = NULL;
 	evt_buf_addf(&sql, "SELECT COUNT(*) FROM %s", m->ev);
 	np = where(&sql, &cq, -1, p);
-	rc = np <= MAXP ? adhoc(st, sql.p, p, np, c, 1, one_int, n, "read", e)
-			: evt_errf(e, EVT_EUSAGE, "too many streams");
+	rc = adhoc(st, sql.p, p, np, c, 1, one_int, n, "read", e);
 	evt_buf_release(&sql);
 	free(p);
 	return rc;

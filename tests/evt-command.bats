@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # evt-command: load an aggregate, run a command program, append what it
 # decides.
-# backends: sqlite pg
+# backends: sqlite pg my
 
 load test_helper
 

@@ -613,14 +613,14 @@ EOF
 @test "--jq: an event jq cannot read is exit 4 naming the position" {
 	# an unpaired surrogate escape, stored by another program
 	run -0 evt-append -q s b '{"type":"x"}'
-	sqlite3 events.db "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (1, 's', 'a', '$TS', '{\"type\":\"x\",\"\\ud800\":1}')"
+	sqlite3 events.db "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (1, 's', 'a', '$TS_SQL', '{\"type\":\"x\",\"\\ud800\":1}')"
 	run -4 --separate-stderr evt-fold --jq . s a
 	[ "$stderr" = "evt-fold: position 2: jq cannot read the event: Invalid \\uXXXX\\uXXXX surrogate pair escape at line 1, column 8 (while parsing '\"\\ud800\"')" ]
 }
 
 @test "an unpaired surrogate escape is invalid input; one stored by others folds as it is" {
 	evt-append -q s a '{"type":"x","n":1}'
-	sqlite3 events.db "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (2, 's', 'a', '$TS', '{\"type\":\"y\",\"s\":\"\\ud800\"}')"
+	sqlite3 events.db "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (2, 's', 'a', '$TS_SQL', '{\"type\":\"y\",\"s\":\"\\ud800\"}')"
 	run -0 --separate-stderr evt-fold s a
 	[ "$output" = '{"n":1,"s":"\ud800","aggregateId":"a","version":2}' ]
 	run -4 --separate-stderr evt-fold --exec 'while read -r l; do echo "{\"a\":\"\\udc00\"}"; done' s a

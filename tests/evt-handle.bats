@@ -121,7 +121,7 @@ $R5"
 
 @test "--stream NAME: a stream with ',' written by others, in place of STREAM" {
 	fixture
-	sqlite3 events.db "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (1, 'a,b', 'x', '$TS', '{\"type\":\"b\"}')"
+	sqlite3 events.db "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (1, 'a,b', 'x', '$TS_SQL', '{\"type\":\"b\"}')"
 	run -0 --separate-stderr evt-handle --stream a,b --stream users h -- cat
 	same "$output" "$R3
 $(trec 6 a,b x 1 '{"type":"b"}')"
@@ -1059,7 +1059,7 @@ status_of_own_streams() {
 	# several streams, one with a ',' (as written by others); a bookmark
 	# of evtstore's (no row of evt-handle): streams null, head and lag of
 	# the whole store
-	db_sql "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (1, 'a,b', 'x', '$TS', '{\"type\":\"y\"}')"
+	db_sql "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (1, 'a,b', 'x', '$TS_SQL', '{\"type\":\"y\"}')"
 	evt-handle --stream 'a,b' --stream users both -- true
 	db_sql "INSERT INTO bookmarks VALUES ('evtstore-handler', 3)"
 	run -0 --separate-stderr evt-handle --status

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # evt-read: print stored events as NDJSON.
-# backends: sqlite pg
+# backends: sqlite pg my
 
 load test_helper
 
@@ -114,8 +114,8 @@ join_lines() {
 @test "STREAM ID: in version order, whatever the positions" {
 	evt-append -q s a '{"type":"one"}'
 	db_sql "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES
-		(3, 's', 'a', '2020-01-02T03:04:05.678Z', '{\"type\":\"three\"}'),
-		(2, 's', 'a', '2020-01-02T03:04:05.678Z', '{\"type\":\"two\"}')"
+		(3, 's', 'a', '$TS_SQL', '{\"type\":\"three\"}'),
+		(2, 's', 'a', '$TS_SQL', '{\"type\":\"two\"}')"
 	run -0 --separate-stderr evt-read s a
 	same "$(no_ts)" "$(join_lines '{"position":1,"stream":"s","aggregateId":"a","version":1,"timestamp":"TS","event":{"type":"one"}}' \
 		'{"position":3,"stream":"s","aggregateId":"a","version":2,"timestamp":"TS","event":{"type":"two"}}' \
@@ -130,7 +130,7 @@ join_lines() {
 
 @test "--stream NAME: a stream with ',' written by others, exactly; repeatable, then [ID]" {
 	put users u1 '{"type":"a"}'
-	db_sql "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (1, 'a,b', 'x', '$TS', '{\"type\":\"b\"}'), (1, 'a', 'x', '$TS', '{\"type\":\"c\"}'), (2, 'a,b', 'x', '$TS', '{\"type\":\"d\"}')"
+	db_sql "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (1, 'a,b', 'x', '$TS_SQL', '{\"type\":\"b\"}'), (1, 'a', 'x', '$TS_SQL', '{\"type\":\"c\"}'), (2, 'a,b', 'x', '$TS_SQL', '{\"type\":\"d\"}')"
 	run -0 --separate-stderr evt-read --stream a,b
 	same "$output" "$(join_lines "$(trec 2 a,b x 1 '{"type":"b"}')" "$(trec 4 a,b x 2 '{"type":"d"}')")"
 	run -0 --separate-stderr evt-read a,b
@@ -264,7 +264,7 @@ join_lines() {
 
 @test "an unpaired surrogate escape stored by others prints verbatim" {
 	evt-append -q s a '{"type":"x"}'
-	db_sql "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (2, 's', 'a', '$TS', '{\"type\":\"y\",\"s\":\"\\ud800\",\"\\udc00\":1}')"
+	db_sql "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (2, 's', 'a', '$TS_SQL', '{\"type\":\"y\",\"s\":\"\\ud800\",\"\\udc00\":1}')"
 	run -0 --separate-stderr evt-read --type y
 	[ "$output" = "$(trec 2 s a 2 '{"type":"y","s":"\ud800","\udc00":1}')" ]
 }
@@ -303,6 +303,8 @@ join_lines() {
 	evt-append -q s a '{"type":"a"}'
 	if pg_backend; then
 		run -0 db_sql "SELECT to_char(timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM events"
+	elif my_backend; then
+		run -0 db_sql "SELECT CONCAT(DATE_FORMAT(timestamp, '%Y-%m-%dT%H:%i:%s.'), LPAD(MICROSECOND(timestamp) DIV 1000, 3, '0'), 'Z') FROM events"
 	else
 		run -0 sqlite3 events.db 'SELECT timestamp FROM events'
 	fi
@@ -331,7 +333,7 @@ join_lines() {
 @test "an existing store without tables reads as empty" {
 	empty=$(db empty.db) zero=$(db zero.db)
 	db_sql 'CREATE TABLE other (x integer)' empty.db
-	pg_backend || : >zero.db
+	server_backend || : >zero.db
 	for db in "$empty" "$zero"; do
 		run -0 --separate-stderr evt-read -d "$db"
 		[ "$output" = "" ]
@@ -346,6 +348,8 @@ join_lines() {
 	# and reading did not create the tables
 	if pg_backend; then
 		run -0 db_sql "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()" empty.db
+	elif my_backend; then
+		run -0 db_sql "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()" empty.db
 	else
 		run -0 sqlite3 empty.db "SELECT name FROM sqlite_master WHERE type = 'table'"
 	fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # evt-tail: follow the store like tail -f.
-# backends: sqlite pg
+# backends: sqlite pg my
 #
 # A follower runs in the background with its output in a file; tests wait
 # for what it prints with a bounded poll (wait_until), never a fixed sleep.
@@ -236,7 +236,7 @@ unmarked() {
 
 @test "--stream NAME: a stream with ',' written by others, with STREAM arguments" {
 	fixture
-	db_sql "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (1, 'a,b', 'x', '$TS', '{\"type\":\"b\"}')"
+	db_sql "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (1, 'a,b', 'x', '$TS_SQL', '{\"type\":\"b\"}')"
 	run -0 --separate-stderr timeout $((20 * EVT_TEST_SLOW)) evt-tail --after 0 --count 2 --stream a,b posts
 	same "$output" "$(join_lines "$R2" "$(trec 5 a,b x 1 '{"type":"b"}')")"
 	run -2 --separate-stderr evt-tail --stream ''

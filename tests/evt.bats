@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # evt: the front; "evt append ..." runs "evt-append ...".
-# backends: sqlite pg
+# backends: sqlite pg my
 
 load test_helper
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # evt-handle --group I/N: N processes share the work of one handler NAME.
-# backends: sqlite pg
+# backends: sqlite pg my
 
 load test_helper
 

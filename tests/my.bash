@@ -130,6 +130,8 @@ my_start() {
 		echo "--character-set-server=utf8mb4"
 		echo "--collation-server=utf8mb4_general_ci"
 		echo "--max-connections=200"
+		# a 16 MiB event in one statement (the default is 16M)
+		echo "--max-allowed-packet=64M"
 		echo "--performance-schema=OFF"
 		echo "--innodb-buffer-pool-size=32M"
 		echo "--innodb-log-file-size=64M"

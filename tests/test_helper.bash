@@ -130,8 +130,9 @@ db_sql() {
 		;;
 	my)
 		local out
+		# a backslash is itself, as in standard SQL (PostgreSQL, SQLite)
 		out=$(my_sql --batch --raw --skip-column-names \
-			-D "$(db_name "${2:-}")" -e "$1") || return
+			-D "$(db_name "${2:-}")" -e "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES'); $1") || return
 		[ -z "$out" ] || printf '%s\n' "$out" | tr '\t' '|'
 		;;
 	*)
@@ -210,6 +211,13 @@ same() {
 
 # Records with a fixed timestamp, for tests that compare whole lines.
 TS=2020-01-02T03:04:05.678Z
+# The same as an SQL literal of the store's timestamp column (MariaDB's
+# DATETIME takes no zone: evt's are UTC).
+if [ "$EVT_TEST_BACKEND" = my ]; then
+	TS_SQL='2020-01-02 03:04:05.678'
+else
+	TS_SQL=$TS
+fi
 
 # trec POSITION STREAM ID VERSION EVENT: a record as the programs print it.
 trec() {
