@@ -749,9 +749,7 @@ $(rec 2 users u1 2 '{"type":"b"}')"
 	[ "$output" = "" ]
 	run -0 --separate-stderr evt-read s a
 	[ "${#lines[@]}" = 3 ]
-	k='"key"'
-	! my_backend || k='`key`'
-	run -0 --separate-stderr db_sql "SELECT $k, stream, aggregate_id, first, last FROM events_keys"
+	run -0 --separate-stderr db_sql "SELECT $KEY_COL, stream, aggregate_id, first, last FROM events_keys"
 	[ "$output" = "order-17|s|a|1|2" ]
 }
 

@@ -63,7 +63,7 @@ $(rec 2 users u1 2 '{"type":"disabled"}')"
 	[ "$(wc -l <input)" = 1 ]
 	run -0 --separate-stderr evt-read
 	[ "${#lines[@]}" = 1 ]
-	run -0 --separate-stderr db_sql "SELECT key, stream, aggregate_id, first, last FROM events_keys"
+	run -0 --separate-stderr db_sql "SELECT $KEY_COL, stream, aggregate_id, first, last FROM events_keys"
 	[ "$output" = "c1|users|u1|1|1" ]
 }
 
@@ -205,7 +205,7 @@ done
 EOF
 	chmod +x env.sh
 	store=$EVT_DB
-	pg_backend || store=$(pwd -P)/events.db
+	server_backend || store=$(pwd -P)/events.db
 	run -0 --separate-stderr evt-command users u1 disable '{"by":"x"}' -- ./env.sh
 	same "$(cat env.out)" "EVT_DB=$store
 EVT_EVENTS_TABLE=events
@@ -278,7 +278,7 @@ evt-command: './post.sh' exited with status 1"
 	[ "$output" = '{"n":1,"aggregateId":"u1","version":2}' ]
 	run -0 --separate-stderr evt-command --persist k --jq "$USER_JQ" users u1 enable -- ./user.sh
 	[ "$output" = '{"name":"ann","enabled":true,"aggregateId":"u1","version":3}' ]
-	run -0 --separate-stderr db_sql "SELECT key, version, position FROM events_snapshots"
+	run -0 --separate-stderr db_sql "SELECT $KEY_COL, version, position FROM events_snapshots"
 	[ "$output" = "k|3|3" ]
 	run -0 --separate-stderr evt-fold --persist k --jq "$USER_JQ" users u1
 	[ "$output" = '{"name":"ann","enabled":true,"aggregateId":"u1","version":3}' ]
@@ -325,7 +325,7 @@ evt-command: 'sleep' timed out after 3.5 s"$'\r'
 	[ "$output" = '{"a":1,"aggregateId":"u1","version":1}' ]
 	run -0 --separate-stderr evt-command --persist -- users u1 go -- true
 	[ "$output" = '{"aggregateId":"u1","version":1}' ]
-	run -0 --separate-stderr db_sql "SELECT key FROM events_snapshots"
+	run -0 --separate-stderr db_sql "SELECT $KEY_COL FROM events_snapshots"
 	[ "$output" = "--" ]
 }
 

@@ -211,6 +211,13 @@ same() {
 
 # Records with a fixed timestamp, for tests that compare whole lines.
 TS=2020-01-02T03:04:05.678Z
+# The column "key" of evt's own tables, quoted for the store's SQL (a
+# reserved word on MariaDB).
+if [ "$EVT_TEST_BACKEND" = my ]; then
+	KEY_COL='`key`'
+else
+	KEY_COL='"key"'
+fi
 # The same as an SQL literal of the store's timestamp column (MariaDB's
 # DATETIME takes no zone: evt's are UTC).
 if [ "$EVT_TEST_BACKEND" = my ]; then
