@@ -63,7 +63,8 @@
 	X(mysql_stmt_execute) X(mysql_stmt_fetch) X(mysql_stmt_fetch_column) \
 	X(mysql_stmt_close) X(mysql_stmt_error) X(mysql_stmt_errno) \
 	X(mysql_stmt_insert_id) X(mysql_stmt_free_result) \
-	X(mysql_stmt_affected_rows) X(mysql_stmt_param_count)
+	X(mysql_stmt_affected_rows) X(mysql_stmt_param_count) \
+	X(mysql_thread_id)
 
 static struct my_api {
 	MY_FUNCS(EVT_DL_MEMBER)
@@ -681,11 +682,12 @@ struct prm {
 	const void *p;
 	unsigned long len;
 	long long i;
+	double d;
 };
 
 static struct prm pstr(const char *s)
 {
-	struct prm p = { MYSQL_TYPE_STRING, s, s ? strlen(s) : 0, 0 };
+	struct prm p = { MYSQL_TYPE_STRING, s, s ? strlen(s) : 0, 0, 0 };
 
 	if (!s)
 		p.type = MYSQL_TYPE_NULL;
@@ -694,14 +696,14 @@ static struct prm pstr(const char *s)
 
 static struct prm pstrn(const char *s, size_t n)
 {
-	struct prm p = { MYSQL_TYPE_STRING, s, (unsigned long)n, 0 };
+	struct prm p = { MYSQL_TYPE_STRING, s, (unsigned long)n, 0, 0 };
 
 	return p;
 }
 
 static struct prm pint(int64_t v)
 {
-	struct prm p = { MYSQL_TYPE_LONGLONG, NULL, 0, v };
+	struct prm p = { MYSQL_TYPE_LONGLONG, NULL, 0, v, 0 };
 
 	return p;
 }
@@ -761,6 +763,8 @@ static void bind_params(MYSQL_BIND *b, const struct prm *p, int n)
 		b[i].buffer_type = p[i].type;
 		if (p[i].type == MYSQL_TYPE_LONGLONG) {
 			b[i].buffer = (void *)&p[i].i;
+		} else if (p[i].type == MYSQL_TYPE_DOUBLE) {
+			b[i].buffer = (void *)&p[i].d;
 		} else if (p[i].type == MYSQL_TYPE_STRING) {
 			b[i].buffer = (void *)p[i].p;
 			b[i].buffer_length = p[i].len;
@@ -1740,9 +1744,9 @@ out:
  * horizon.
  *
  * Why it holds.  Let m be the greatest position visible to a statement S,
- * and W the transactions that information_schema.INNODB_TRX lists in a
- * later statement (every transaction of the server but the reader's own
- * and autocommitted plain SELECTs, which write nothing).  Every position
+ * and W the transactions that SHOW ENGINE INNODB STATUS lists as active
+ * in a later statement (every transaction of the server but the
+ * reader's own).  Every position
  * <= m was drawn before m was, hence before S (AUTO_INCREMENT hands out
  * values in time order); a transaction that drew one was running then,
  * so when it is not in W it has ended: its rows are committed or never
@@ -1754,25 +1758,28 @@ out:
  *     transaction of W has ended, so is every position <= m.
  *
  * The cost: one statement per read (the greatest position and the count
- * above the last final one, on the primary key); INNODB_TRX (which needs
- * the PROCESS privilege) is read only at a gap; a reader held at a gap
+ * above the last final one, on the primary key); the list of
+ * transactions (which needs the PROCESS privilege) is read only at a gap; a reader held at a gap
  * looks again every HOLD_POLL_MS until those transactions end; a settled
  * gap is never examined again (m->settled), so a permanent one (a
  * rolled-back insert) costs one wait for the transactions of that moment.
  * A long transaction of any kind on the server holds followers at a gap
  * until it ends (evt(7), "Ordering and gaps"). */
 
-/* The transactions now running (see above) into *t. */
+/* The transactions now running (see above) into *t, from the list that
+ * SHOW ENGINE INNODB STATUS makes when asked (INNODB_TRX is a copy that
+ * the server refreshes only when nobody read it for 100 ms: with
+ * followers reading it often it could stay old).  A list the server cut
+ * short counts as a transaction that never ends. */
 static int writers(struct evt_store *st, struct trx **t, size_t *n,
 		   struct evt_err *e)
 {
 	struct my *m = MY(st);
-	static const char sql[] = "SELECT `trx_mysql_thread_id`, `trx_id`, "
-		"UNIX_TIMESTAMP(`trx_started`) FROM "
-		"information_schema.`INNODB_TRX` WHERE `trx_mysql_thread_id` "
-		"<> CONNECTION_ID() AND `trx_autocommit_non_locking` = 0";
+	static const char sql[] = "SHOW ENGINE INNODB STATUS";
+	unsigned long long self;
 	MYSQL_RES *res;
 	MYSQL_ROW r;
+	const char *p, *end;
 	size_t cap = 0;
 	int rc;
 
@@ -1780,34 +1787,62 @@ static int writers(struct evt_store *st, struct trx **t, size_t *n,
 	*n = 0;
 	if ((rc = ready(st, e)))
 		return rc;
+	self = my.mysql_thread_id(m->conn);
 	if (my.mysql_real_query(m->conn, sql, sizeof(sql) - 1) ||
 	    !(res = my.mysql_store_result(m->conn))) {
+		unsigned code = my.mysql_errno(m->conn);
+
 		rc = fail_conn(st, "read", e);
 		if (rc == LOST)
 			disconnect(m);
-		else if (my.mysql_errno(m->conn) == 1227)
+		else if (code == 1227)
 			evt_errf(e, EVT_EFAIL, "cannot read '%s': a gap-safe "
 				 "read needs the PROCESS privilege (GRANT "
 				 "PROCESS ON *.* TO the user)", m->shown);
 		return rc;
 	}
-	while ((r = my.mysql_fetch_row(res))) {
+	r = my.mysql_fetch_row(res);
+	p = r && r[2] ? strstr(r[2], "\nLIST OF TRANSACTIONS FOR EACH "
+				  "SESSION:\n") : NULL;
+	end = p ? strstr(p, "\n--------") : NULL;
+	if (!p || !end || strstr(p, "truncated")) {
+		/* no list, or not all of it */
+		*t = evt_xmalloc(sizeof(**t));
+		(*t)[0].thread = (*t)[0].id = ~0ULL;
+		(*t)[0].started = -1;
+		*n = 1;
+		my.mysql_free_result(res);
+		return 0;
+	}
+	while ((p = strstr(p, "\n---TRANSACTION ")) && p < end) {
+		const char *next, *th;
+		unsigned long long id, thread = 0;
+
+		p += 16;
+		id = strtoull(p, NULL, 10);
+		next = strstr(p, "\n---TRANSACTION ");
+		if (!next || next > end)
+			next = end;
+		if (strncmp(p + strspn(p, "0123456789"), ", ACTIVE", 8) != 0)
+			continue;	/* not started */
+		if ((th = strstr(p, " thread id ")) && th < next)
+			thread = strtoull(th + 11, NULL, 10);
+		if (thread == self)
+			continue;
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 8;
 			*t = evt_xrealloc(*t, cap * sizeof(**t));
 		}
-		(*t)[*n].thread = r[0] ? strtoull(r[0], NULL, 10) : 0;
-		(*t)[*n].id = r[1] ? strtoull(r[1], NULL, 10) : 0;
-		(*t)[*n].started = r[2] ? strtoll(r[2], NULL, 10) : 0;
+		(*t)[*n].thread = thread;
+		(*t)[*n].id = id;
+		(*t)[*n].started = 0;
 		++*n;
 	}
 	my.mysql_free_result(res);
 	return 0;
 }
 
-/* Is one of the n transactions of w still running?  A transaction is its
- * thread and its id, or, while it had none (it had written nothing), its
- * start. */
+/* Is one of the n transactions of w still running? */
 static int any_alive(struct evt_store *st, const struct trx *w, size_t n,
 		     int *alive, struct evt_err *e)
 {
@@ -1818,11 +1853,13 @@ static int any_alive(struct evt_store *st, const struct trx *w, size_t n,
 	*alive = 0;
 	if ((rc = writers(st, &now, &nn, e)))
 		return rc;
+	/* an entry of a list cut short: any running transaction may be
+	 * one it stood for */
 	for (k = 0; k < n && !*alive; k++)
 		for (i = 0; i < nn; i++)
-			if (now[i].thread == w[k].thread &&
-			    (w[k].id ? now[i].id == w[k].id :
-				       now[i].started == w[k].started)) {
+			if ((now[i].thread == w[k].thread &&
+			     now[i].id == w[k].id) || now[i].started < 0 ||
+			    w[k].started < 0) {
 				*alive = 1;
 				break;
 			}
@@ -2096,7 +2133,12 @@ static int safe_end(struct evt_store *st, int64_t *h, struct evt_err *e)
 			goto out;
 		if (!alive)
 			break;
-		if (nap(HOLD_POLL_MS)) {
+		/* the pause on the server, where PROCESSLIST shows what this
+		 * session waits for; then the signals that came */
+		if ((rc = exec_sql(st, "DO SLEEP(0.02) /* evt: waiting for "
+				   "the writers of a gap */", "read", e)))
+			goto out;
+		if (nap(0)) {
 			rc = INTERRUPTED;
 			goto out;
 		}
@@ -2514,13 +2556,17 @@ static int my_handlers(struct evt_store *st, evt_handler_fn fn, void *ctx,
 
 /* --- handler locks: GET_LOCK, which dies with the connection ----------------- */
 
-static int try_lock(struct evt_store *st, const char *name, int *got,
-		    struct evt_err *e)
+/* GET_LOCK NAME, waiting at most wait_ms on the server. */
+static int try_lock(struct evt_store *st, const char *name, int wait_ms,
+		    int *got, struct evt_err *e)
 {
 	struct prm p[3] = { pstr(st->bookmarks), pstr(name), pint(0) };
 	struct col c[1] = { { 'i', NULL, 0, { 0 }, 0, 0, 0 } };
 	int rc, found;
 
+	/* the timeout in seconds, a DOUBLE: as milliseconds / 1000 */
+	p[2].type = MYSQL_TYPE_DOUBLE;
+	p[2].d = wait_ms / 1000.0;
 	rc = row(st, Q_TRYLOCK, p, 3, c, 1, "lock", 0, &found, e);
 	*got = !rc && found && !c[0].null && c[0].i == 1;
 	return rc;
@@ -2533,15 +2579,16 @@ static int my_lock(struct evt_store *st, const char *name, int wait,
 	int rc, got = 0;
 
 	for (;;) {
-		if ((rc = try_lock(st, name, &got, e)))
+		/* --wait: on the server (PROCESSLIST says "User lock") for
+		 * 200 ms at a time, then the signals that came */
+		if ((rc = try_lock(st, name, wait ? 200 : 0, &got, e)))
 			return rc;
 		if (got)
 			break;
 		if (!wait)
 			return evt_errf(e, EVT_EBUSY, "%s: already running",
 					name);
-		/* --wait: look again every 100 ms, signals let through */
-		if (nap(100))
+		if (nap(0))
 			return evt_errf(e, EVT_EBUSY, "%s: interrupted while "
 					"waiting for the lock", name);
 	}
@@ -2579,7 +2626,7 @@ static int relock(struct evt_store *st, struct evt_err *e)
 	int rc, got;
 
 	for (i = 0; i < m->nlocks; i++) {
-		if ((rc = try_lock(st, m->locks[i], &got, e)))
+		if ((rc = try_lock(st, m->locks[i], 0, &got, e)))
 			return rc;
 		if (!got)
 			return evt_errf(e, EVT_EBUSY, "%s: lost the lock while "
