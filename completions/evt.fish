@@ -103,7 +103,7 @@ set -l opt -n 'not __evt_after_dashdash'
 for p in evt-append evt-read evt-fold evt-tail evt-handle evt-command
     # streams, ids and JSON are not file names
     complete -c $p -f
-    complete -c $p $opt -s d -l db -r -F -d 'the store: postgres:// URL or SQLite file'
+    complete -c $p $opt -s d -l db -r -F -d 'the store: postgres:// or mysql:// URL, or SQLite file'
     complete -c $p $opt -l events-table -x -d 'the events table'
     complete -c $p $opt -s h -l help -d 'print usage'
     complete -c $p $opt -l version -d 'print the version'
