@@ -94,6 +94,11 @@ in_transaction() {
 	grep -q '^inserted$' foreign.out
 }
 
+# waiting_for_lock: a session of this test waits in GET_LOCK.
+waiting_for_lock() {
+	[ "$(db_sql "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = '$EVT_TEST_DB' AND STATE = 'User lock'")" -ge 1 ]
+}
+
 # waiting_for_writers N: N sessions of this test wait for the writers of a
 # gap (safe_end in lib/store_my.c).
 waiting_for_writers() {
