@@ -156,8 +156,9 @@ static int batch_conflict(struct evt_appender *ap, size_t n, size_t bad,
 			r[bad].id_len, at, want);
 }
 
-/* Insert the batch, then spool what was stored. */
-static int flush(struct evt_appender *ap, struct evt_err *e)
+/* Insert the batch, then spool what was stored.  committed: NULL, or the
+ * last batch, committed with it (*committed: it was). */
+static int flush(struct evt_appender *ap, int *committed, struct evt_err *e)
 {
 	const struct prow *p = ap->rows;
 	const char *b = ap->batch.p;
@@ -181,7 +182,10 @@ static int flush(struct evt_appender *ap, struct evt_err *e)
 		r->event = b + p[i].event;
 		r->event_len = p[i].elen;
 	}
-	rc = evt_store_insert_many(ap->st, ap->recs, n, &bad, e);
+	rc = committed ? evt_store_insert_commit(ap->st, ap->recs, n, &bad, e) :
+			 evt_store_insert_many(ap->st, ap->recs, n, &bad, e);
+	if (!rc && committed)
+		*committed = 1;
 	if (rc == EVT_ECONFLICT)
 		return batch_conflict(ap, n, bad, e);
 	if (rc)
@@ -343,7 +347,7 @@ int evt_appender_add(struct evt_appender *ap, const char *stream, size_t slen,
 	}
 	ap->count++;
 	if (ap->nrows >= BATCH_ROWS || b->len >= BATCH_MEM)
-		return flush(ap, e);
+		return flush(ap, NULL, e);
 	return 0;
 }
 
@@ -400,20 +404,21 @@ static int replay(struct evt_appender *ap, struct evt_out *out,
 int evt_appender_commit(struct evt_appender *ap, struct evt_out *out,
 			struct evt_err *e)
 {
-	int rc;
+	int rc, committed = 0;
 
 	if (!ap->st)		/* nothing added: the store made if missing */
 		return open_store(ap, 0, e);
 	if (ap->replay)
 		return replay(ap, out, e);
-	if ((rc = flush(ap, e)))
+	/* without a key to record, the last batch commits with its insert */
+	if ((rc = flush(ap, ap->key ? NULL : &committed, e)))
 		return rc;
 	if (ap->key && (rc = evt_store_key_put(ap->st, ap->key,
 					       ap->k.stream.p, ap->k.stream.len,
 					       ap->k.id.p, ap->k.id.len,
 					       ap->k.first, ap->k.last, e)))
 		return rc;
-	if ((rc = evt_store_commit(ap->st, e)))
+	if (!committed && (rc = evt_store_commit(ap->st, e)))
 		return rc;
 	if (ap->quiet || !out)
 		return 0;

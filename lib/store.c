@@ -269,6 +269,19 @@ int evt_store_commit(struct evt_store *st, struct evt_err *e)
 	return st->be->commit(st, e);
 }
 
+int evt_store_insert_commit(struct evt_store *st, struct evt_record *rows,
+			    size_t n, size_t *bad, struct evt_err *e)
+{
+	int rc;
+
+	*bad = n;
+	if (st->be->insert_commit)
+		return st->be->insert_commit(st, rows, n, bad, e);
+	if ((rc = evt_store_insert_many(st, rows, n, bad, e)))
+		return rc;
+	return evt_store_commit(st, e);
+}
+
 void evt_store_rollback(struct evt_store *st)
 {
 	st->be->rollback(st);

@@ -114,6 +114,10 @@ int evt_store_insert(struct evt_store *st, struct evt_record *r,
 int evt_store_insert_many(struct evt_store *st, struct evt_record *rows,
 			  size_t n, size_t *bad, struct evt_err *e);
 int evt_store_commit(struct evt_store *st, struct evt_err *e);
+/* evt_store_insert_many, then evt_store_commit: on PostgreSQL in one
+ * round trip.  A failure leaves the transaction to roll back. */
+int evt_store_insert_commit(struct evt_store *st, struct evt_record *rows,
+			    size_t n, size_t *bad, struct evt_err *e);
 void evt_store_rollback(struct evt_store *st);
 
 int evt_store_read(struct evt_store *st, const struct evt_query *q,

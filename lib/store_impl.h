@@ -75,6 +75,9 @@ struct evt_backend {
 	/* NULL: store.c inserts the rows one by one. */
 	int (*insert_many)(struct evt_store *st, struct evt_record *rows,
 			   size_t n, size_t *bad, struct evt_err *e);
+	/* NULL: insert_many (or insert), then commit. */
+	int (*insert_commit)(struct evt_store *st, struct evt_record *rows,
+			     size_t n, size_t *bad, struct evt_err *e);
 	/* NULL: the store is there or not, no waiting.  Else evt_store_await
 	 * for a store at path (a file) that does not exist yet. */
 	int (*await)(const char *path, volatile sig_atomic_t *stop,

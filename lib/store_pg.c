@@ -125,6 +125,8 @@ struct pg {
 				   the append lock go with the first
 				   statement (begin_pipe()) */
 	int notified;		/* the NOTIFY of this transaction is sent */
+	int with_commit;	/* pg_insert_many sends COMMIT with the
+				   INSERT (pg_insert_commit()) */
 	int queued;		/* statements sent in pipeline mode whose
 				   results are not read yet (unqueue()) */
 	char *lock_sql;		/* begin_pipe()'s lock statement */
@@ -1353,6 +1355,45 @@ static void stored_rows(struct pg *pg, PGresult *res, struct evt_record *rows,
 	}
 }
 
+/* The INSERT (which gives back positions) and COMMIT in one round trip:
+ * the INSERT's result, or NULL with *rc (the transaction is left to roll
+ * back). */
+static PGresult *insert_commit_pipe(struct evt_store *st,
+				    const char *const *vals, const int *lens,
+				    const int *fmts, int *rc,
+				    struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	PGresult *r[2] = { NULL, NULL };
+
+	if (!pipe_enter(pg->conn)) {
+		*rc = outward(fail(st, NULL, "append to", e));
+		return NULL;
+	}
+	send_q(pg->conn, qsql(st, Q_INSERT), 6, vals, lens, fmts, 1);
+	send_q(pg->conn, "COMMIT", 0, NULL, NULL, NULL, 0);
+	pipe_sync(pg->conn);
+	if (pipe_collect(pg->conn, r, 2) < 0) {
+		pq.PQclear(r[0]);
+		pq.PQclear(r[1]);
+		*rc = outward(fail(st, NULL, "append to", e));
+		return NULL;
+	}
+	if (pq.PQresultStatus(r[0]) == PGRES_TUPLES_OK &&
+	    pq.PQresultStatus(r[1]) != PGRES_COMMAND_OK) {
+		*rc = outward(fail(st, r[1], "commit to", e));
+		pq.PQclear(r[0]);
+		pq.PQclear(r[1]);
+		return NULL;
+	}
+	if (pq.PQresultStatus(r[0]) == PGRES_TUPLES_OK) {
+		pg->in_tx = 0;
+		pg->notified = 0;
+	}
+	pq.PQclear(r[1]);
+	return r[0];	/* an INSERT that failed: told as without COMMIT */
+}
+
 static int pg_insert_many(struct evt_store *st, struct evt_record *rows,
 			  size_t n, size_t *bad, struct evt_err *e)
 {
@@ -1382,8 +1423,13 @@ static int pg_insert_many(struct evt_store *st, struct evt_record *rows,
 			     1, e);
 	if ((rc = ready(st, e)))
 		return rc;
-	res = run_q(st, st->blind ? Q_INSERT_BLIND : Q_INSERT, 6, vals, lens,
-		    fmts, 1);
+	if (pg->with_commit) {
+		if (!(res = insert_commit_pipe(st, vals, lens, fmts, &rc, e)))
+			return rc;
+	} else {
+		res = run_q(st, st->blind ? Q_INSERT_BLIND : Q_INSERT, 6, vals,
+			    lens, fmts, 1);
+	}
 	if (st->blind && pq.PQresultStatus(res) == PGRES_COMMAND_OK) {
 		pq.PQclear(res);
 		return 0;
@@ -1403,6 +1449,29 @@ static int pg_insert_many(struct evt_store *st, struct evt_record *rows,
 		if (pg->arr[i].cap > ((size_t)16 << 20))
 			evt_buf_release(&pg->arr[i]);
 	return 0;
+}
+
+static int pg_commit(struct evt_store *st, struct evt_err *e);
+
+static int pg_insert_commit(struct evt_store *st, struct evt_record *rows,
+			    size_t n, size_t *bad, struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	int rc;
+
+	/* in one round trip when the transaction began in a pipeline (its
+	 * NOTIFY sent) and the rows' positions are wanted back (else
+	 * the INSERT is queued with COMMIT anyway) */
+	if (!n || !pipe_enter || st->blind || pg->queued || !pg->notified ||
+	    pg->begin_pending) {
+		if ((rc = pg_insert_many(st, rows, n, bad, e)))
+			return rc;
+		return pg_commit(st, e);
+	}
+	pg->with_commit = 1;
+	rc = pg_insert_many(st, rows, n, bad, e);
+	pg->with_commit = 0;
+	return rc;
 }
 
 static int pg_insert(struct evt_store *st, struct evt_record *r,
@@ -2881,4 +2950,5 @@ const struct evt_backend evt_pg_backend = {
 	.lock_held = pg_lock_held,
 	.wait = pg_wait,
 	.insert_many = pg_insert_many,
+	.insert_commit = pg_insert_commit,
 };
