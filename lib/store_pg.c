@@ -954,13 +954,13 @@ static void pg_close(struct evt_store *st)
 /* --- the append's transaction in few round trips ------------------------------
  *
  * With libpq's pipeline mode (libpq 14) an append costs three round trips
- * after connecting, with --quiet: the events table's oid, of which the
- * lock key and the channel are made (table_oids(); a missing table is made
- * then, not probed for at open); BEGIN, the append lock, the NOTIFY of the
- * commit and the version read (begin_pipe()); the INSERT, the idempotency
- * key and COMMIT (queued, then unqueue()).  Without --quiet the INSERT
- * gives back positions: one more.  Without pipeline mode each statement
- * is a round trip of its own.  (The lock key computed by the server from
+ * after connecting: the events table's oid, of which the lock key and the
+ * channel are made (table_oids(); a missing table is made then, not
+ * probed for at open); BEGIN, the append lock, the NOTIFY of the commit
+ * and the version read (begin_pipe()); the INSERT and COMMIT (with
+ * --quiet queued, then unqueue(), the idempotency key with them; else
+ * pg_insert_commit()).  Without pipeline mode each statement is a round
+ * trip of its own.  (The lock key computed by the server from
  * the oid, saving the first round trip, costs more: the server plans such
  * an expression in milliseconds.) */
 
