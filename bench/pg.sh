@@ -13,7 +13,8 @@
 #   evt-read        the N events back (and its peak memory), and again
 #                   with --after 0 (the gap-safe read: one more statement)
 #   one-event       evt-append processes, one event each, timed one by one
-#                   by bench/spawn.c (process start and connection included)
+#                   by bench/spawn.c (process start and connection included);
+#                   again through pgbouncer in transaction pooling
 #   evt-tail        commit-to-print latency of one-event appends at 50 a
 #                   second (bench/tail_drive.c and tail_stamp.c, as in
 #                   bench/tail.sh: LISTEN/NOTIFY is the wake-up)
@@ -201,8 +202,15 @@ while [ $i -lt $(( (SINGLES + 9) / 10 )) ]; do
 	i=$((i + 1))
 done
 rounds=$i
+# Through pgbouncer in transaction pooling (tests/pg.bash), its server
+# connections warm: the table named with its schema (pgbouncer drops the
+# startup parameter "options").
+pgb_url=$(pgb_start transaction) || { echo "bench: cannot start pgbouncer" >&2; exit 1; }
+"$bin/evt-append" -q -d "$pgb_url" --events-table "$schema.events" s a1 '{"type":"x"}'
+"$out/spawn" "$SINGLES" "$bin/evt-append" -q -d "$pgb_url" --events-table "$schema.events" s a1 '{"type":"x"}' >"$tmp/one-pgb"
+read -r pgb_med _ <"$tmp/one-pgb"
 got=$("$bin/evt-read" -d "$url" --head)
-[ "$got" -eq $((SINGLES * 2 + 1 + rounds * 10)) ] || { echo "bench: one-event appends stored $got events" >&2; exit 1; }
+[ "$got" -eq $((SINGLES * 3 + 2 + rounds * 10)) ] || { echo "bench: one-event appends stored $got events" >&2; exit 1; }
 # the median of the rounds' medians
 alt_one=$(cut -d' ' -f1 "$tmp/alt-one" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
 alt_floor=$(cut -d' ' -f1 "$tmp/alt-floor" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
@@ -301,6 +309,7 @@ row "evt-read peak memory" "$(awk -v k="$rd_kb" 'BEGIN { printf "%.1f MiB", k / 
 row "one-event evt-append, median" "$one_med ms" "<= 5 ms $(ok "$one_med" 5 '<=')" ""
 row "  p90" "$one_p90 ms" "" ""
 row "  alternated with its floor (median)" "$alt_one ms" "<= 1.2x $(ok "$alt_ratio" 1.2 '<=')" "floor $alt_floor ms: ${alt_ratio}x"
+row "  through pgbouncer, transaction pooling" "$pgb_med ms" "<= 5 ms $(ok "$pgb_med" 5 '<=')" "pool warm"
 row "  with EVT_SYNC=normal (median)" "$normal_med ms" "" "no wait for the WAL flush"
 row "  evt-read --head (median)" "$head_med ms" "" "start, libpq, connect, 1 query"
 row "  libpq loaded, no more (median)" "$pqload_med ms" "" "start + dlopen(libpq)"

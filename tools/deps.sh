@@ -34,6 +34,7 @@ need_bench='
 /usr/bin/node:nodejs
 /usr/bin/npm:npm
 /usr/lib/postgresql:postgresql
+/usr/sbin/pgbouncer:pgbouncer
 /usr/sbin/mariadbd:mariadb-server
 /usr/bin/mariadb-admin:mariadb-client
 /usr/bin/python3:python3
