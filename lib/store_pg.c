@@ -2613,6 +2613,47 @@ static int backend_pid(struct evt_store *st, PGconn *c, long *pid)
 	return rc;
 }
 
+/* backend_pid on c, waiting at most ms: -2 when no answer came by then
+ * (the query is cancelled). */
+static int backend_pid_within(PGconn *c, int ms, long *pid)
+{
+	int64_t end = evt_mono_ms() + ms;
+	PGresult *res, *last = NULL;
+	int rc = -1;
+
+	*pid = -1;
+	if (!pq.PQsendQuery(c, "SELECT pg_backend_pid()"))
+		return -1;
+	while (pq.PQisBusy(c)) {
+		struct pollfd p = { pq.PQsocket(c), POLLIN, 0 };
+		int64_t left = end - evt_mono_ms();
+
+		if (left <= 0 || poll(&p, 1, (int)left) == 0) {
+			PGcancel *k = pq.PQgetCancel(c);
+			char err[256];
+
+			if (k) {
+				pq.PQcancel(k, err, sizeof(err));
+				pq.PQfreeCancel(k);
+			}
+			return -2;
+		}
+		if (!pq.PQconsumeInput(c))
+			break;
+	}
+	while ((res = pq.PQgetResult(c))) {
+		pq.PQclear(last);
+		last = res;
+	}
+	if (pq.PQresultStatus(last) == PGRES_TUPLES_OK &&
+	    pq.PQntuples(last) == 1) {
+		*pid = strtol(pq.PQgetvalue(last, 0, 0), NULL, 10);
+		rc = 0;
+	}
+	pq.PQclear(last);
+	return rc;
+}
+
 /* What is between us and the server (pg->pool).  libpq's backend pid is
  * the server's own on a direct connection, a pooler's make-believe one
  * through pgbouncer.  Behind a pooler: a second connection asks for its
@@ -2629,7 +2670,7 @@ static int pooled(struct evt_store *st, struct evt_err *e)
 					  "fallback_application_name", NULL };
 	const char *val[] = { st->path, evt_prog, NULL };
 	PGconn *c2;
-	long mine, again, theirs;
+	long mine, again = -1, theirs;
 	int round, rc;
 
 	if (pg->pool != POOL_UNKNOWN && pg->pool != POOL_SESSION)
@@ -2655,8 +2696,14 @@ static int pooled(struct evt_store *st, struct evt_err *e)
 				pg->shown, line);
 	}
 	for (round = 0; round < 3 && pg->pool == POOL_SESSION; round++) {
-		if (backend_pid(st, c2, &theirs) < 0 ||
-		    backend_pid(st, pg->conn, &again) < 0) {
+		/* A session pooler whose pool is all taken (by us, among
+		 * others) keeps the second connection waiting: after 5 s,
+		 * take it for a pooler of transactions, the safe side. */
+		if ((rc = backend_pid_within(c2, 5000, &theirs)) == -2) {
+			pg->pool = POOL_TRANSACTION;
+			break;
+		}
+		if (rc < 0 || backend_pid(st, pg->conn, &again) < 0) {
 			pq.PQfinish(c2);
 			return outward(fail(st, NULL, "use", e));
 		}
