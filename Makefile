@@ -68,6 +68,7 @@ bench:
 	sh bench/tail.sh
 	sh bench/handle.sh
 	sh bench/pg.sh
+	sh bench/my.sh
 	sh bench/group.sh
 
 # Hardening (TESTING.md): libFuzzer targets, FUZZ_RUNS inputs each (default
