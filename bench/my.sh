@@ -7,6 +7,7 @@
 #   BENCH_RUNS=1                     runs per measurement, the best is kept (3)
 #   BENCH_SINGLES=200                one-event appends timed one by one (200)
 #   BENCH_TAIL_N=200                 events evt-tail is timed on (200, at 50/s)
+#   BENCH_GAP_N=100                  rolled-back foreign inserts (100)
 #   BENCH_IDLE=10                    seconds of idle CPU measured (10)
 #
 # Measures, each from an empty database of its own:
@@ -23,6 +24,11 @@
 #                   second (bench/tail_drive.c and tail_stamp.c, as in
 #                   bench/tail.sh: no LISTEN/NOTIFY here, evt-tail's own
 #                   wake-up)
+#   the gap hold    BENCH_GAP_N (100) times: a mariadb client session
+#                   inserts in a transaction, evt-append commits after it,
+#                   the session rolls back; the time from ROLLBACK to
+#                   evt-tail printing the event held behind that gap
+#                   (bench/gap_drive.py --mysql)
 #   idle CPU        BENCH_IDLE seconds with nothing written: the server
 #                   alone, then the server and an evt-tail following an
 #                   events table; CPU time from /proc (every thread)
@@ -50,7 +56,7 @@ RUNS=${BENCH_RUNS:-3}
 SINGLES=${BENCH_SINGLES:-200}
 TAILN=${BENCH_TAIL_N:-200}
 IDLE=${BENCH_IDLE:-10}
-for v in "$N" "$RUNS" "$SINGLES" "$TAILN" "$IDLE"; do
+for v in "$N" "$RUNS" "$SINGLES" "$TAILN" "$IDLE" "${BENCH_GAP_N:-100}"; do
 	case $v in
 	''|*[!0-9]*|0*) echo "bench: counts must be positive integers, not '$v'" >&2; exit 2 ;;
 	esac
@@ -307,6 +313,26 @@ seq "$TAILN" | cmp -s - "$tmp/order" || { echo "bench: evt-tail printed events o
 tail_med=$(med "$tmp/lat" "$TAILN" 50)
 tail_p99=$(med "$tmp/lat" "$TAILN" 99)
 
+# ---- a permanent gap: the hold after a rollback --------------------------------------
+
+GAPN=${BENCH_GAP_N:-100}
+progress "evt-tail held at $GAPN rolled-back foreign inserts"
+tail_start "$tmp/gstamps"
+# shellcheck disable=SC2086 # the command is words
+python3 bench/gap_drive.py --mysql "$GAPN" "$bin/evt-append" "$url" \
+	$client -D "b$n" --batch --skip-column-names --unbuffered >"$tmp/gdrive"
+tail_stop "$tmp/gstamps" "$GAPN"
+awk 'NR == FNR { sent[$1] = $2; next }
+	$1 > 0 { print ($2 - sent[$1]) / 1e6 }' \
+	"$tmp/gdrive" "$tmp/gstamps" | sort -g >"$tmp/glat"
+[ "$(lines "$tmp/glat")" -eq "$GAPN" ] || { echo "bench: evt-tail printed events twice or not at all" >&2; exit 1; }
+if [ "$(head -n 1 "$tmp/glat" | cut -c1)" = - ]; then
+	echo "bench: evt-tail printed an event before the gap below it was settled" >&2
+	exit 1
+fi
+gap_med=$(med "$tmp/glat" "$GAPN" 50)
+gap_p99=$(med "$tmp/glat" "$GAPN" 99)
+
 # ---- idle CPU -----------------------------------------------------------------------
 
 # cpu PID: the CPU time of every thread of PID so far, in nanoseconds (the
@@ -373,6 +399,8 @@ row "  libmariadb loaded, no more (median)" "$myload_med ms" "" "start + dlopen(
 row "  /bin/true (median)" "$true_med ms" "" "process start"
 row "evt-tail, commit to print, median" "$tail_med ms" "<= 5 ms $(ok "$tail_med" 5 '<=')" ""
 row "  p99" "$tail_p99 ms" "<= 50 ms $(ok "$tail_p99" 50 '<=')" ""
+row "evt-tail held at a rolled-back gap, median" "$gap_med ms" "<= 100 ms $(ok "$gap_med" 100 '<=')" "rollback to print"
+row "  p99" "$gap_p99 ms" "<= 100 ms $(ok "$gap_p99" 100 '<=')" ""
 row "idle evt-tail, CPU" "$fol_idle%" "< 1% $(ok "$fol_idle" 1 '<')" "of a core, $IDLE s"
 row "idle server with that evt-tail, CPU" "$srv_idle%" "< 1% $(ok "$srv_idle" 1 '<')" "alone: $srv_alone%"
 echo
