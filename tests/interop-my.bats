@@ -362,3 +362,32 @@ evt-command: './user.sh' exited with status 1"
 	same "$(cat handled)" "$(evt-read)"
 	same "$(cat tail.err h.err h.out)" ""
 }
+
+@test "interop: the position a conflicting evtstore append drew is a gap followers pass" {
+	evtstore migrate >/dev/null
+	evt-tail --after 0 >tail.out 2>tail.err 3>&- &
+	tail=$!
+	evt-handle --follow h users -- sh -c 'cat >>handled' >h.out 2>h.err 3>&- &
+	handle=$!
+	pids="$tail $handle"
+	evtstore command u1 create '{"name":"ann"}' >/dev/null
+	wait_until 20 has_lines tail.out 1
+	# the failed INSERT drew position 2, then rolled back
+	run -3 --separate-stderr evtstore append users u1 0 '{"type":"created","name":"bob"}'
+	[ "$output" = '{"versionError":"events_stream_aggregate_id_version_unique"}' ]
+	evt-append -q -e 1 users u1 '{"type":"disabled"}'
+	run -0 --separate-stderr evt-read --head
+	[ "$output" = 3 ]
+	wait_until 20 has_lines tail.out 2
+	wait_until 20 has_lines handled 2
+	evtstore command u1 enable >/dev/null
+	wait_until 20 has_lines tail.out 3
+	wait_until 20 has_lines handled 3
+	kill -TERM "$tail" "$handle"
+	ends "$tail" 0
+	ends "$handle" 0
+	same "$(cat tail.out)" "$(evt-read)"
+	same "$(cat handled)" "$(evt-read)"
+	[ "$(evt-read | sed 's/^{"position":\([0-9]*\),.*/\1/' | tr '\n' ' ')" = "1 3 4 " ]
+	same "$(cat tail.err h.err h.out)" ""
+}
