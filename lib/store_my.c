@@ -85,7 +85,7 @@ enum { QUERIES(X) Q_N };
 
 #define INTERRUPTED (-3)	/* a reconnect stopped by SIGINT/SIGTERM */
 #define LOST (-4)		/* the connection was lost; e says how */
-#define MISSING 1		/* a table is missing (where that is fine) */
+#define MISSING (-5)		/* a table is missing (no message) */
 
 #define POLL_MS 5		/* the follower's look at the greatest position */
 #define HOLD_POLL_MS 20		/* held at a gap: look again this often */
@@ -128,6 +128,7 @@ struct my {
 	int held;		/* the last gap-safe read stopped at a gap */
 	int64_t seen;		/* the greatest position the poll saw */
 	int polled;
+	int patient;		/* net_write_timeout raised on this session */
 	char **locks;		/* handler locks held */
 	size_t nlocks;
 	struct evt_buf tmp;
@@ -410,7 +411,8 @@ static int fail_stmt(struct evt_store *st, MYSQL_STMT *s, const char *what,
  * outside get EVT_EFAIL. */
 static int outward(int rc)
 {
-	return rc == LOST || rc == INTERRUPTED ? EVT_EFAIL : rc;
+	return rc == LOST || rc == INTERRUPTED || rc == MISSING ? EVT_EFAIL :
+								 rc;
 }
 
 /* --- connecting -------------------------------------------------------------- */
@@ -478,6 +480,7 @@ static int connect_once(struct evt_store *st, struct evt_err *e)
 	}
 	m->in_tx = 0;
 	m->polled = 0;
+	m->patient = 0;
 	if (m->lock_timeout >= 0) {
 		char sql[96];
 
@@ -981,7 +984,7 @@ static int tables(struct evt_store *st, struct evt_err *e)
 	m->ev_max = 0;
 	m->ts_prec = 3;
 	if (!(s = run(st, Q_TABLES, p, 4, "open", &rc, e)))
-		return rc;
+		return outward(rc);
 	if (bind_cols(s, b, cs, 4)) {
 		rc = outward(fail_stmt(st, s, "open", e));
 		goto out;
@@ -1693,6 +1696,15 @@ static int read_once(struct evt_store *st, const struct evt_query *q,
 		evt_buf_grow(&m->rev, 65536);
 	if ((rc = ready(st, e)))
 		goto out;
+	/* rows are fetched as the reader takes them: a reader that waits
+	 * (a pipe to a slow program, a pager) must not make the server give
+	 * up on sending (net_write_timeout, 60 s by default) */
+	if (!m->patient) {
+		if ((rc = exec_sql(st, "SET SESSION net_write_timeout = 31536000",
+				   "read", e)))
+			goto out;
+		m->patient = 1;
+	}
 	evt_buf_addf(&sql, "SELECT `position`, `stream`, `aggregate_id`, "
 		     "`version`, `timestamp`, `event` FROM %s", m->ev);
 	n = where(&sql, q, upto, p);

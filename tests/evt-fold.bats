@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # evt-fold: fold an aggregate's events into its current state.
 
+# backends: sqlite pg my
+
 load test_helper
 
 # The README user aggregate and a few more, with known timestamps:
@@ -84,22 +86,22 @@ USER_JQ='if .type == "created" then {name: .name, enabled: true}
 
 @test "an event that is not a JSON object is exit 4 naming its position" {
 	evt-append -q s a '{"type":"t","k":1}'
-	sqlite3 events.db "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES
-		(2, 's', 'a', '2020-01-02T03:04:05.678Z', '[1]'),
-		(3, 's', 'a', '2020-01-02T03:04:05.678Z', '{\"type\":')"
+	db_sql "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES
+		(2, 's', 'a', '$TS_SQL', '[1]'),
+		(3, 's', 'a', '$TS_SQL', '{\"type\":')"
 	run -4 --separate-stderr evt-fold s a
 	[ "$output" = "" ]
 	[ "$stderr" = "evt-fold: position 2: event is not a JSON object" ]
-	sqlite3 events.db "DELETE FROM events WHERE version = 2"
+	db_sql "DELETE FROM events WHERE version = 2"
 	run -4 --separate-stderr evt-fold --all s
 	[ "$stderr" = "evt-fold: position 3: event is invalid JSON at column 9: unexpected end of input" ]
 }
 
 @test "events are folded in version order" {
 	evt-append -q s a '{"type":"t","k":1}'
-	sqlite3 events.db "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES
-		(3, 's', 'a', '2020-01-02T03:04:05.678Z', '{\"type\":\"t\",\"k\":3}'),
-		(2, 's', 'a', '2020-01-02T03:04:05.678Z', '{\"type\":\"t\",\"k\":2,\"j\":2}')"
+	db_sql "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES
+		(3, 's', 'a', '$TS_SQL', '{\"type\":\"t\",\"k\":3}'),
+		(2, 's', 'a', '$TS_SQL', '{\"type\":\"t\",\"k\":2,\"j\":2}')"
 	run -0 --separate-stderr evt-fold s a
 	[ "$output" = '{"k":3,"j":2,"aggregateId":"a","version":3}' ]
 }
@@ -412,7 +414,7 @@ EOF
 	run -0 --separate-stderr evt-fold --persist k1 --exec "sh logger.sh" users u1
 	first=$output
 	[ "$(cat seen | tr '\n' ' ')" = "1 2 3 " ]
-	run -0 --separate-stderr sqlite3 events.db "SELECT stream, aggregate_id, key, version, position FROM events_snapshots"
+	run -0 --separate-stderr db_sql "SELECT stream, aggregate_id, $KEY_COL, version, position FROM events_snapshots"
 	[ "$output" = "users|u1|k1|3|6" ]
 	rm seen
 	run -0 --separate-stderr evt-fold --persist k1 --exec "sh logger.sh" users u1
@@ -433,7 +435,7 @@ EOF
 	rm seen
 	run -0 --separate-stderr evt-fold --persist k2 --exec "sh logger.sh" users u1
 	[ "$(cat seen | tr '\n' ' ')" = "1 2 3 " ]
-	run -0 --separate-stderr sqlite3 events.db "SELECT key, version FROM events_snapshots"
+	run -0 --separate-stderr db_sql "SELECT $KEY_COL, version FROM events_snapshots"
 	[ "$output" = "k2|3" ]
 	rm seen
 	run -0 --separate-stderr evt-fold --persist k2 --exec "sh logger.sh x" users u1
@@ -474,23 +476,22 @@ EOF
 @test "--persist: a snapshot that does not match the store is not used" {
 	fixture
 	evt-fold --persist k1 users u1
-	sqlite3 events.db "UPDATE events_snapshots SET position = 2,
+	db_sql "UPDATE events_snapshots SET position = 2,
 		state = replace(state, '\"ann\"', '\"wrong\"')"
 	run -0 --separate-stderr evt-fold --persist k1 users u1
 	[ "$output" = '{"name":"ann","enabled":true,"aggregateId":"u1","version":3}' ]
-	sqlite3 events.db "UPDATE events_snapshots SET state = 'garbage'"
+	db_sql "UPDATE events_snapshots SET state = 'garbage'"
 	run -0 --separate-stderr evt-fold --persist k1 users u1
 	[ "$output" = '{"name":"ann","enabled":true,"aggregateId":"u1","version":3}' ]
-	run -0 --separate-stderr sqlite3 events.db "SELECT version, position FROM events_snapshots"
+	run -0 --separate-stderr db_sql "SELECT version, position FROM events_snapshots"
 	[ "$output" = "3|6" ]
 }
 
 @test "--persist: an aggregate with no events writes no snapshot; a store without tables reads as empty" {
-	sqlite3 events.db "CREATE TABLE t (x)"
+	db_sql "CREATE TABLE t (x integer)"
 	run -0 --separate-stderr evt-fold --persist k1 users u1
 	[ "$output" = '{"aggregateId":"u1","version":0}' ]
-	run -0 --separate-stderr sqlite3 events.db "SELECT name FROM sqlite_master WHERE name LIKE 'events%'"
-	[ "$output" = "" ]
+	[ "$(db_tables)" = t ]
 }
 
 @test "--persist: random histories fold the same with and without it" {
@@ -518,7 +519,7 @@ EOF
 			fi
 		done
 	done
-	run -0 --separate-stderr sqlite3 events.db "SELECT count(*) FROM events_snapshots"
+	run -0 --separate-stderr db_sql "SELECT count(*) FROM events_snapshots"
 	[ "$output" = 3 ]
 }
 
@@ -593,7 +594,7 @@ EOF
 	run -2 --separate-stderr evt-fold --all ''
 	[ "$stderr" = "evt-fold: invalid stream '': is empty" ]
 	run -2 --separate-stderr evt-fold --events-table 'no-pe' users u1
-	[ "$stderr" = "evt-fold: invalid events table 'no-pe': must match [A-Za-z_][A-Za-z0-9_]*" ]
+	[ "$stderr" = "evt-fold: invalid events table 'no-pe': $NAME_RULE" ]
 }
 
 @test "--help and -h print the usage on stdout; --version the version" {
@@ -613,14 +614,14 @@ EOF
 @test "--jq: an event jq cannot read is exit 4 naming the position" {
 	# an unpaired surrogate escape, stored by another program
 	run -0 evt-append -q s b '{"type":"x"}'
-	sqlite3 events.db "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (1, 's', 'a', '$TS_SQL', '{\"type\":\"x\",\"\\ud800\":1}')"
+	db_sql "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (1, 's', 'a', '$TS_SQL', '{\"type\":\"x\",\"\\ud800\":1}')"
 	run -4 --separate-stderr evt-fold --jq . s a
 	[ "$stderr" = "evt-fold: position 2: jq cannot read the event: Invalid \\uXXXX\\uXXXX surrogate pair escape at line 1, column 8 (while parsing '\"\\ud800\"')" ]
 }
 
 @test "an unpaired surrogate escape is invalid input; one stored by others folds as it is" {
 	evt-append -q s a '{"type":"x","n":1}'
-	sqlite3 events.db "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (2, 's', 'a', '$TS_SQL', '{\"type\":\"y\",\"s\":\"\\ud800\"}')"
+	db_sql "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (2, 's', 'a', '$TS_SQL', '{\"type\":\"y\",\"s\":\"\\ud800\"}')"
 	run -0 --separate-stderr evt-fold s a
 	[ "$output" = '{"n":1,"s":"\ud800","aggregateId":"a","version":2}' ]
 	run -4 --separate-stderr evt-fold --exec 'while read -r l; do echo "{\"a\":\"\\udc00\"}"; done' s a
