@@ -541,142 +541,129 @@ static int ready(struct evt_store *st, struct evt_err *e)
 
 /* --- statements -------------------------------------------------------------- */
 
+/* The statements: their SQL, where %s is the name of the table given
+ * (none for T_NONE).  qsql makes Q_GAP, whose SQL is not one of these. */
+enum { T_NONE, T_EV, T_BM, T_SNAP, T_PARKED, T_KEYS, T_HND };
+
+/* Handler locks: GET_LOCK names are of the whole server, at most 64
+ * characters: a hash of the database, bookmarks table and NAME. */
+#define LOCK_NAME "CONCAT('evt-h-', SHA1(CONCAT_WS(CHAR(0), DATABASE(), ?, ?)))"
+
+static const struct {
+	int table;
+	const char *sql;
+} my_sql[Q_N] = {
+	[Q_VERSION] = { T_EV,
+		"SELECT MAX(`version`) FROM %s WHERE `stream` = ? AND "
+		"`aggregate_id` = ?" },
+	[Q_BM_GET] = { T_BM,
+		"SELECT `position` FROM %s WHERE `bookmark` = ?" },
+	[Q_BM_SET] = { T_BM,
+		"INSERT INTO %s (`bookmark`, `position`) VALUES (?, ?) ON "
+		"DUPLICATE KEY UPDATE `position` = VALUES(`position`)" },
+	[Q_BM_ALL] = { T_BM,
+		"SELECT `bookmark`, `position` FROM %s ORDER BY "
+		"CAST(`bookmark` AS BINARY)" },
+	[Q_SNAP_GET] = { T_SNAP,
+		"SELECT `key`, `version`, `position`, `state` FROM %s WHERE "
+		"`stream` = ? AND `aggregate_id` = ?" },
+	[Q_SNAP_PUT] = { T_SNAP,
+		"INSERT INTO %s (`stream`, `aggregate_id`, `key`, `version`, "
+		"`position`, `state`) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE "
+		"KEY UPDATE `key` = VALUES(`key`), `version` = "
+		"VALUES(`version`), `position` = VALUES(`position`), `state` "
+		"= VALUES(`state`)" },
+	[Q_PARK] = { T_PARKED,
+		"INSERT INTO %s (`handler`, `position`, `status`, `time`) "
+		"VALUES (?, ?, ?, UTC_TIMESTAMP(3)) ON DUPLICATE KEY UPDATE "
+		"`status` = VALUES(`status`), `time` = VALUES(`time`)" },
+	[Q_PARKED] = { T_PARKED,
+		"SELECT COUNT(*) FROM %s WHERE `handler` = ?" },
+	[Q_PARKED_LIST] = { T_PARKED,
+		"SELECT `position`, `status`, `time` FROM %s WHERE `handler` "
+		"= ? ORDER BY `position`" },
+	[Q_UNPARK] = { T_PARKED,
+		"DELETE FROM %s WHERE `handler` = ? AND (? < 0 OR `position` "
+		"= ?)" },
+	[Q_BM_DEL] = { T_BM,
+		"DELETE FROM %s WHERE `bookmark` = ?" },
+	[Q_KEY_GET] = { T_KEYS,
+		"SELECT `stream`, `aggregate_id`, `first`, `last` FROM %s "
+		"WHERE `key` = ?" },
+	[Q_KEY_PUT] = { T_KEYS,
+		"INSERT INTO %s (`key`, `stream`, `aggregate_id`, `first`, "
+		"`last`) VALUES (?, ?, ?, ?, ?)" },
+	[Q_HND_GET] = { T_HND,
+		"SELECT `streams` FROM %s WHERE `bookmarks` = ? AND `name` = "
+		"?" },
+	[Q_HND_START] = { T_HND,
+		"INSERT INTO %s (`bookmarks`, `name`, `streams`, `group`, "
+		"`started`) VALUES (?, ?, ?, NULL, UTC_TIMESTAMP(3)) ON "
+		"DUPLICATE KEY UPDATE `streams` = VALUES(`streams`), `group` "
+		"= VALUES(`group`), `started` = VALUES(`started`)" },
+	[Q_HND_END] = { T_HND,
+		"UPDATE %s SET `ended` = UTC_TIMESTAMP(3), `failed` = IF(? IS "
+		"NULL, `failed`, UTC_TIMESTAMP(3)), `failure` = COALESCE(?, "
+		"`failure`) WHERE `bookmarks` = ? AND `name` = ?" },
+	[Q_HND_DEL] = { T_HND,
+		"DELETE FROM %s WHERE `bookmarks` = ? AND `name` = ?" },
+	[Q_HND_ALL] = { T_HND,
+		"SELECT `name`, `streams` FROM %s WHERE `bookmarks` = ? ORDER "
+		"BY CAST(`name` AS BINARY)" },
+	[Q_TRYLOCK] = { T_NONE,
+		"SELECT GET_LOCK("
+		LOCK_NAME
+		", ?)" },
+	[Q_UNLOCK] = { T_NONE,
+		"SELECT RELEASE_LOCK("
+		LOCK_NAME
+		")" },
+	[Q_HELD] = { T_NONE,
+		"SELECT IS_USED_LOCK("
+		LOCK_NAME
+		") IS NOT NULL" },
+	[Q_RANGE] = { T_EV,
+		"SELECT MAX(`position`), COUNT(*) FROM %s WHERE `position` > "
+		"?" },
+	[Q_MAX] = { T_EV,
+		"SELECT MAX(`position`) FROM %s" },
+	/* which tables exist, what the event column holds, how many
+	 * digits of a second the timestamp keeps */
+	[Q_TABLES] = { T_NONE,
+		"SELECT `TABLE_NAME`, `COLUMN_NAME`, "
+		"COALESCE(`CHARACTER_OCTET_LENGTH`, 0), "
+		"COALESCE(`DATETIME_PRECISION`, 0) FROM "
+		"information_schema.`COLUMNS` WHERE `TABLE_SCHEMA` = "
+		"DATABASE() AND `TABLE_NAME` IN (?, ?, ?, ?) AND "
+		"`COLUMN_NAME` IN ('event', 'timestamp', 'position', "
+		"'bookmark', 'id', 'key')" },
+};
+
+/* Q_GAP, each %s the events table: the first position in (lo, m] with no
+ * row: lo + 1, or one after a row whose next one is missing. */
+#define GAP_SQL \
+	"SELECT IF(NOT EXISTS (SELECT 1 FROM %s WHERE `position` = ? " \
+	"+ 1), ? + 1, (SELECT MIN(e.`position`) + 1 FROM %s e WHERE " \
+	"e.`position` > ? AND e.`position` < ? AND NOT EXISTS (SELECT " \
+	"1 FROM %s f WHERE f.`position` = e.`position` + 1)))"
+
+static const char *table_name(const struct my *m, int t)
+{
+	const char *const name[] = {
+		"", m->ev, m->bm, m->snap, m->parked, m->keys, m->hnd
+	};
+
+	return name[t];
+}
+
 static void qsql(struct evt_store *st, int q, struct evt_buf *b)
 {
 	struct my *m = MY(st);
 
-	switch (q) {
-	case Q_VERSION:
-		evt_buf_addf(b, "SELECT MAX(`version`) FROM %s WHERE `stream` "
-			     "= ? AND `aggregate_id` = ?", m->ev);
-		break;
-	case Q_BM_GET:
-		evt_buf_addf(b, "SELECT `position` FROM %s WHERE `bookmark` = "
-			     "?", m->bm);
-		break;
-	case Q_BM_SET:
-		evt_buf_addf(b, "INSERT INTO %s (`bookmark`, `position`) VALUES "
-			     "(?, ?) ON DUPLICATE KEY UPDATE `position` = "
-			     "VALUES(`position`)", m->bm);
-		break;
-	case Q_BM_ALL:
-		evt_buf_addf(b, "SELECT `bookmark`, `position` FROM %s ORDER BY "
-			     "CAST(`bookmark` AS BINARY)", m->bm);
-		break;
-	case Q_SNAP_GET:
-		evt_buf_addf(b, "SELECT `key`, `version`, `position`, `state` "
-			     "FROM %s WHERE `stream` = ? AND `aggregate_id` = ?",
-			     m->snap);
-		break;
-	case Q_SNAP_PUT:
-		evt_buf_addf(b, "INSERT INTO %s (`stream`, `aggregate_id`, "
-			     "`key`, `version`, `position`, `state`) VALUES (?, "
-			     "?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `key` = "
-			     "VALUES(`key`), `version` = VALUES(`version`), "
-			     "`position` = VALUES(`position`), `state` = "
-			     "VALUES(`state`)", m->snap);
-		break;
-	case Q_PARK:
-		evt_buf_addf(b, "INSERT INTO %s (`handler`, `position`, "
-			     "`status`, `time`) VALUES (?, ?, ?, UTC_TIMESTAMP(3)) "
-			     "ON DUPLICATE KEY UPDATE `status` = VALUES(`status`), "
-			     "`time` = VALUES(`time`)", m->parked);
-		break;
-	case Q_PARKED:
-		evt_buf_addf(b, "SELECT COUNT(*) FROM %s WHERE `handler` = ?",
-			     m->parked);
-		break;
-	case Q_PARKED_LIST:
-		evt_buf_addf(b, "SELECT `position`, `status`, `time` FROM %s "
-			     "WHERE `handler` = ? ORDER BY `position`",
-			     m->parked);
-		break;
-	case Q_UNPARK:
-		evt_buf_addf(b, "DELETE FROM %s WHERE `handler` = ? AND (? < 0 "
-			     "OR `position` = ?)", m->parked);
-		break;
-	case Q_BM_DEL:
-		evt_buf_addf(b, "DELETE FROM %s WHERE `bookmark` = ?", m->bm);
-		break;
-	case Q_KEY_GET:
-		evt_buf_addf(b, "SELECT `stream`, `aggregate_id`, `first`, "
-			     "`last` FROM %s WHERE `key` = ?", m->keys);
-		break;
-	case Q_KEY_PUT:
-		evt_buf_addf(b, "INSERT INTO %s (`key`, `stream`, "
-			     "`aggregate_id`, `first`, `last`) VALUES (?, ?, ?, "
-			     "?, ?)", m->keys);
-		break;
-	case Q_HND_GET:
-		evt_buf_addf(b, "SELECT `streams` FROM %s WHERE `bookmarks` = ? "
-			     "AND `name` = ?", m->hnd);
-		break;
-	case Q_HND_START:
-		evt_buf_addf(b, "INSERT INTO %s (`bookmarks`, `name`, `streams`, "
-			     "`group`, `started`) VALUES (?, ?, ?, NULL, "
-			     "UTC_TIMESTAMP(3)) ON DUPLICATE KEY UPDATE `streams` "
-			     "= VALUES(`streams`), `group` = VALUES(`group`), "
-			     "`started` = VALUES(`started`)", m->hnd);
-		break;
-	case Q_HND_END:
-		evt_buf_addf(b, "UPDATE %s SET `ended` = UTC_TIMESTAMP(3), "
-			     "`failed` = IF(? IS NULL, `failed`, "
-			     "UTC_TIMESTAMP(3)), `failure` = COALESCE(?, "
-			     "`failure`) WHERE `bookmarks` = ? AND `name` = ?",
-			     m->hnd);
-		break;
-	case Q_HND_DEL:
-		evt_buf_addf(b, "DELETE FROM %s WHERE `bookmarks` = ? AND "
-			     "`name` = ?", m->hnd);
-		break;
-	case Q_HND_ALL:
-		evt_buf_addf(b, "SELECT `name`, `streams` FROM %s WHERE "
-			     "`bookmarks` = ? ORDER BY CAST(`name` AS BINARY)",
-			     m->hnd);
-		break;
-	/* Handler locks: GET_LOCK names are of the whole server, at most
-	 * 64 characters: a hash of the database, bookmarks table and NAME. */
-#define LOCK_NAME "CONCAT('evt-h-', SHA1(CONCAT_WS(CHAR(0), DATABASE(), ?, ?)))"
-	case Q_TRYLOCK:
-		evt_buf_addstr(b, "SELECT GET_LOCK(" LOCK_NAME ", ?)");
-		break;
-	case Q_UNLOCK:
-		evt_buf_addstr(b, "SELECT RELEASE_LOCK(" LOCK_NAME ")");
-		break;
-	case Q_HELD:
-		evt_buf_addstr(b, "SELECT IS_USED_LOCK(" LOCK_NAME ") IS NOT "
-			       "NULL");
-		break;
-	case Q_RANGE:
-		evt_buf_addf(b, "SELECT MAX(`position`), COUNT(*) FROM %s WHERE "
-			     "`position` > ?", m->ev);
-		break;
-	case Q_GAP:
-		/* the first position in (lo, m] with no row: lo + 1, or one
-		 * after a row whose next one is missing */
-		evt_buf_addf(b, "SELECT IF(NOT EXISTS (SELECT 1 FROM %s WHERE "
-			     "`position` = ? + 1), ? + 1, (SELECT "
-			     "MIN(e.`position`) + 1 FROM %s e WHERE "
-			     "e.`position` > ? AND e.`position` < ? AND NOT "
-			     "EXISTS (SELECT 1 FROM %s f WHERE f.`position` = "
-			     "e.`position` + 1)))", m->ev, m->ev, m->ev);
-		break;
-	case Q_MAX:
-		evt_buf_addf(b, "SELECT MAX(`position`) FROM %s", m->ev);
-		break;
-	case Q_TABLES:
-		/* which tables exist, what the event column holds, how many
-		 * digits of a second the timestamp keeps */
-		evt_buf_addstr(b, "SELECT `TABLE_NAME`, `COLUMN_NAME`, "
-			       "COALESCE(`CHARACTER_OCTET_LENGTH`, 0), "
-			       "COALESCE(`DATETIME_PRECISION`, 0) FROM "
-			       "information_schema.`COLUMNS` WHERE "
-			       "`TABLE_SCHEMA` = DATABASE() AND `TABLE_NAME` IN "
-			       "(?, ?, ?, ?) AND `COLUMN_NAME` IN ('event', "
-			       "'timestamp', 'position', 'bookmark', 'id', "
-			       "'key')");
-		break;
-	}
+	if (q == Q_GAP)
+		evt_buf_addf(b, GAP_SQL, m->ev, m->ev, m->ev);
+	else
+		evt_buf_addf(b, my_sql[q].sql, table_name(m, my_sql[q].table));
 }
 
 /* A parameter. */
