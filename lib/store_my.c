@@ -1311,6 +1311,62 @@ static void record_time(const struct evt_record *r, MYSQL_TIME *t,
 	time_of(*ms, t);
 }
 
+/* Room for the binds and times of n rows. */
+static void insert_room(struct my *m, size_t n)
+{
+	if (m->ins_cap >= n)
+		return;
+	free(m->ins_bind);
+	free(m->ins_time);
+	m->ins_bind = evt_xmalloc(n * 5 * sizeof(*m->ins_bind));
+	m->ins_time = evt_xmalloc(n * sizeof(*m->ins_time));
+	m->ins_cap = n;
+}
+
+/* Row k's time, *t, and the timestamp printed for it: the stored one, cut
+ * to the column's precision (MariaDB cuts, never rounds), written in
+ * m->tmp when it is not r's own. */
+static void insert_time(struct my *m, struct evt_record *r, size_t k,
+			MYSQL_TIME *t)
+{
+	char *out = m->tmp.p + k * (EVT_TS_LEN + 1);
+	int64_t ms;
+
+	record_time(r, t, &ms);
+	if (m->ts_prec < 3) {
+		int64_t unit = m->ts_prec == 2 ? 10 :
+			       m->ts_prec == 1 ? 100 : 1000;
+
+		ms -= ((ms % unit) + unit) % unit;
+		time_of(ms, t);
+	} else if (r->ts && r->ts_len == EVT_TS_LEN) {
+		return;
+	}
+	evt_ts_format(ms, out);
+	r->ts = out;
+	r->ts_len = EVT_TS_LEN;
+}
+
+/* The five parameters of row r: version, stream, aggregate id, time t
+ * and event. */
+static void insert_bind(MYSQL_BIND *x, const struct evt_record *r,
+			MYSQL_TIME *t)
+{
+	x[0].buffer_type = MYSQL_TYPE_LONGLONG;
+	x[0].buffer = (void *)&r->version;
+	x[1].buffer_type = MYSQL_TYPE_STRING;
+	x[1].buffer = (void *)r->stream;
+	x[1].buffer_length = r->stream_len;
+	x[2].buffer_type = MYSQL_TYPE_STRING;
+	x[2].buffer = (void *)r->id;
+	x[2].buffer_length = r->id_len;
+	x[3].buffer_type = MYSQL_TYPE_DATETIME;
+	x[3].buffer = t;
+	x[4].buffer_type = MYSQL_TYPE_STRING;
+	x[4].buffer = (void *)r->event;
+	x[4].buffer_length = r->event_len;
+}
+
 static int insert_rows(struct evt_store *st, struct evt_record *rows,
 		       size_t n, struct evt_err *e)
 {
@@ -1323,23 +1379,13 @@ static int insert_rows(struct evt_store *st, struct evt_record *rows,
 
 	if (!(s = insert_stmt(st, n, &rc, e)))
 		return rc;
-	if (m->ins_cap < n) {
-		free(m->ins_bind);
-		free(m->ins_time);
-		m->ins_bind = evt_xmalloc(n * 5 * sizeof(*m->ins_bind));
-		m->ins_time = evt_xmalloc(n * sizeof(*m->ins_time));
-		m->ins_cap = n;
-	}
+	insert_room(m, n);
 	b = m->ins_bind;
 	memset(b, 0, n * 5 * sizeof(*b));
-	/* the printed timestamp is the stored one: cut to the column's
-	 * precision (MariaDB cuts, never rounds) */
 	evt_buf_reset(&m->tmp);
 	evt_buf_grow(&m->tmp, n * (EVT_TS_LEN + 1));
 	for (k = 0; k < n; k++) {
 		struct evt_record *r = &rows[k];
-		MYSQL_BIND *x = b + 5 * k;
-		int64_t ms;
 
 		if (r->version < 1 || r->version > INT32_MAX)
 			return evt_errf(e, EVT_EFAIL, "cannot append to '%s': "
@@ -1351,37 +1397,8 @@ static int insert_rows(struct evt_store *st, struct evt_record *rows,
 					"column event of %s (at most %llu bytes)",
 					m->shown, r->event_len, m->ev_name,
 					m->ev_max);
-		record_time(r, &m->ins_time[k], &ms);
-		if (m->ts_prec < 3) {
-			char *out = m->tmp.p + k * (EVT_TS_LEN + 1);
-			int64_t unit = m->ts_prec == 2 ? 10 :
-				       m->ts_prec == 1 ? 100 : 1000;
-
-			ms -= ((ms % unit) + unit) % unit;
-			time_of(ms, &m->ins_time[k]);
-			evt_ts_format(ms, out);
-			r->ts = out;
-			r->ts_len = EVT_TS_LEN;
-		} else if (!r->ts || r->ts_len != EVT_TS_LEN) {
-			char *out = m->tmp.p + k * (EVT_TS_LEN + 1);
-
-			evt_ts_format(ms, out);
-			r->ts = out;
-			r->ts_len = EVT_TS_LEN;
-		}
-		x[0].buffer_type = MYSQL_TYPE_LONGLONG;
-		x[0].buffer = &r->version;
-		x[1].buffer_type = MYSQL_TYPE_STRING;
-		x[1].buffer = (void *)r->stream;
-		x[1].buffer_length = r->stream_len;
-		x[2].buffer_type = MYSQL_TYPE_STRING;
-		x[2].buffer = (void *)r->id;
-		x[2].buffer_length = r->id_len;
-		x[3].buffer_type = MYSQL_TYPE_DATETIME;
-		x[3].buffer = &m->ins_time[k];
-		x[4].buffer_type = MYSQL_TYPE_STRING;
-		x[4].buffer = (void *)r->event;
-		x[4].buffer_length = r->event_len;
+		insert_time(m, r, k, &m->ins_time[k]);
+		insert_bind(b + 5 * k, r, &m->ins_time[k]);
 	}
 	if (my.mysql_stmt_bind_param(s, b) || my.mysql_stmt_execute(s)) {
 		rc = fail_stmt(st, s, "append to", e);
