@@ -1892,6 +1892,59 @@ static int range_row(void *ctx, struct col *c)
 	return 0;
 }
 
+/* Forget the transactions that may still commit a position. */
+static void forget_writers(struct my *m)
+{
+	free(m->pend);
+	m->pend = NULL;
+	m->has_pend = 0;
+}
+
+/* The first position above lo, at most top, with no row into *gap (top + 1:
+ * none); 0 when the table is missing. */
+static int first_gap(struct evt_store *st, int64_t lo, int64_t top,
+		     int64_t *gap, struct evt_err *e)
+{
+	struct col c[1] = { { 'i', NULL, 0, { 0 }, 0, 0, 0 } };
+	struct prm p[4] = { pint(lo), pint(lo), pint(lo), pint(top) };
+	MYSQL_STMT *s;
+	int rc;
+
+	*gap = 0;
+	if (!(s = run(st, Q_GAP, p, 4, "read", &rc, e)))
+		return rc == MISSING ? 0 : rc;
+	if ((rc = each(st, s, c, 1, one_int, gap, "read", e)))
+		return rc;
+	if (*gap <= lo || *gap > top)
+		*gap = top + 1;	/* filled meanwhile */
+	return 0;
+}
+
+/* A gap below top: note the transactions running now, which may fill
+ * it (read after top was: see above), unless some are noted already.
+ * With none, every position up to top is final. */
+static int note_writers(struct evt_store *st, int64_t top, int64_t *h,
+			struct evt_err *e)
+{
+	struct my *m = MY(st);
+	int rc;
+
+	if (m->has_pend || *h >= top)
+		return 0;
+	if ((rc = writers(st, &m->pend, &m->npend, e)))
+		return rc;
+	if (!m->npend) {
+		free(m->pend);
+		m->pend = NULL;
+		m->settled = top;
+		*h = top;
+	} else {
+		m->has_pend = 1;
+		m->pend_upto = top;
+	}
+	return 0;
+}
+
 /* The horizon for a reader after position "after": *h is the greatest
  * position below which nothing can appear any more (may be <= after:
  * nothing to read yet).  Sets m->held. */
@@ -1907,9 +1960,9 @@ static int horizon(struct evt_store *st, int64_t after, int64_t *h,
 	for (;;) {
 		int64_t lo = after > m->settled ? after : m->settled, mc[2];
 		int64_t gap = 0;
-		struct prm p[4];
+		struct prm p[1] = { pint(lo) };
+		int alive;
 
-		p[0] = pint(lo);
 		if (!(s = run(st, Q_RANGE, p, 1, "read", &rc, e))) {
 			*h = after;	/* MISSING: no table (yet) */
 			m->held = 0;
@@ -1924,56 +1977,29 @@ static int horizon(struct evt_store *st, int64_t after, int64_t *h,
 				m->settled = mc[0];
 			*h = m->settled > after ? m->settled : after;
 			m->held = 0;
-			if (m->has_pend && m->pend_upto <= m->settled) {
-				free(m->pend);
-				m->pend = NULL;
-				m->has_pend = 0;
-			}
+			if (m->has_pend && m->pend_upto <= m->settled)
+				forget_writers(m);
 			return 0;
 		}
 		if (m->has_pend) {
-			int alive;
-
 			if ((rc = any_alive(st, m->pend, m->npend, &alive, e)))
 				return rc;
 			if (!alive) {
 				/* they have ended: look again */
 				if (m->pend_upto > m->settled)
 					m->settled = m->pend_upto;
-				free(m->pend);
-				m->pend = NULL;
-				m->has_pend = 0;
+				forget_writers(m);
 				continue;
 			}
 		}
-		p[0] = pint(lo);
-		p[1] = pint(lo);
-		p[2] = pint(lo);
-		p[3] = pint(mc[0]);
-		if (!(s = run(st, Q_GAP, p, 4, "read", &rc, e)))
-			return rc == MISSING ? 0 : rc;
-		if ((rc = each(st, s, c, 1, one_int, &gap, "read", e)))
-			return rc;
-		if (gap <= lo || gap > mc[0])
-			gap = mc[0] + 1;	/* filled meanwhile */
+		if ((rc = first_gap(st, lo, mc[0], &gap, e)) || !gap)
+			return rc;	/* !gap: the table is missing */
 		*h = gap - 1;
 		/* the positions below the gap are taken, hence final */
 		if (lo == m->settled && *h > m->settled)
 			m->settled = *h;
-		if (!m->has_pend && *h < mc[0]) {
-			/* read after m: see above */
-			if ((rc = writers(st, &m->pend, &m->npend, e)))
-				return rc;
-			if (!m->npend) {
-				free(m->pend);
-				m->pend = NULL;
-				m->settled = mc[0];
-				*h = mc[0];
-			} else {
-				m->has_pend = 1;
-				m->pend_upto = mc[0];
-			}
-		}
+		if ((rc = note_writers(st, mc[0], h, e)))
+			return rc;
 		if (*h < after)
 			*h = after;
 		m->held = m->has_pend && *h < m->pend_upto;
