@@ -41,6 +41,7 @@
  * statement.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,7 +65,7 @@
 	X(mysql_stmt_close) X(mysql_stmt_error) X(mysql_stmt_errno) \
 	X(mysql_stmt_insert_id) X(mysql_stmt_free_result) \
 	X(mysql_stmt_affected_rows) X(mysql_stmt_param_count) \
-	X(mysql_thread_id)
+	X(mysql_thread_id) X(mysql_get_socket)
 
 static struct my_api {
 	MY_FUNCS(EVT_DL_MEMBER)
@@ -462,6 +463,7 @@ static int connect_once(struct evt_store *st, struct evt_err *e)
 	unsigned long packet = 1UL << 30;
 	unsigned timeout = 10;
 	char line[600];
+	int fd;
 
 	if (!(m->conn = my.mysql_init(NULL)))
 		return evt_errf(e, EVT_EFAIL, "cannot open '%s': out of memory",
@@ -478,6 +480,10 @@ static int connect_once(struct evt_store *st, struct evt_err *e)
 		return evt_errf(e, EVT_EFAIL, "cannot open '%s': %s", m->shown,
 				line);
 	}
+	/* not inherited by the programs evt-handle and evt-command run
+	 * (O_CLOEXEC on every descriptor) */
+	if ((fd = (int)my.mysql_get_socket(m->conn)) >= 0)
+		fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
 	m->in_tx = 0;
 	m->polled = 0;
 	m->patient = 0;

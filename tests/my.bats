@@ -531,3 +531,25 @@ writes() {
 	run -0 --separate-stderr evt-handle --status h
 	[[ "$output" == *'"position":1,'*'"running":false}' ]]
 }
+
+@test "a holder killed with SIGKILL, its handler still running, never blocks its successor" {
+	evt-append -q s a '{"type":"x"}' '{"type":"y"}'
+	cat >h.sh <<'EOF2'
+#!/bin/sh
+touch started
+exec sleep 60
+EOF2
+	chmod +x h.sh
+	bg h.out evt-handle h s -- ./h.sh
+	wait_until 10 test -e started
+	killed "$pid"
+	# the handler (sleep) still runs; it holds no session of evt's
+	wait_until 3 not_running h
+	run -0 --separate-stderr timeout 10 evt-handle h s -- cat
+	[ "${#lines[@]}" = 2 ]
+}
+
+# not_running NAME: --status says NAME is not running.
+not_running() {
+	evt-handle --status "$1" | grep -q '"running":false}$'
+}
