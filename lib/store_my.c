@@ -65,7 +65,8 @@
 	X(mysql_stmt_close) X(mysql_stmt_error) X(mysql_stmt_errno) \
 	X(mysql_stmt_insert_id) X(mysql_stmt_free_result) \
 	X(mysql_stmt_affected_rows) X(mysql_stmt_param_count) \
-	X(mysql_thread_id) X(mysql_get_socket)
+	X(mysql_thread_id) X(mysql_get_socket) X(mysql_next_result) \
+	X(mariadb_stmt_execute_direct) X(mysql_stmt_attr_set)
 
 static struct my_api {
 	MY_FUNCS(EVT_DL_MEMBER)
@@ -441,20 +442,43 @@ static void disconnect(struct my *m)
 	m->in_tx = 0;
 }
 
-/* A statement of no values and no result rows worth keeping. */
-static int exec_sql(struct evt_store *st, const char *sql, const char *what,
-		    struct evt_err *e)
+/* Statements of no values, separated by ';' and sent at once (one round
+ * trip); the first field of the first row they give into first (n bytes,
+ * "" for none), when first is not NULL.  Every result is read; the server
+ * stops at the first statement that fails. */
+static int exec_first(struct evt_store *st, const char *sql, const char *what,
+		      char *first, size_t n, struct evt_err *e)
 {
 	struct my *m = MY(st);
 	MYSQL_RES *res;
+	MYSQL_ROW r;
+	int more;
 
+	if (first)
+		first[0] = '\0';
 	if (my.mysql_real_query(m->conn, sql, strlen(sql)))
 		return fail_conn(st, what, e);
-	if ((res = my.mysql_store_result(m->conn)))
-		my.mysql_free_result(res);
-	else if (my.mysql_errno(m->conn))
-		return fail_conn(st, what, e);
-	return 0;
+	for (;;) {
+		if ((res = my.mysql_store_result(m->conn))) {
+			if (first && (r = my.mysql_fetch_row(res)) && r[0])
+				snprintf(first, n, "%s", r[0]);
+			first = NULL;
+			my.mysql_free_result(res);
+		} else if (my.mysql_errno(m->conn)) {
+			return fail_conn(st, what, e);
+		}
+		if ((more = my.mysql_next_result(m->conn)) < 0)
+			return 0;
+		if (more > 0)
+			return fail_conn(st, what, e);
+	}
+}
+
+/* Statements of no values and no result rows worth keeping. */
+static int exec_sql(struct evt_store *st, const char *sql, const char *what,
+		    struct evt_err *e)
+{
+	return exec_first(st, sql, what, NULL, 0, e);
 }
 
 static int connect_once(struct evt_store *st, struct evt_err *e)
@@ -473,7 +497,8 @@ static int connect_once(struct evt_store *st, struct evt_err *e)
 	my.mysql_options(m->conn, MYSQL_OPT_MAX_ALLOWED_PACKET, &packet);
 	my.mysql_options(m->conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
 	if (!my.mysql_real_connect(m->conn, m->host, m->user, m->pass, m->db,
-				   m->port, m->sock, CLIENT_FOUND_ROWS)) {
+				   m->port, m->sock, CLIENT_FOUND_ROWS |
+				   CLIENT_MULTI_STATEMENTS)) {
 		first_line(my.mysql_error(m->conn), line, sizeof(line));
 		my.mysql_close(m->conn);
 		m->conn = NULL;
@@ -722,34 +747,6 @@ static int is_missing(unsigned n)
 	return n == ER_NO_SUCH_TABLE;
 }
 
-/* The prepared statement of q (prepared now when it is not yet); NULL with
- * *rc set when that failed (MISSING for a missing table). */
-static MYSQL_STMT *prepared(struct evt_store *st, int q, const char *what,
-			    int *rc, struct evt_err *e)
-{
-	struct my *m = MY(st);
-	struct evt_buf sql = EVT_BUF_INIT;
-	MYSQL_STMT *s;
-
-	if (m->stmt[q])
-		return m->stmt[q];
-	if (!(s = my.mysql_stmt_init(m->conn))) {
-		*rc = fail_conn(st, what, e);
-		return NULL;
-	}
-	qsql(st, q, &sql);
-	if (my.mysql_stmt_prepare(s, sql.p, sql.len)) {
-		unsigned n = my.mysql_stmt_errno(s);
-
-		*rc = is_missing(n) ? MISSING : fail_stmt(st, s, what, e);
-		my.mysql_stmt_close(s);
-		evt_buf_release(&sql);
-		return NULL;
-	}
-	evt_buf_release(&sql);
-	return m->stmt[q] = s;
-}
-
 static void bind_params(MYSQL_BIND *b, const struct prm *p, int n)
 {
 	int i;
@@ -783,6 +780,51 @@ static int execute(struct evt_store *st, MYSQL_STMT *s, const struct prm *p,
 	return 0;
 }
 
+/* Prepare and run sql with the n values of p in one round trip
+ * (mariadb_stmt_execute_direct; libmariadb sends the two apart to a
+ * server that cannot); *out the statement, prepared for the next runs. */
+static int direct(struct evt_store *st, const char *sql, size_t len,
+		  MYSQL_BIND *b, unsigned n, MYSQL_STMT **out, const char *what,
+		  struct evt_err *e)
+{
+	struct my *m = MY(st);
+	MYSQL_STMT *s;
+	int rc;
+
+	*out = NULL;
+	if (!(s = my.mysql_stmt_init(m->conn)))
+		return fail_conn(st, what, e);
+	if ((n && (my.mysql_stmt_attr_set(s, STMT_ATTR_PREBIND_PARAMS, &n) ||
+		   my.mysql_stmt_bind_param(s, b))) ||
+	    my.mariadb_stmt_execute_direct(s, sql, len)) {
+		unsigned code = my.mysql_stmt_errno(s);
+
+		rc = is_missing(code) ? MISSING : fail_stmt(st, s, what, e);
+		my.mysql_stmt_close(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+/* Run q, prepared on its first run. */
+static int run_q(struct evt_store *st, int q, const struct prm *p, int n,
+		 const char *what, struct evt_err *e)
+{
+	struct my *m = MY(st);
+	struct evt_buf sql = EVT_BUF_INIT;
+	MYSQL_BIND b[MAXP];
+	int rc;
+
+	if (m->stmt[q])
+		return execute(st, m->stmt[q], p, n, what, e);
+	qsql(st, q, &sql);
+	bind_params(b, p, n);
+	rc = direct(st, sql.p, sql.len, b, (unsigned)n, &m->stmt[q], what, e);
+	evt_buf_release(&sql);
+	return rc;
+}
+
 /* Run q: NULL with *rc set when it failed (MISSING: the table is missing,
  * no message).  A follower outside a transaction reconnects once and
  * tries again (every statement that goes through here may run twice). */
@@ -793,13 +835,10 @@ static MYSQL_STMT *run(struct evt_store *st, int q, const struct prm *p,
 	int tries = 0;
 
 	for (;;) {
-		MYSQL_STMT *s;
-
 		if ((*rc = ready(st, e)))
 			break;
-		if ((s = prepared(st, q, what, rc, e)) &&
-		    !(*rc = execute(st, s, p, n, what, e)))
-			return s;
+		if (!(*rc = run_q(st, q, p, n, what, e)))
+			return m->stmt[q];
 		if (*rc == MISSING)
 			return NULL;
 		if (*rc != LOST || !m->follower || m->in_tx || tries++)
@@ -1214,12 +1253,13 @@ static void append_unlock(struct evt_store *st)
 	evt_buf_release(&sql);
 }
 
+static void my_rollback(struct evt_store *st);
+
 static int my_begin(struct evt_store *st, struct evt_err *e)
 {
 	struct my *m = MY(st);
 	struct evt_buf sql = EVT_BUF_INIT;
-	MYSQL_RES *res = NULL;
-	MYSQL_ROW r;
+	char got[8];
 	int rc;
 
 	if ((rc = ready(st, e)))
@@ -1229,34 +1269,35 @@ static int my_begin(struct evt_store *st, struct evt_err *e)
 	if (!m->have_ev)
 		return evt_errf(e, EVT_EFAIL, "cannot write to '%s': no events "
 				"table", m->shown);
-	/* EVT_BUSY_TIMEOUT, else a year: as long as it takes */
-	evt_buf_addf(&sql, "SELECT GET_LOCK(" APPEND_LOCK ", %.3f)", m->ev_name,
-		     m->lock_timeout >= 0 ? (double)m->lock_timeout / 1000 :
-					    31536000.0);
-	if (my.mysql_real_query(m->conn, sql.p, sql.len) ||
-	    !(res = my.mysql_store_result(m->conn))) {
-		rc = fail_conn(st, "write to", e);
-	} else if (!(r = my.mysql_fetch_row(res)) || !r[0] ||
-		   strcmp(r[0], "1") != 0) {
-		rc = evt_errf(e, EVT_EFAIL, "cannot write to '%s': the append "
-			      "lock of %s is busy (waited %lld ms)", m->shown,
-			      m->ev_name, (long long)(m->lock_timeout >= 0 ?
-						       m->lock_timeout : 0));
-	} else {
-		m->appending = 1;
-		rc = exec_sql(st, "START TRANSACTION", "write to", e);
-	}
-	if (res)
-		my.mysql_free_result(res);
+	/* the lock, then the transaction, in one round trip; the lock
+	 * waits EVT_BUSY_TIMEOUT, else a year: as long as it takes */
+	evt_buf_addf(&sql, "SELECT GET_LOCK(" APPEND_LOCK ", %.3f); START "
+		     "TRANSACTION", m->ev_name, m->lock_timeout >= 0 ?
+		     (double)m->lock_timeout / 1000 : 31536000.0);
+	rc = exec_first(st, sql.p, "write to", got, sizeof(got), e);
 	evt_buf_release(&sql);
-	if (rc) {
-		if (rc == LOST)
-			disconnect(m);
-		append_unlock(st);
-		return outward(rc);
+	if (!rc && strcmp(got, "1") != 0) {
+		/* not ours: end the transaction it began */
+		exec_sql(st, "ROLLBACK", "write to", e);
+		return evt_errf(e, EVT_EFAIL, "cannot write to '%s': the append "
+				"lock of %s is busy (waited %lld ms)", m->shown,
+				m->ev_name, (long long)(m->lock_timeout >= 0 ?
+							m->lock_timeout : 0));
 	}
-	m->in_tx = 1;
-	return 0;
+	if (!rc) {
+		m->appending = 1;
+		m->in_tx = 1;
+		return 0;
+	}
+	if (rc == LOST) {
+		disconnect(m);
+	} else {
+		/* the lock may be ours, the transaction begun or not */
+		m->appending = 1;
+		m->in_tx = 1;
+		my_rollback(st);
+	}
+	return outward(rc);
 }
 
 static int my_version(struct evt_store *st, const char *stream, size_t slen,
@@ -1275,17 +1316,23 @@ static int my_version(struct evt_store *st, const char *stream, size_t slen,
 	return 0;
 }
 
-/* The INSERT of n rows, prepared (kept for the next batch of n). */
-static MYSQL_STMT *insert_stmt(struct evt_store *st, size_t n, int *rc,
-			       struct evt_err *e)
+/* Run the INSERT of n rows with the values bound in b: prepared on its
+ * first run, kept for the next batch of n.  *s the statement. */
+static int insert_run(struct evt_store *st, size_t n, MYSQL_BIND *b,
+		      MYSQL_STMT **s, struct evt_err *e)
 {
 	struct my *m = MY(st);
 	struct evt_buf sql = EVT_BUF_INIT;
-	MYSQL_STMT *s;
 	size_t i;
+	int rc;
 
-	if (m->stmt[Q_INSERT] && m->ins_rows == n)
-		return m->stmt[Q_INSERT];
+	if (m->stmt[Q_INSERT] && m->ins_rows == n) {
+		*s = m->stmt[Q_INSERT];
+		if (my.mysql_stmt_bind_param(*s, b) ||
+		    my.mysql_stmt_execute(*s))
+			return fail_stmt(st, *s, "append to", e);
+		return 0;
+	}
 	if (m->stmt[Q_INSERT])
 		my.mysql_stmt_close(m->stmt[Q_INSERT]);
 	m->stmt[Q_INSERT] = NULL;
@@ -1294,18 +1341,17 @@ static MYSQL_STMT *insert_stmt(struct evt_store *st, size_t n, int *rc,
 		     "`aggregate_id`, `timestamp`, `event`) VALUES ", m->ev);
 	for (i = 0; i < n; i++)
 		evt_buf_addstr(&sql, i ? ", (?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?)");
-	if (!(s = my.mysql_stmt_init(m->conn))) {
-		*rc = outward(fail_conn(st, "append to", e));
-	} else if (my.mysql_stmt_prepare(s, sql.p, sql.len)) {
-		*rc = outward(fail_stmt(st, s, "append to", e));
-		my.mysql_stmt_close(s);
-		s = NULL;
-	} else {
-		m->stmt[Q_INSERT] = s;
+	rc = direct(st, sql.p, sql.len, b, (unsigned)(5 * n), s, "append to",
+		    e);
+	evt_buf_release(&sql);
+	if (rc == MISSING)
+		return evt_errf(e, EVT_EFAIL, "cannot append to '%s': no events "
+				"table", m->shown);
+	if (!rc) {
+		m->stmt[Q_INSERT] = *s;
 		m->ins_rows = n;
 	}
-	evt_buf_release(&sql);
-	return s;
+	return rc;
 }
 
 /* r's timestamp as a DATETIME; *ms its milliseconds. */
@@ -1383,8 +1429,6 @@ static int insert_rows(struct evt_store *st, struct evt_record *rows,
 	size_t k;
 	int rc = 0;
 
-	if (!(s = insert_stmt(st, n, &rc, e)))
-		return rc;
 	insert_room(m, n);
 	b = m->ins_bind;
 	memset(b, 0, n * 5 * sizeof(*b));
@@ -1406,8 +1450,7 @@ static int insert_rows(struct evt_store *st, struct evt_record *rows,
 		insert_time(m, r, k, &m->ins_time[k]);
 		insert_bind(b + 5 * k, r, &m->ins_time[k]);
 	}
-	if (my.mysql_stmt_bind_param(s, b) || my.mysql_stmt_execute(s)) {
-		rc = fail_stmt(st, s, "append to", e);
+	if ((rc = insert_run(st, n, b, &s, e))) {
 		if (rc == EVT_EINPUT)
 			evt_errf(e, EVT_EINPUT, "cannot append to '%s': an "
 				 "event is too big for column event of %s",
@@ -1472,15 +1515,23 @@ static int my_insert(struct evt_store *st, struct evt_record *r,
 static int my_commit(struct evt_store *st, struct evt_err *e)
 {
 	struct my *m = MY(st);
+	struct evt_buf sql = EVT_BUF_INIT;
 	int rc;
 
 	if (!m->conn)
 		return evt_errf(e, EVT_EFAIL, "cannot commit to '%s': the "
 				"connection was lost", m->shown);
-	rc = exec_sql(st, "COMMIT", "commit to", e);
+	/* the commit, then the lock's release, in one round trip (a failed
+	 * COMMIT stops there: append_unlock releases it then) */
+	evt_buf_addf(&sql, "COMMIT; DO RELEASE_LOCK(" APPEND_LOCK ")",
+		     m->ev_name);
+	rc = exec_sql(st, sql.p, "commit to", e);
+	evt_buf_release(&sql);
 	m->in_tx = 0;
 	if (rc == LOST)
 		disconnect(m);
+	if (!rc)
+		m->appending = 0;
 	append_unlock(st);
 	return outward(rc);
 }
