@@ -1029,6 +1029,17 @@ on_pg() {
 	export EVT_DB
 }
 
+# on_my: the same on the MariaDB server of the file (a database of this
+# test's own).
+on_my() {
+	[ -n "${EVT_TEST_MY_URL:-}" ] || skip "no MariaDB server: $(head -n 1 "$BATS_FILE_TMPDIR/my_start.log" 2>/dev/null)"
+	EVT_TEST_BACKEND=my
+	TS_SQL='2020-01-02 03:04:05.678'
+	my_test_db
+	EVT_DB=$(my_url "$EVT_TEST_DB")
+	export EVT_DB
+}
+
 # $output with the time of each "parked" replaced by AT where it is a
 # well-formed ISO-8601 UTC time.
 no_at() {
@@ -1090,6 +1101,11 @@ bookmarks|posts-model|["posts"]'
 	status_of_own_streams
 }
 
+@test "MariaDB: --status: head and lag of the handler's own streams; evtstore's bookmarks show streams null" {
+	on_my
+	status_of_own_streams
+}
+
 # A handler h of posts that parked positions 2 and 4 (status 3).
 parked_fixture() {
 	fixture
@@ -1143,6 +1159,11 @@ evt-handle: h: 2 parked events retried: 1 handled, 1 still parked"
 	parked_and_retried
 }
 
+@test "MariaDB: --parked NAME prints its parked events; --retry-parked runs them first, unparking each handled one" {
+	on_my
+	parked_and_retried
+}
+
 dropped() {
 	parked_fixture
 	db_sql "INSERT INTO bookmarks VALUES ('evtstore-handler', 3)"
@@ -1181,6 +1202,11 @@ dropped() {
 	dropped
 }
 
+@test "MariaDB: --drop NAME deletes its bookmark, parked events and remembered streams" {
+	on_my
+	dropped
+}
+
 tail_on_empty_store() {
 	# a store with its tables and no event
 	evt-handle --status >/dev/null 2>&1 || :
@@ -1196,6 +1222,11 @@ tail_on_empty_store() {
 
 @test "PostgreSQL: --tail on an empty store writes bookmark 0 and remembers the handler: the next run loses nothing" {
 	on_pg
+	tail_on_empty_store
+}
+
+@test "MariaDB: --tail on an empty store writes bookmark 0 and remembers the handler: the next run loses nothing" {
+	on_my
 	tail_on_empty_store
 }
 
@@ -1498,12 +1529,24 @@ setup_file() {
 		. "$BATS_TEST_DIRNAME/pg.bash"
 		pg_start >"$BATS_FILE_TMPDIR/pg_start.log" 2>&1 || :
 	fi
+	# and a MariaDB server, unless tests/run.sh has one running
+	if [ -z "${EVT_TEST_MY_URL:-}" ]; then
+		. "$BATS_TEST_DIRNAME/my.bash"
+		if my_start >"$BATS_FILE_TMPDIR/my_start.log" 2>&1; then
+			EVT_TEST_MY_OWN=1
+			export EVT_TEST_MY_OWN
+		fi
+	fi
 }
 
 teardown_file() {
 	if [ -n "${EVT_TEST_PG_DIR:-}" ]; then
 		. "$BATS_TEST_DIRNAME/pg.bash"
 		pg_stop
+	fi
+	if [ -n "${EVT_TEST_MY_OWN:-}" ]; then
+		. "$BATS_TEST_DIRNAME/my.bash"
+		my_stop
 	fi
 }
 

@@ -130,9 +130,10 @@ db_sql() {
 		;;
 	my)
 		local out
-		# a backslash is itself, as in standard SQL (PostgreSQL, SQLite)
+		# a backslash is itself and "x" a name, as in standard SQL
+		# (PostgreSQL, SQLite)
 		out=$(my_sql --batch --raw --skip-column-names \
-			-D "$(db_name "${2:-}")" -e "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES'); $1") || return
+			-D "$(db_name "${2:-}")" -e "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES,ANSI_QUOTES'); $1") || return
 		[ -z "$out" ] || printf '%s\n' "$out" | tr '\t' '|'
 		;;
 	*)
