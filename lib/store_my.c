@@ -93,6 +93,8 @@ enum { QUERIES(X) Q_N };
 #define HOLD_POLL_MS 20		/* held at a gap: look again this often */
 #define BATCH_MAX 4096		/* rows of one INSERT */
 #define WINDOW 4096		/* a follower's start: the gaps looked at */
+#define GRACE_MS 20		/* from the greatest position to the list of
+				   transactions (see horizon()) */
 
 /* A transaction that may still commit a position (see horizon()). */
 struct trx {
@@ -1818,18 +1820,20 @@ out:
  *
  * Why it holds.  Let m be the greatest position visible to a statement S,
  * and W the transactions that SHOW ENGINE INNODB STATUS lists as active
- * in a later statement (every transaction of the server but the
- * reader's own).  Every position
- * <= m was drawn before m was, hence before S (AUTO_INCREMENT hands out
- * values in time order); a transaction that drew one was running then,
- * so when it is not in W it has ended: its rows are committed or never
- * will be.  Hence:
+ * in a later statement, read GRACE_MS after S (every transaction of the
+ * server but the reader's own).  Every position <= m was drawn before m
+ * was, hence before S (AUTO_INCREMENT hands out values in time order).
+ * InnoDB draws a row's value just before it starts the transaction's
+ * first write (for its first row only: it is listed from then on), so a
+ * transaction that drew one is listed by then, unless that thread stood
+ * still for GRACE_MS between the two; when it is not in W it has ended:
+ * its rows are committed or never will be.  Hence:
  *   - no gap in (lo, m], lo final: every position <= m is final (a
  *     running writer cannot commit a position that is taken);
  *   - W empty: every position <= m is final;
  *   - else the first gap g: the positions < g are final, and once every
  *     transaction of W has ended, so is every position <= m.
- *
+
  * The cost: one statement per read (the greatest position and the count
  * above the last final one, on the primary key); the list of
  * transactions (which needs the PROCESS privilege) is read only at a gap; a reader held at a gap
@@ -1988,6 +1992,8 @@ static int note_writers(struct evt_store *st, int64_t top, int64_t *h,
 
 	if (m->has_pend || *h >= top)
 		return 0;
+	if (nap(GRACE_MS))
+		return INTERRUPTED;
 	if ((rc = writers(st, &m->pend, &m->npend, e)))
 		return rc;
 	if (!m->npend) {
@@ -2204,19 +2210,23 @@ static int safe_end(struct evt_store *st, int64_t *h, struct evt_err *e)
 	int rc, alive;
 
 	*h = 0;
-	if (!(rc = adhoc_max(st, &mx, e)) && mx > 0)
-		rc = writers(st, &w, &nw, e);
-	if (rc || !mx)
+	if ((rc = adhoc_max(st, &mx, e)) || !mx)
 		goto out;
 	*h = mx;
-	if (!nw)
-		goto settle;
 	wlo = mx > WINDOW ? mx - WINDOW : 0;
 	if ((rc = positions(st, wlo, mx, &before, e)) ||
 	    (wlo && (rc = count_range(st, 0, wlo, &old0, e))))
 		goto out;
 	/* no position missing: nothing a transaction could fill */
 	if (old0 == wlo && before.n == (size_t)(mx - wlo))
+		goto settle;
+	if (nap(GRACE_MS)) {
+		rc = INTERRUPTED;
+		goto out;
+	}
+	if ((rc = writers(st, &w, &nw, e)))
+		goto out;
+	if (!nw)
 		goto settle;
 	if (old0 != wlo) {
 		struct prm p[4] = { pint(0), pint(0), pint(0), pint(wlo) };

@@ -181,23 +181,24 @@ inserting() {
 	evt-append -q s a '{"type":"a"}'
 	same "$(db_tables)" "bookmarks
 events"
+	# (db_sql quotes names as standard SQL does: ANSI_QUOTES)
 	run -0 db_sql "SHOW CREATE TABLE events"
-	same "$output" 'events|CREATE TABLE `events` (
-  `position` bigint(20) unsigned NOT NULL AUTO_INCREMENT,
-  `version` int(11) DEFAULT NULL,
-  `stream` varchar(255) DEFAULT NULL,
-  `aggregate_id` varchar(255) DEFAULT NULL,
-  `timestamp` datetime(3) DEFAULT NULL,
-  `event` longtext DEFAULT NULL,
-  PRIMARY KEY (`position`),
-  UNIQUE KEY `events_stream_position_unique` (`stream`,`position`),
-  UNIQUE KEY `events_stream_aggregate_id_version_unique` (`stream`,`aggregate_id`,`version`)
+	same "$output" 'events|CREATE TABLE "events" (
+  "position" bigint(20) unsigned NOT NULL AUTO_INCREMENT,
+  "version" int(11) DEFAULT NULL,
+  "stream" varchar(255) DEFAULT NULL,
+  "aggregate_id" varchar(255) DEFAULT NULL,
+  "timestamp" datetime(3) DEFAULT NULL,
+  "event" longtext DEFAULT NULL,
+  PRIMARY KEY ("position"),
+  UNIQUE KEY "events_stream_position_unique" ("stream","position"),
+  UNIQUE KEY "events_stream_aggregate_id_version_unique" ("stream","aggregate_id","version")
 ) ENGINE=InnoDB AUTO_INCREMENT=2 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin'
 	run -0 db_sql "SHOW CREATE TABLE bookmarks"
-	same "$output" 'bookmarks|CREATE TABLE `bookmarks` (
-  `bookmark` varchar(255) NOT NULL,
-  `position` bigint(20) DEFAULT NULL,
-  PRIMARY KEY (`bookmark`)
+	same "$output" 'bookmarks|CREATE TABLE "bookmarks" (
+  "bookmark" varchar(255) NOT NULL,
+  "position" bigint(20) DEFAULT NULL,
+  PRIMARY KEY ("bookmark")
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin'
 }
 
