@@ -9,12 +9,13 @@
 #   pg_stop                       stop it and remove the directory
 #   pg_restart                    pg_ctl restart (fast shutdown)
 #   pg_psql [PSQL ARGS]           psql as the superuser
-#   pgb_start [MODE]              start pgbouncer (Debian's package) in front
+#   pgb_start [MODE [SIZE]]       start pgbouncer (Debian's package) in front
 #                                 of the cluster, pool_mode MODE (default
-#                                 transaction), on 127.0.0.1; prints its URL.
+#                                 transaction), SIZE server connections
+#                                 (default 4), on 127.0.0.1; prints its URL.
 #                                 It ignores the startup parameter
 #                                 "options": name tables schema.name.
-#   pgb_stop [MODE]               stop it (pg_stop stops every one)
+#   pgb_stop [MODE[-SIZE]]        stop it (pg_stop stops every one)
 # When run as root the server runs as the postgres user (initdb refuses
 # root).  EVT_TEST_PG_BIN names the server's bin directory (default: the
 # newest /usr/lib/postgresql/*/bin).
@@ -90,7 +91,7 @@ pg_start() {
 }
 
 pgb_start() {
-	_pgb_dir=$EVT_TEST_PG_DIR/pgbouncer-${1:-transaction}
+	_pgb_dir=$EVT_TEST_PG_DIR/pgbouncer-${1:-transaction}${2:+-$2}
 	if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
 		echo "pgb_start: no pgbouncer (install pgbouncer)" >&2
 		return 1
@@ -111,7 +112,7 @@ auth_file = $_pgb_dir/userlist.txt
 pool_mode = ${1:-transaction}
 ignore_startup_parameters = extra_float_digits,options
 max_client_conn = 400
-default_pool_size = 4
+default_pool_size = ${2:-4}
 logfile = $_pgb_dir/log
 pidfile = $_pgb_dir/pid
 EOF_PGB

@@ -21,12 +21,14 @@ setup_file() {
 	fi
 	PGB_TX=$(pgb_start transaction) || return 1
 	PGB_SESSION=$(pgb_start session) || return 1
-	export PGB_TX PGB_SESSION
+	PGB_ONE=$(pgb_start session 1) || return 1
+	export PGB_TX PGB_SESSION PGB_ONE
 }
 
 teardown_file() {
 	pgb_stop transaction
 	pgb_stop session
+	pgb_stop session-1
 }
 
 setup() {
@@ -145,4 +147,11 @@ teardown() {
 	run -0 cut -c1-60 tail.out
 	same "$output" '{"position":2,"stream":"s","aggregateId":"a","version":2,"ti
 {"position":3,"stream":"s","aggregateId":"b","version":1,"ti'
+}
+
+@test "session pooling with its one server connection taken by us: the pooler test waits 5 s, then refuses the lock" {
+	run -0 evt-append -q -d "$PGB_ONE" s a '{"type":"x"}'
+	run -1 --separate-stderr timeout 60 evt-handle -d "$PGB_ONE" h s -- sh -c 'echo ran'
+	same "$output" ""
+	same "$stderr" "evt-handle: h: cannot hold the handler lock through a pooler in transaction pooling mode ('$PGB_ONE'): connect to the server directly or through session pooling"
 }
