@@ -10,30 +10,14 @@ rec() {
 	printf '{"position":%s,"stream":"%s","aggregateId":"%s","version":%s,"timestamp":"TS","event":%s}' "$@"
 }
 
-# The README user commands as a shell program: it keeps its stdin in the
-# file input and decides by the command's type and the aggregate.
+# The README user commands as a command program (tests/fixtures/user.sh):
+# it keeps its stdin in the file input and decides by the command's type
+# and the aggregate.
 user_program() {
-	cat >user.sh <<'EOF'
-#!/bin/sh
-input=$(cat)
-printf '%s\n' "$input" >>input
-case $input in
-*'"type":"create"'*)
-	case $input in *'"version":0}}') ;; *) echo "user already exists" >&2; exit 1 ;; esac
-	name=$(printf '%s\n' "$input" | sed 's/^{"command":{"name":\("[^"]*"\).*/\1/')
-	echo "{\"type\":\"created\",\"name\":$name}" ;;
-*'"type":"disable"'*)
-	case $input in *'"enabled":true'*) echo '{"type":"disabled"}' ;; esac ;;
-*'"type":"enable"'*)
-	case $input in *'"enabled":false'*) echo '{"type":"enabled"}' ;; esac ;;
-esac
-EOF
-	chmod +x user.sh
+	cp "$EVT_FIXTURES/user.sh" .
 }
 
-USER_JQ='if .type == "created" then {name: .name, enabled: true}
-	elif .type == "disabled" then {enabled: false}
-	elif .type == "enabled" then {enabled: true} else null end'
+USER_JQ=$(cat "$EVT_FIXTURES/user.jq")
 
 @test "runs the program on the folded aggregate, appends its events, prints the result" {
 	user_program

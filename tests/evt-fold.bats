@@ -22,9 +22,7 @@ EOF
 }
 
 # The jq fold of the README user aggregate (evtstore's fold function).
-USER_JQ='if .type == "created" then {name: .name, enabled: true}
-	elif .type == "disabled" then {enabled: false}
-	elif .type == "enabled" then {enabled: true} else null end'
+USER_JQ=$(cat "$EVT_FIXTURES/user.jq")
 
 # --- merge, the default reducer ------------------------------------------------
 

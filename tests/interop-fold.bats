@@ -22,9 +22,7 @@ canon() {
 }
 
 # evtstore's README user aggregate as a jq fold, and its create().
-USER_JQ='if .type == "created" then {name: .name, enabled: true}
-	elif .type == "disabled" then {enabled: false}
-	elif .type == "enabled" then {enabled: true} else null end'
+USER_JQ=$(cat "$EVT_FIXTURES/user.jq")
 USER_INIT='{"name":"","enabled":false}'
 
 # The fold of `fold.js meta`: what evtstore passes a fold, kept.
@@ -107,21 +105,7 @@ evtstore_users() {
 }
 
 @test "evt-command decides like evtstore's createCommands, on the same store" {
-	cat >user.sh <<'EOF'
-#!/bin/sh
-input=$(cat)
-case $input in
-*'"type":"create"'*)
-	case $input in *'"version":0}}') ;; *) echo "user already exists" >&2; exit 1 ;; esac
-	name=$(printf '%s\n' "$input" | sed 's/^{"command":{"name":\("[^"]*"\).*/\1/')
-	echo "{\"type\":\"created\",\"name\":$name}" ;;
-*'"type":"disable"'*)
-	case $input in *'"enabled":true'*) echo '{"type":"disabled"}' ;; esac ;;
-*'"type":"enable"'*)
-	case $input in *'"enabled":false'*) echo '{"type":"enabled"}' ;; esac ;;
-esac
-EOF
-	chmod +x user.sh
+	cp "$EVT_FIXTURES/user.sh" .
 	cmd() {
 		evt-command -d store.db --jq "$USER_JQ" --init "$USER_INIT" users "$@" -- ./user.sh
 	}

@@ -2,6 +2,8 @@
 bats_require_minimum_version 1.5.0
 
 EVT_TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+# Programs and data that several test files use (copy or read them).
+EVT_FIXTURES=$EVT_TOP/tests/fixtures
 # EVT_TEST_BIN (set by tests/run.sh under VALGRIND=1) comes first: the
 # memcheck wrappers of the programs.
 export PATH="${EVT_TEST_BIN:+$EVT_TEST_BIN:}$EVT_TOP/bin:$PATH"
