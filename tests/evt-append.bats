@@ -256,7 +256,7 @@ EOF
 	evt-append -q -d "$a" posts p1 '{"type":"c","s":"\u00e9"}'
 	evt-append -q -d "$a" users u1 '{"type":"d"}'
 	evt-append -q -d "$a" users u2 '{"type":"e"}'
-	run -0 --separate-stderr bash -c "evt-read -d '$a' | evt-append -d '$b' --records"
+	run -0 --separate-stderr bash -c "set -o pipefail; evt-read -d '$a' | evt-append -d '$b' --records"
 	[ "$stderr" = "" ]
 	copied=$output
 	run -0 --separate-stderr evt-read -d "$a"

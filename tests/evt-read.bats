@@ -444,7 +444,7 @@ join_lines() {
 	[ "${#lines[@]}" = 2 ]
 	[[ "${lines[0]}" =~ ^\{\"position\":1,\"stream\":\"s\",\"aggregateId\":\"a\",\"version\":1,\"timestamp\":\"$TS_RE\",\"event\":\{\"type\":\"n\",\"i\":1\}\}$ ]]
 	[ "${lines[1]}" = "status 0" ]
-	run -0 --separate-stderr timeout $((20 * EVT_TEST_SLOW)) bash -c 'evt-read s a | head -n 1 >/dev/null'
+	run -0 --separate-stderr timeout $((20 * EVT_TEST_SLOW)) bash -c 'set -o pipefail; evt-read s a | head -n 1 >/dev/null'
 	[ "$output" = "" ]
 	[ "$stderr" = "" ]
 	run -0 --separate-stderr evt-read --head
