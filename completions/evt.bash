@@ -2,16 +2,16 @@
 
 _evt_verbs='append read fold tail handle command'
 
-# --bookmarks-table is left to the programs that use it
-_evt_common='-d --db --events-table -h --help --version'
+# every program accepts --bookmarks-table (evt-read, evt-fold and evt-tail
+# ignore it)
+_evt_common='-d --db --events-table --bookmarks-table -h --help --version'
 
 # The options of evt-$1, and those of them that take a value.
 _evt_options()
 {
 	case $1 in
 	append)
-		_evt_opts='-q --quiet -e --expect --records --count --key
-			--bookmarks-table'
+		_evt_opts='-q --quiet -e --expect --records --count --key'
 		_evt_args='-e --expect --count --key' ;;
 	read)
 		_evt_opts='-n --limit --after --type --stream --last --head --streams
@@ -28,12 +28,12 @@ _evt_options()
 		_evt_opts='--on --stream --status --reset --parked --drop --tail
 			--always-tail --follow --batch --retries --retry-delay
 			--timeout --continue-on-error --retry-parked --wait
-			--group --bookmarks-table'
+			--group'
 		_evt_args='--on --stream --batch --retries --retry-delay
 			--timeout --group' ;;
 	command)
 		_evt_opts='--jq --jq-file --exec --init --persist --timeout
-			--retries --key --bookmarks-table'
+			--retries --key'
 		_evt_args='--jq --jq-file --exec --init --persist --timeout --retries
 			--key' ;;
 	*)

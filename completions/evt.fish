@@ -109,6 +109,15 @@ for p in evt-append evt-read evt-fold evt-tail evt-handle evt-command
     complete -c $p $opt -l version -d 'print the version'
 end
 
+# every program accepts --bookmarks-table; evt-read, evt-fold and evt-tail
+# ignore it
+for p in evt-append evt-handle evt-command
+    complete -c $p $opt -l bookmarks-table -x -d 'the bookmarks table'
+end
+for p in evt-read evt-fold evt-tail
+    complete -c $p $opt -l bookmarks-table -x -d 'accepted, not used: reads no bookmarks'
+end
+
 for p in evt-fold evt-command
     complete -c $p $opt -l jq -x -d 'reduce with a jq program'
     complete -c $p $opt -l jq-file -r -F -d 'reduce with the jq program in a file'
@@ -120,11 +129,6 @@ end
 
 for p in evt-handle evt-command
     complete -c $p -n __evt_after_dashdash -a '(__evt_complete_program)'
-end
-
-# the bookmarks table, for the programs that use it
-for p in evt-append evt-handle evt-command
-    complete -c $p $opt -l bookmarks-table -x -d 'the bookmarks table'
 end
 
 complete -c evt-append -s q -l quiet -d 'print no records'

@@ -32,15 +32,17 @@ enum {
 
 /* The common options in --help: EVT_COMMON_USAGE for the programs that
  * use the bookmarks table, EVT_STORE_USAGE for the others (which accept
- * --bookmarks-table and ignore it); then each program's exit statuses
- * (EVT_EXIT_*, as in its man page). */
+ * --bookmarks-table and ignore it, and say so); then each program's exit
+ * statuses (EVT_EXIT_*, as in its man page). */
 #define EVT_DB_USAGE \
 	"  -d, --db URL              the store (default: $EVT_DB, else events.db)\n" \
 	"      --events-table NAME   events table (default: events)\n"
 #define EVT_HELP_USAGE \
 	"  -h, --help                show this help\n" \
 	"      --version             show the version\n"
-#define EVT_STORE_USAGE EVT_DB_USAGE EVT_HELP_USAGE
+#define EVT_STORE_USAGE EVT_DB_USAGE \
+	"      --bookmarks-table NAME  accepted, not used: reads no bookmarks\n" \
+	EVT_HELP_USAGE
 #define EVT_COMMON_USAGE EVT_DB_USAGE \
 	"      --bookmarks-table NAME  bookmarks table (default: bookmarks)\n" \
 	EVT_HELP_USAGE

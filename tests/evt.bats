@@ -166,16 +166,16 @@ load test_helper
 	[ "$stderr" = "evt: option '-d' needs a value" ]
 }
 
-@test "every program's --help ends with its exit statuses; --bookmarks-table where it is used" {
+@test "every program's --help ends with its exit statuses; --bookmarks-table says whether it is used" {
 	while read -r c codes bookmarks; do
 		run -0 --separate-stderr evt-$c --help
 		[ "$stderr" = "" ]
 		# shellcheck disable=SC2001
 		same "$(printf '%s\n' "$output" | sed -n '/^exit status:$/,$p' | sed -n 's/^  \([0-9]\)  .*/\1/p' | tr -d '\n')" "$codes"
 		if [ "$bookmarks" = yes ]; then
-			[[ "$output" == *"--bookmarks-table NAME"* ]]
+			[[ "$output" == *"--bookmarks-table NAME  bookmarks table (default: bookmarks)"* ]]
 		else
-			[[ "$output" != *"--bookmarks-table"* ]]
+			[[ "$output" == *"--bookmarks-table NAME  accepted, not used: reads no bookmarks"* ]]
 		fi
 	done <<'EOF'
 append 01234 yes
