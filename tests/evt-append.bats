@@ -1062,30 +1062,7 @@ opt_events"
 	[ "$stderr" = "evt-append: cannot open 'bad.db': file is not a database" ]
 }
 
-# --- help, version, options ---------------------------------------------------------------
-
-@test "--help and -h print the usage on stdout" {
-	run -0 --separate-stderr evt-append --help
-	[ "$stderr" = "" ]
-	[[ "$(line 1)" == "usage: evt-append "* ]]
-	help=$output
-	run -0 --separate-stderr evt-append -h
-	same "$output" "$help"
-	[ ! -e events.db ]
-}
-
-@test "--version prints the version" {
-	run -0 --separate-stderr evt-append --version
-	[ "$output" = "evt-append (evt) $(evt_version)" ]
-	[ "$stderr" = "" ]
-}
-
-@test "--help and --version on a full disk are exit 1 with a message" {
-	run -1 --separate-stderr to_full evt-append --help
-	[ "$stderr" = "evt-append: write error: No space left on device" ]
-	run -1 --separate-stderr to_full evt-append --version
-	[ "$stderr" = "evt-append: write error: No space left on device" ]
-}
+# --- options -------------------------------------------------------------------
 
 @test "an unknown option is a usage error" {
 	run -2 --separate-stderr evt-append --bogus users u1 '{"type":"a"}'

@@ -347,20 +347,6 @@ evt-command: 'sleep' timed out after 3.5 s"$'\r'
 	[ "$output" = 1 ]
 }
 
-@test "--help and -h print the usage on stdout; --version the version" {
-	run -0 --separate-stderr evt-command --help
-	[ "$stderr" = "" ]
-	[[ "$(line 1)" == "usage: evt-command "* ]]
-	help=$output
-	run -0 --separate-stderr evt-command -h
-	same "$output" "$help"
-	run -0 --separate-stderr evt-command --version
-	[ "$output" = "evt-command (evt) $(evt_version)" ]
-	run -1 --separate-stderr to_full evt-command --version
-	[ "$stderr" = "evt-command: write error: No space left on device" ]
-	[ ! -e events.db ]
-}
-
 @test "an unpaired surrogate escape in BODY or in the events printed is refused" {
 	run -2 --separate-stderr evt-command users u1 go '{"a":"\ud800"}' -- cat
 	[ "$stderr" = 'evt-command: invalid BODY: invalid JSON at column 7: unpaired surrogate in \u escape' ]

@@ -595,20 +595,6 @@ EOF
 	[ "$stderr" = "evt-fold: invalid events table 'no-pe': $NAME_RULE" ]
 }
 
-@test "--help and -h print the usage on stdout; --version the version" {
-	run -0 --separate-stderr evt-fold --help
-	[ "$stderr" = "" ]
-	[[ "$(line 1)" == "usage: evt-fold "* ]]
-	help=$output
-	run -0 --separate-stderr evt-fold -h
-	same "$output" "$help"
-	run -0 --separate-stderr evt-fold --version
-	[ "$output" = "evt-fold (evt) $(evt_version)" ]
-	run -1 --separate-stderr to_full evt-fold --help
-	[ "$stderr" = "evt-fold: write error: No space left on device" ]
-	[ ! -e events.db ]
-}
-
 @test "--jq: an event jq cannot read is exit 4 naming the position" {
 	# an unpaired surrogate escape, stored by another program
 	run -0 evt-append -q s b '{"type":"x"}'

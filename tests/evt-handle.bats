@@ -1500,26 +1500,6 @@ $R5"
 	[ -z "$(ls -d new.db* 2>/dev/null)" ]
 }
 
-@test "--help prints usage on stdout, exit 0" {
-	run -0 --separate-stderr evt-handle --help
-	[ "$stderr" = "" ]
-	[ "$(line 1)" = "usage: evt-handle [OPTIONS] NAME STREAM[,STREAM...] [--on [STREAM:]TYPE=COMMAND]... [-- PROGRAM [ARG...]]" ]
-	for o in --on --retries --retry-delay --timeout --continue-on-error --retry-parked --tail --always-tail --follow --batch --wait --status --reset --parked --drop --db --events-table --bookmarks-table --help --version; do
-		[[ "$output" == *" $o"* ]]
-	done
-	help=$output
-	run -0 --separate-stderr evt-handle -h
-	same "$output" "$help"
-	run -1 --separate-stderr to_full evt-handle --help
-	[ "$stderr" = "evt-handle: write error: No space left on device" ]
-}
-
-@test "--version" {
-	run -0 --separate-stderr evt-handle --version
-	[ "$output" = "evt-handle (evt) $(evt_version)" ]
-	[ "$stderr" = "" ]
-}
-
 # --- PostgreSQL -------------------------------------------------------------
 # One throwaway cluster for the file (tests/pg.bash); each test has tables of
 # its own. Skipped when no PostgreSQL server is installed.

@@ -536,25 +536,3 @@ join_lines() {
 	[ ! -e x.db ]
 }
 
-@test "--help and -h print the usage on stdout" {
-	run -0 --separate-stderr evt-read --help
-	[ "$stderr" = "" ]
-	[[ "$(line 1)" == "usage: evt-read "* ]]
-	help=$output
-	run -0 --separate-stderr evt-read -h
-	same "$output" "$help"
-	[ ! -e events.db ]
-}
-
-@test "--version prints the version" {
-	run -0 --separate-stderr evt-read --version
-	[ "$output" = "evt-read (evt) $(evt_version)" ]
-	[ "$stderr" = "" ]
-}
-
-@test "--help and --version on a full disk are exit 1 with a message" {
-	run -1 --separate-stderr to_full evt-read --help
-	[ "$stderr" = "evt-read: write error: No space left on device" ]
-	run -1 --separate-stderr to_full evt-read --version
-	[ "$stderr" = "evt-read: write error: No space left on device" ]
-}

@@ -633,25 +633,3 @@ race_round() {
 	[ ! -e events.db ]
 }
 
-@test "--help and -h print the usage on stdout" {
-	run -0 --separate-stderr evt-tail --help
-	[ "$stderr" = "" ]
-	[[ "$(line 1)" == "usage: evt-tail [--after POSITION | -n N] [--type TYPE]... [--count N] [--stream NAME]... [STREAM[,STREAM...]...]" ]]
-	help=$output
-	run -0 --separate-stderr evt-tail -h
-	same "$output" "$help"
-	[ ! -e events.db ]
-}
-
-@test "--version prints the version" {
-	run -0 --separate-stderr evt-tail --version
-	[ "$output" = "evt-tail (evt) $(evt_version)" ]
-	[ "$stderr" = "" ]
-}
-
-@test "--help and --version on a full disk are exit 1 with a message" {
-	run -1 --separate-stderr to_full evt-tail --help
-	[ "$stderr" = "evt-tail: write error: No space left on device" ]
-	run -1 --separate-stderr to_full evt-tail --version
-	[ "$stderr" = "evt-tail: write error: No space left on device" ]
-}

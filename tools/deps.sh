@@ -28,6 +28,8 @@ need_check='
 /usr/sbin/mariadbd:mariadb-server
 /usr/bin/mariadb-admin:mariadb-client
 /usr/bin/python3:python3
+/usr/bin/zsh:zsh
+/usr/bin/fish:fish
 '
 need_bench='
 /usr/bin/time:time
