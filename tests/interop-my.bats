@@ -43,9 +43,7 @@ evtstore_users() {
 }
 
 # evtstore's README user aggregate as a jq fold, and its create().
-USER_JQ='if .type == "created" then {name: .name, enabled: true}
-	elif .type == "disabled" then {enabled: false}
-	elif .type == "enabled" then {enabled: true} else null end'
+USER_JQ=$(cat "$EVT_FIXTURES/user.jq")
 USER_INIT='{"name":"","enabled":false}'
 
 # The columns and the indexes of the events and bookmarks tables of the
@@ -304,21 +302,7 @@ events|InnoDB|utf8mb4"
 		run -0 --separate-stderr evt-fold --persist v1 --jq "$USER_JQ" --init "$USER_INIT" users "$id"
 		same "$output" "$expected"
 	done
-	cat >user.sh <<'EOF'
-#!/bin/sh
-input=$(cat)
-case $input in
-*'"type":"create"'*)
-	case $input in *'"version":0}}') ;; *) echo "user already exists" >&2; exit 1 ;; esac
-	name=$(printf '%s\n' "$input" | sed 's/^{"command":{"name":\("[^"]*"\).*/\1/')
-	echo "{\"type\":\"created\",\"name\":$name}" ;;
-*'"type":"disable"'*)
-	case $input in *'"enabled":true'*) echo '{"type":"disabled"}' ;; esac ;;
-*'"type":"enable"'*)
-	case $input in *'"enabled":false'*) echo '{"type":"enabled"}' ;; esac ;;
-esac
-EOF
-	chmod +x user.sh
+	cp "$EVT_FIXTURES/user.sh" .
 	cmd() {
 		evt-command --persist v1 --jq "$USER_JQ" --init "$USER_INIT" users "$@" -- ./user.sh
 	}
