@@ -60,23 +60,42 @@ static size_t scheme_len(const char *url)
 	return strncmp(url + i, "://", 3) == 0 ? i : 0;
 }
 
-int evt_store_url_parse(const char *url, enum evt_store_kind *kind,
-			const char **path, struct evt_err *e)
+/* The backends that a URL scheme names: "SCHEME://...".  A path and
+ * sqlite:PATH are the SQLite backend's (classify).  A backend is added
+ * here, with its file lib/store_<name>.c. */
+static const struct scheme {
+	const char *name[2];		/* NAME://..., a second name or NULL */
+	const struct evt_backend *be;
+} schemes[] = {
+	{ { "postgres", "postgresql" }, &evt_pg_backend },
+	{ { "mysql", "mariadb" }, &evt_my_backend },
+};
+
+static const struct scheme *find_scheme(const char *url, size_t n)
+{
+	size_t i, k;
+
+	for (i = 0; i < sizeof(schemes) / sizeof(*schemes); i++)
+		for (k = 0; k < 2 && schemes[i].name[k]; k++)
+			if (strlen(schemes[i].name[k]) == n &&
+			    memcmp(schemes[i].name[k], url, n) == 0)
+				return &schemes[i];
+	return NULL;
+}
+
+/* What a store URL names (SPEC.md section 2): a SCHEME:// of the table
+ * (*path: the URL); sqlite:PATH, sqlite:///RELATIVE, sqlite:////ABSOLUTE
+ * and a plain path (without '?', no URI parameters) a SQLite file (*path:
+ * its file name, pointing into url).  Any other SCHEME://, sqlite://HOST,
+ * an empty path are EVT_EUSAGE. */
+static int classify(const char *url, const struct scheme **sch,
+		    const char **path, struct evt_err *e)
 {
 	size_t n = scheme_len(url);
 
 	*path = url;
-	if (strncmp(url, "postgres://", 11) == 0 ||
-	    strncmp(url, "postgresql://", 13) == 0) {
-		*kind = EVT_STORE_PG;
+	if ((*sch = find_scheme(url, n)))
 		return 0;
-	}
-	if (strncmp(url, "mysql://", 8) == 0 ||
-	    strncmp(url, "mariadb://", 10) == 0) {
-		*kind = EVT_STORE_MYSQL;
-		return 0;
-	}
-	*kind = EVT_STORE_SQLITE;
 	if (strncmp(url, "sqlite:", 7) == 0) {
 		/* sqlite:PATH, or as SQLAlchemy: sqlite:///RELATIVE and
 		 * sqlite:////ABSOLUTE, never with a host */
@@ -110,26 +129,51 @@ int evt_store_url_parse(const char *url, enum evt_store_kind *kind,
 	return 0;
 }
 
-/* The store o names: its URL parsed, its table names checked. */
+/* The store o names: its URL classified, its table names checked. */
 static int resolve(const struct evt_store_opts *o, const char **url,
-		   enum evt_store_kind *kind, const char **path,
+		   const struct evt_backend **be, const char **path,
 		   const char **ev, const char **bm, struct evt_err *e)
 {
+	const struct scheme *sch;
 	const char *why;
-	int pg, r;
+	int dotted, r;
 
 	*url = env_or(o->url, "EVT_DB", "events.db");
 	*ev = env_or(o->events_table, "EVT_EVENTS_TABLE", "events");
 	*bm = env_or(o->bookmarks_table, "EVT_BOOKMARKS_TABLE", "bookmarks");
-	if ((r = evt_store_url_parse(*url, kind, path, e)))
+	if ((r = classify(*url, &sch, path, e)))
 		return r;
-	pg = *kind == EVT_STORE_PG;
-	if ((why = evt_table_name_check(*ev, pg)))
+	*be = sch ? sch->be : &evt_sqlite_backend;
+	dotted = (*be)->schemas;
+	if ((why = evt_table_name_check(*ev, dotted)))
 		return evt_errf(e, EVT_EUSAGE, "invalid events table '%s': %s",
 				*ev, why);
-	if ((why = evt_table_name_check(*bm, pg)))
+	if ((why = evt_table_name_check(*bm, dotted)))
 		return evt_errf(e, EVT_EUSAGE,
 				"invalid bookmarks table '%s': %s", *bm, why);
+	return 0;
+}
+
+/* EVT_SYNC and EVT_BUSY_TIMEOUT, for every backend. */
+static int settings(struct evt_store *st, struct evt_err *e)
+{
+	const char *env;
+
+	st->sync = EVT_SYNC_UNSET;
+	st->busy_timeout = -1;
+	if ((env = getenv("EVT_SYNC")) && *env) {
+		if (strcmp(env, "normal") == 0)
+			st->sync = EVT_SYNC_NORMAL;
+		else if (strcmp(env, "full") == 0)
+			st->sync = EVT_SYNC_FULL;
+		else
+			return evt_errf(e, EVT_EUSAGE,
+					"EVT_SYNC must be 'full' or 'normal'");
+	}
+	if ((env = getenv("EVT_BUSY_TIMEOUT")) && *env &&
+	    evt_parse_i64(env, 0, 86400000, &st->busy_timeout) < 0)
+		return evt_errf(e, EVT_EUSAGE,
+				"EVT_BUSY_TIMEOUT must be milliseconds");
 	return 0;
 }
 
@@ -137,18 +181,16 @@ int evt_store_open(struct evt_store **stp, const struct evt_store_opts *o,
 		   struct evt_err *e)
 {
 	const char *url, *path, *ev, *bm;
-	enum evt_store_kind kind;
+	const struct evt_backend *be;
 	struct evt_store *st;
-	int pg, r;
+	int r;
 
 	*stp = NULL;
-	if ((r = resolve(o, &url, &kind, &path, &ev, &bm, e)))
+	if ((r = resolve(o, &url, &be, &path, &ev, &bm, e)))
 		return r;
-	pg = kind == EVT_STORE_PG;
 	st = evt_xmalloc(sizeof(*st));
 	memset(st, 0, sizeof(*st));
-	st->be = pg ? &evt_pg_backend : kind == EVT_STORE_MYSQL ?
-		&evt_my_backend : &evt_sqlite_backend;
+	st->be = be;
 	st->url = evt_xstrdup(url);
 	st->path = evt_xstrdup(path);
 	st->events = evt_xstrdup(ev);
@@ -159,7 +201,7 @@ int evt_store_open(struct evt_store **stp, const struct evt_store_opts *o,
 	st->blind = o->blind;
 	st->keys = o->keys;
 	st->append = o->append;
-	if ((r = st->be->open(st, e))) {
+	if ((r = settings(st, e)) || (r = st->be->open(st, e))) {
 		evt_store_close(st);
 		return r;
 	}
@@ -172,15 +214,16 @@ int evt_store_await(const struct evt_store_opts *o,
 		    struct evt_err *e)
 {
 	const char *url, *path, *ev, *bm;
-	enum evt_store_kind kind;
+	const struct evt_backend *be;
+	struct evt_store set;
 	int r;
 
 	*waited = 0;
-	if ((r = resolve(o, &url, &kind, &path, &ev, &bm, e)))
+	/* a usage error is said at once, not once the store exists */
+	if ((r = resolve(o, &url, &be, &path, &ev, &bm, e)) ||
+	    (r = settings(&set, e)))
 		return r;
-	if (kind != EVT_STORE_SQLITE || !evt_sqlite_backend.await)
-		return 0;
-	return evt_sqlite_backend.await(path, stop, waited, e);
+	return be->await ? be->await(path, stop, waited, e) : 0;
 }
 
 void evt_store_close(struct evt_store *st)

@@ -1,9 +1,10 @@
 /* store.h - the event store: one interface, a backend per kind of database
  *
- * evt_store_open picks the backend from the URL (evt_store_url_parse):
- * postgres:// and postgresql:// are PostgreSQL (libpq is loaded at run
- * time, only then); sqlite:PATH and a path are a SQLite file.  Every call returns 0 or
- * an exit code with its message in the struct evt_err.
+ * evt_store_open picks the backend from the URL's scheme (the table in
+ * store.c): postgres:// and postgresql:// are PostgreSQL (libpq is loaded
+ * at run time, only then); sqlite:PATH and a path are a SQLite file.
+ * Every call returns 0 or an exit code with its message in the struct
+ * evt_err.
  */
 #ifndef EVT_STORE_H
 #define EVT_STORE_H
@@ -63,16 +64,10 @@ typedef int (*evt_record_fn)(void *ctx, const struct evt_record *r);
  * a part, "schema.name" allowed when dotted is set.  NULL or a message. */
 const char *evt_table_name_check(const char *name, int dotted);
 
-enum evt_store_kind { EVT_STORE_SQLITE, EVT_STORE_PG, EVT_STORE_MYSQL };
-
-/* What a store URL names (SPEC.md section 2): postgres:// and
- * postgresql:// PostgreSQL (*path: the URL); mysql:// and mariadb://
- * MariaDB/MySQL; sqlite:PATH, sqlite:///RELATIVE, sqlite:////ABSOLUTE and
- * a plain path (without '?', no URI parameters) a SQLite file (*path: its
- * file name, pointing into url).  Any other SCHEME://, sqlite://HOST, an
- * empty path are EVT_EUSAGE. */
-int evt_store_url_parse(const char *url, enum evt_store_kind *kind,
-			const char **path, struct evt_err *e);
+/* The store that o names (SPEC.md section 2): the URL's scheme chooses the
+ * backend (the table in store.c), a path or sqlite:PATH is a SQLite file.
+ * An unknown scheme, a bad path or table name, a bad EVT_SYNC or
+ * EVT_BUSY_TIMEOUT are EVT_EUSAGE. */
 int evt_store_open(struct evt_store **stp, const struct evt_store_opts *o,
 		   struct evt_err *e);
 void evt_store_close(struct evt_store *st);

@@ -6,6 +6,7 @@
 
 struct evt_backend {
 	const char *name;
+	int schemas;		/* table names may be schema.name */
 	int (*open)(struct evt_store *st, struct evt_err *e);
 	void (*close)(struct evt_store *st);
 	int (*begin)(struct evt_store *st, struct evt_err *e);
@@ -84,6 +85,15 @@ struct evt_backend {
 		     int *waited, struct evt_err *e);
 };
 
+/* EVT_SYNC */
+enum evt_sync {
+	EVT_SYNC_UNSET,		/* not given: the backend's default */
+	EVT_SYNC_FULL,		/* "full" */
+	EVT_SYNC_NORMAL,	/* "normal" */
+};
+
+/* What store.c hands a backend's open: the URL classified, the names
+ * checked, the options and the settings of the environment parsed. */
 struct evt_store {
 	const struct evt_backend *be;
 	void *impl;
@@ -97,6 +107,8 @@ struct evt_store {
 	int blind;
 	int keys;
 	int append;
+	enum evt_sync sync;
+	int64_t busy_timeout;	/* EVT_BUSY_TIMEOUT, ms; -1: not given */
 };
 
 /* " ORDER BY ... [LIMIT n]" of the read query for q, the same SQL on both

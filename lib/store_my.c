@@ -122,7 +122,6 @@ struct my {
 	int ts_prec;		/* digits of a second the timestamp keeps */
 	int in_tx;
 	int follower;		/* has waited: reconnect when lost */
-	int64_t lock_timeout;	/* EVT_BUSY_TIMEOUT, ms; -1: none */
 	int64_t settled;	/* every position <= settled is final */
 	struct trx *pend;	/* the transactions that may still commit a
 				   position <= pend_upto */
@@ -514,13 +513,13 @@ static int connect_once(struct evt_store *st, struct evt_err *e)
 	m->in_tx = 0;
 	m->polled = 0;
 	m->patient = 0;
-	if (m->lock_timeout >= 0) {
+	if (st->busy_timeout >= 0) {
 		char sql[96];
 
 		/* whole seconds, at least 1: what InnoDB takes */
 		snprintf(sql, sizeof(sql), "SET SESSION innodb_lock_wait_timeout "
-			 "= %lld", (long long)(m->lock_timeout + 999) / 1000 ?
-			 (long long)(m->lock_timeout + 999) / 1000 : 1);
+			 "= %lld", (long long)(st->busy_timeout + 999) / 1000 ?
+			 (long long)(st->busy_timeout + 999) / 1000 : 1);
 		return outward(exec_sql(st, sql, "open", e));
 	}
 	return 0;
@@ -1056,8 +1055,8 @@ static int ddl(struct evt_store *st, const struct evt_buf *b,
 	int rc = 0;
 
 	snprintf(sql, sizeof(sql), "DO GET_LOCK(CONCAT('evt-ddl-', "
-		 "SHA1(DATABASE())), %lld)", m->lock_timeout >= 0 ?
-		 (long long)(m->lock_timeout + 999) / 1000 : 60LL);
+		 "SHA1(DATABASE())), %lld)", st->busy_timeout >= 0 ?
+		 (long long)(st->busy_timeout + 999) / 1000 : 60LL);
 	if ((rc = exec_sql(st, sql, "create the schema in", e)))
 		return outward(rc);
 	for (p = b->p; p < b->p + b->len; p += strlen(p) + 1)
@@ -1147,23 +1146,14 @@ static int create_own(struct evt_store *st, int which, struct evt_err *e)
 static int my_open(struct evt_store *st, struct evt_err *e)
 {
 	struct my *m = evt_xmalloc(sizeof(*m));
-	const char *env, *why;
+	const char *why;
 	char buf[600], *d;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
 	st->impl = m;
-	m->lock_timeout = -1;
 	m->ts_prec = 3;
 	m->shown = hide_password(st->url);
-	if ((env = getenv("EVT_SYNC")) && *env && strcmp(env, "normal") != 0 &&
-	    strcmp(env, "full") != 0)
-		return evt_errf(e, EVT_EUSAGE,
-				"EVT_SYNC must be 'full' or 'normal'");
-	if ((env = getenv("EVT_BUSY_TIMEOUT")) && *env &&
-	    evt_parse_i64(env, 0, 86400000, &m->lock_timeout) < 0)
-		return evt_errf(e, EVT_EUSAGE,
-				"EVT_BUSY_TIMEOUT must be milliseconds");
 	if ((rc = parse_url(st, e)))
 		return rc;
 	m->ev_name = evt_xstrdup(st->events);
@@ -1274,8 +1264,8 @@ static int my_begin(struct evt_store *st, struct evt_err *e)
 	/* the lock, then the transaction, in one round trip; the lock
 	 * waits EVT_BUSY_TIMEOUT, else a year: as long as it takes */
 	evt_buf_addf(&sql, "SELECT GET_LOCK(" APPEND_LOCK ", %.3f); START "
-		     "TRANSACTION", m->ev_name, m->lock_timeout >= 0 ?
-		     (double)m->lock_timeout / 1000 : 31536000.0);
+		     "TRANSACTION", m->ev_name, st->busy_timeout >= 0 ?
+		     (double)st->busy_timeout / 1000 : 31536000.0);
 	rc = exec_first(st, sql.p, "write to", got, sizeof(got), e);
 	evt_buf_release(&sql);
 	if (!rc && strcmp(got, "1") != 0) {
@@ -1283,8 +1273,8 @@ static int my_begin(struct evt_store *st, struct evt_err *e)
 		exec_sql(st, "ROLLBACK", "write to", e);
 		return evt_errf(e, EVT_EFAIL, "cannot write to '%s': the append "
 				"lock of %s is busy (waited %lld ms)", m->shown,
-				m->ev_name, (long long)(m->lock_timeout >= 0 ?
-							m->lock_timeout : 0));
+				m->ev_name, (long long)(st->busy_timeout >= 0 ?
+							st->busy_timeout : 0));
 	}
 	if (!rc) {
 		m->appending = 1;
@@ -2071,9 +2061,9 @@ static int horizon(struct evt_store *st, int64_t after, int64_t *h,
 }
 
 /* How long a one-shot reader waits at a held gap: the busy timeout. */
-static int64_t hold_limit(const struct my *m)
+static int64_t hold_limit(const struct evt_store *st)
 {
-	return m->lock_timeout >= 0 ? m->lock_timeout : 10000;
+	return st->busy_timeout >= 0 ? st->busy_timeout : 10000;
 }
 
 static int my_read(struct evt_store *st, const struct evt_query *q0,
@@ -2116,7 +2106,7 @@ static int my_read(struct evt_store *st, const struct evt_query *q0,
 			/* one-shot, held at a gap: wait for the writers
 			 * that may fill it, at most the busy timeout */
 			if (!deadline)
-				deadline = evt_mono_ms() + hold_limit(m);
+				deadline = evt_mono_ms() + hold_limit(st);
 			if (evt_mono_ms() >= deadline || nap(HOLD_POLL_MS))
 				return 0;
 		}
@@ -2799,6 +2789,7 @@ static int my_wait(struct evt_store *st, int timeout_ms, struct evt_err *e)
 
 const struct evt_backend evt_my_backend = {
 	.name = "mariadb",
+	.schemas = 0,
 	.open = my_open,
 	.close = my_close,
 	.begin = my_begin,

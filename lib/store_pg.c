@@ -134,7 +134,6 @@ struct pg {
 	int listening;		/* 1: LISTENs; -1: polls (pooled()) */
 	int follower;		/* has waited: reconnect when lost */
 	int sync_off;		/* synchronous_commit = off */
-	int64_t lock_timeout;	/* EVT_BUSY_TIMEOUT, ms; -1: none */
 	int64_t settled;	/* every position <= settled is final */
 	char *pend;		/* the writers (virtual transaction ids, a
 				   text[] literal) that may still commit a
@@ -858,27 +857,14 @@ static int create_own(struct evt_store *st, int snapshots, struct evt_err *e)
 static int pg_open(struct evt_store *st, struct evt_err *e)
 {
 	struct pg *pg = evt_xmalloc(sizeof(*pg));
-	const char *env, *evname, *bmname, *why;
+	const char *evname, *bmname, *why;
 	char buf[600];
 	int rc;
 
 	memset(pg, 0, sizeof(*pg));
 	st->impl = pg;
-	pg->lock_timeout = -1;
 	pg->shown = hide_password(st->url);
-	if ((env = getenv("EVT_SYNC")) && *env) {
-		if (strcmp(env, "normal") == 0)
-			pg->sync_off = 1;
-		else if (strcmp(env, "full") != 0)
-			return evt_errf(e, EVT_EUSAGE,
-					"EVT_SYNC must be 'full' or 'normal'");
-	}
-	if ((env = getenv("EVT_BUSY_TIMEOUT")) && *env &&
-	    evt_parse_i64(env, 0, 86400000, &pg->lock_timeout) < 0)
-		return evt_errf(e, EVT_EUSAGE,
-				"EVT_BUSY_TIMEOUT must be milliseconds");
-	if (st->relaxed)
-		pg->sync_off = 1;
+	pg->sync_off = st->sync == EVT_SYNC_NORMAL || st->relaxed;
 	split(st->events, &pg->ev_schema, &evname);
 	split(st->bookmarks, &pg->bm_schema, &bmname);
 	pg->ev_name = evt_xstrdup(evname);
@@ -1029,9 +1015,9 @@ static int begin_pipe(struct evt_store *st, const char *sql2, int n,
 	}
 	send_q(pg->conn, "BEGIN", 0, NULL, NULL, NULL, 0);
 	nq++;
-	if (pg->lock_timeout >= 0) {
+	if (st->busy_timeout >= 0) {
 		snprintf(set, sizeof(set), "SET LOCAL lock_timeout = %lld",
-			 (long long)pg->lock_timeout);
+			 (long long)st->busy_timeout);
 		send_q(pg->conn, set, 0, NULL, NULL, NULL, 0);
 		nq++;
 	}
@@ -1140,10 +1126,10 @@ static int pg_begin(struct evt_store *st, struct evt_err *e)
 	if (!pg->ev_oid)
 		return evt_errf(e, EVT_EFAIL, "cannot write to '%s': no events "
 				"table", pg->shown);
-	if (pg->lock_timeout >= 0)
+	if (st->busy_timeout >= 0)
 		snprintf(sql, sizeof(sql), "BEGIN; SET LOCAL lock_timeout = "
 			 "%lld; SELECT pg_advisory_xact_lock(%lld)",
-			 (long long)pg->lock_timeout,
+			 (long long)st->busy_timeout,
 			 (long long)lock_key("append", pg->ev_oid, NULL));
 	else
 		snprintf(sql, sizeof(sql), "BEGIN; SELECT "
@@ -1691,9 +1677,9 @@ static int horizon(struct evt_store *st, int64_t after, int scan, int64_t *h,
 }
 
 /* How long a one-shot reader waits at a held gap: the busy timeout. */
-static int64_t hold_limit(const struct pg *pg)
+static int64_t hold_limit(const struct evt_store *st)
 {
-	return pg->lock_timeout >= 0 ? pg->lock_timeout : 10000;
+	return st->busy_timeout >= 0 ? st->busy_timeout : 10000;
 }
 
 /* The query of q with its values as literals (COPY takes no parameters),
@@ -1954,7 +1940,7 @@ static int pg_read(struct evt_store *st, const struct evt_query *q0,
 			/* one-shot, held at a gap: wait for the writers
 			 * that may fill it, at most the busy timeout */
 			if (!deadline)
-				deadline = evt_mono_ms() + hold_limit(pg);
+				deadline = evt_mono_ms() + hold_limit(st);
 			if (evt_mono_ms() >= deadline || nap(HOLD_POLL_MS))
 				return 0;
 		}
@@ -2964,6 +2950,7 @@ static int pg_wait(struct evt_store *st, int timeout_ms, struct evt_err *e)
 
 const struct evt_backend evt_pg_backend = {
 	.name = "postgresql",
+	.schemas = 1,
 	.open = pg_open,
 	.close = pg_close,
 	.begin = pg_begin,

@@ -261,33 +261,15 @@ static int retry_open(struct evt_store *st, struct patience *p)
 	return 1;
 }
 
-/* EVT_SYNC and EVT_BUSY_TIMEOUT. */
-static int settings(const char **sync, int64_t *busy, struct evt_err *e)
-{
-	const char *env;
-
-	*sync = "FULL";
-	*busy = 10000;
-	if ((env = getenv("EVT_SYNC")) && *env) {
-		if (strcmp(env, "normal") == 0)
-			*sync = "NORMAL";
-		else if (strcmp(env, "full") != 0)
-			return evt_errf(e, EVT_EUSAGE,
-					"EVT_SYNC must be 'full' or 'normal'");
-	}
-	if ((env = getenv("EVT_BUSY_TIMEOUT")) && *env &&
-	    evt_parse_i64(env, 0, 86400000, busy) < 0)
-		return evt_errf(e, EVT_EUSAGE,
-				"EVT_BUSY_TIMEOUT must be milliseconds");
-	return 0;
-}
-
 static int sq_open(struct evt_store *st, struct evt_err *e)
 {
 	struct sq *q = evt_xmalloc(sizeof(*q));
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-	const char *env, *sync;
-	int64_t busy;
+	/* EVT_SYNC, full by default; normal where commits may be lost */
+	const char *sync = st->sync == EVT_SYNC_NORMAL ||
+			   (st->relaxed && st->sync != EVT_SYNC_FULL) ?
+				   "NORMAL" : "FULL";
+	int64_t busy = st->busy_timeout >= 0 ? st->busy_timeout : 10000;
 	struct patience pat;
 	struct stat sb;
 	int n = 0, rc;
@@ -295,11 +277,6 @@ static int sq_open(struct evt_store *st, struct evt_err *e)
 	memset(q, 0, sizeof(*q));
 	q->lockfd = q->ifd = -1;
 	st->impl = q;
-	if ((rc = settings(&sync, &busy, e)))
-		return rc;
-	if (st->relaxed && !((env = getenv("EVT_SYNC")) &&
-			     strcmp(env, "full") == 0))
-		sync = "NORMAL";
 	/* Only a program that appends makes a missing file: any other
 	 * would leave an empty store behind a mistyped -d. */
 	if (st->create)
@@ -1407,16 +1384,12 @@ static int sq_wait(struct evt_store *st, int timeout_ms, struct evt_err *e)
 static int sq_await(const char *path, volatile sig_atomic_t *stop,
 		    int *waited, struct evt_err *e)
 {
-	const char *slash = strrchr(path, '/'), *sync;
+	const char *slash = strrchr(path, '/');
 	struct stat sb;
-	int64_t busy;
 	char *dir;
-	int fd, rc;
+	int fd, rc = 0;
 
 	*waited = 0;
-	/* a usage error is said at once, not once the store exists */
-	if ((rc = settings(&sync, &busy, e)))
-		return rc;
 	if (stat(path, &sb) == 0 || errno != ENOENT)
 		return 0;	/* evt_store_open says what is wrong */
 	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -1458,6 +1431,7 @@ out:
 
 const struct evt_backend evt_sqlite_backend = {
 	.name = "sqlite",
+	.schemas = 0,
 	.open = sq_open,
 	.close = sq_close,
 	.begin = sq_begin,

@@ -1,6 +1,6 @@
 /* common.c - helpers and a stub store for the fuzz targets
  *
- * The targets link every module of libevt but the two backends: these
+ * The targets link every module of libevt but the backends: these
  * stubs stand in for them, so nothing a fuzzer generates ever reaches a
  * database or the file system.  A stub open records which backend
  * evt_store_open chose (fuzz_names checks the choice) and fails.
@@ -24,6 +24,9 @@ static int stub_open(struct evt_store *st, struct evt_err *e)
 const struct evt_backend evt_sqlite_backend = { .name = "sqlite",
 						.open = stub_open };
 const struct evt_backend evt_pg_backend = { .name = "postgresql",
+					    .schemas = 1,
+					    .open = stub_open };
+const struct evt_backend evt_my_backend = { .name = "mariadb",
 					    .open = stub_open };
 
 void fuzz_check_unique_keys(const char *s, size_t n)

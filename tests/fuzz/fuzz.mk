@@ -1,6 +1,6 @@
 # tests/fuzz/fuzz.mk - build and run the libFuzzer targets (make fuzz)
 #
-# Every module of libevt but the two backends is compiled again with
+# Every module of libevt but the backends (store_*.c) is compiled again with
 # clang -fsanitize=fuzzer-no-link,address,undefined into build/fuzz/; the
 # targets link it with stubs for the backends (common.c), so nothing a
 # fuzzer makes up ever reaches a database or the file system.
@@ -26,7 +26,7 @@ SAN          := -fsanitize=address,undefined -fno-sanitize-recover=all \
 FUZZ_CFLAGS  := -g -O1 -std=c11 -Wall -Wextra -Wno-unused-parameter \
 		-D_GNU_SOURCE -DEVT_VERSION='"fuzz"' -I$(FUZZ_LIB) $(SAN)
 
-LIB_SRC := $(filter-out %/store_sqlite.c %/store_pg.c,$(wildcard $(FUZZ_LIB)/*.c))
+LIB_SRC := $(filter-out $(wildcard $(FUZZ_LIB)/store_*.c),$(wildcard $(FUZZ_LIB)/*.c))
 LIB_OBJ := $(patsubst $(FUZZ_LIB)/%.c,$(B)/lib/%.o,$(LIB_SRC))
 TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_TARGETS ?= $(TARGETS)

@@ -11,8 +11,8 @@
  *     opened): a URL of another scheme, sqlite://HOST, an empty path, a
  *     path with '?' (URI parameters) or a SQLite file: URI is EVT_EUSAGE;
  *     then a bad table name is EVT_EUSAGE with the message of the spec;
- *     mysql:// and mariadb:// are EVT_EFAIL (not built); otherwise
- *     postgres:// and postgresql:// choose PostgreSQL and the rest SQLite,
+ *     otherwise postgres:// and postgresql:// choose PostgreSQL, mysql://
+ *     and mariadb:// MariaDB and the rest SQLite,
  *     with the file of sqlite:PATH, sqlite:///RELATIVE,
  *     sqlite:////ABSOLUTE or the path;
  *   - evt_split_streams: the parts between commas, each 1..255 bytes of
@@ -190,14 +190,9 @@ static void check_open(const char *url, const char *ev, const char *bm)
 		CHECK(strcmp(msg, e.msg) == 0, "message %s", e.msg);
 		return;
 	}
-	if (kind == 'm') {
-		CHECK(rc == EVT_EFAIL && !fuzz_chosen &&
-		      strstr(e.msg, "MariaDB/MySQL support is not built"),
-		      "URL '%s': %d %s", url, rc, e.msg);
-		return;
-	}
 	CHECK(rc == EVT_EFAIL && fuzz_chosen, "not opened: %d %s", rc, e.msg);
-	CHECK(fuzz_chosen == (pg ? &evt_pg_backend : &evt_sqlite_backend),
+	CHECK(fuzz_chosen == (pg ? &evt_pg_backend : kind == 'm' ?
+			      &evt_my_backend : &evt_sqlite_backend),
 	      "URL '%s' chose %s", url, fuzz_chosen->name);
 	CHECK(strcmp(fuzz_path, path) == 0 ||
 	      strlen(url) >= sizeof(fuzz_path) - 8,
