@@ -3,6 +3,7 @@
 #define EVT_APPEND_H
 
 #include <stdio.h>
+#include "ndjson.h"
 #include "out.h"
 #include "store.h"
 
@@ -57,33 +58,9 @@ int evt_appender_commit(struct evt_appender *ap, struct evt_out *out,
 /* Roll back (if not committed) and free everything. */
 void evt_appender_release(struct evt_appender *ap);
 
-/* Check one event line and append its compact form to out.  Returns 0, or
- * EVT_EINPUT with the reason (place not included) in e. */
-int evt_event_parse(const char *s, size_t n, struct evt_buf *out,
-		    struct evt_err *e);
-
-/* A record line (as evt-read prints them) parsed for --records: the
- * strings point into the caller's buffers. */
-struct evt_record_in {
-	const char *stream, *id, *event, *ts;
-	size_t stream_len, id_len, event_len, ts_len;
-	int64_t version;		/* 0: not given */
-};
-struct evt_record_parser {
-	struct evt_buf line, stream, id, event, ts;
-	char tsfmt[EVT_TS_LEN + 1];
-	int any_stream;		/* take a stream name with ',' (records read,
-				   not to be written) */
-};
-int evt_record_parse(struct evt_record_parser *p, const char *s, size_t n,
-		     struct evt_record_in *r, struct evt_err *e);
-void evt_record_parser_release(struct evt_record_parser *p);
-
-
-
-#include "ndjson.h"
 /* Append every line of in: events of stream/id, or records when stream is
  * NULL.  Blank lines are skipped.  Messages name "<stdin>:LINE". */
 int evt_append_lines(struct evt_appender *ap, struct evt_lines *in,
 		     const char *stream, const char *id, struct evt_err *e);
+
 #endif

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "append.h"
 #include "cli.h"
 #include "fold.h"
 #include "json.h"

@@ -294,3 +294,171 @@ int evt_ts_valid(const char *s, size_t n)
 
 	return evt_ts_parse(s, n, &ms) == NULL;
 }
+
+int evt_event_parse(const char *s, size_t n, struct evt_buf *out,
+		    struct evt_err *e)
+{
+	struct evt_jfield f = { "type", EVT_J_NONE, 0, 0 };
+	size_t base = out->len, col;
+	const char *why;
+	enum evt_jkind k;
+
+	k = evt_json_compact(s, n, out, &f, 1, &why, &col);
+	if (k == EVT_J_NONE)
+		return evt_errf(e, EVT_EINPUT, "invalid JSON at column %zu: %s",
+				col, why);
+	if (k != EVT_J_OBJECT) {
+		out->len = base;
+		out->p[base] = '\0';
+		return evt_errf(e, EVT_EINPUT, "event is not a JSON object");
+	}
+	if (f.kind != EVT_J_STRING) {
+		out->len = base;
+		out->p[base] = '\0';
+		return evt_errf(e, EVT_EINPUT, "event has no string \"type\"");
+	}
+	if (f.len == 2) {
+		out->len = base;
+		out->p[base] = '\0';
+		return evt_errf(e, EVT_EINPUT, "event has an empty \"type\"");
+	}
+	return 0;
+}
+
+/* A string member as UTF-8, into b; NULL or what is wrong, as check
+ * says. */
+static const char *member_str(const char *tok, size_t len, struct evt_buf *b,
+			      const char *(*check)(const char *, size_t))
+{
+	if (memchr(tok, '\\', len)) {
+		if (evt_json_unquote(tok, len, b) < 0)
+			return "is not valid UTF-8";
+	} else {
+		evt_buf_reset(b);
+		evt_buf_add(b, tok + 1, len - 2);
+	}
+	return check(b->p, b->len);
+}
+
+enum { F_STREAM, F_ID, F_EVENT, F_VERSION, F_TS, F_N };
+
+int evt_record_parse(struct evt_record_parser *p, const char *s, size_t n,
+		     struct evt_record_in *r, struct evt_err *e)
+{
+	struct evt_jfield f[F_N] = {
+		{ "stream", 0, 0, 0 }, { "aggregateId", 0, 0, 0 },
+		{ "event", 0, 0, 0 }, { "version", 0, 0, 0 },
+		{ "timestamp", 0, 0, 0 }
+	};
+	const char *why, *tok;
+	size_t col;
+	enum evt_jkind k;
+	int rc;
+
+	evt_buf_reset(&p->line);
+	k = evt_json_compact(s, n, &p->line, f, F_N, &why, &col);
+	if (k == EVT_J_NONE)
+		return evt_errf(e, EVT_EINPUT, "invalid JSON at column %zu: %s",
+				col, why);
+	if (k != EVT_J_OBJECT)
+		return evt_errf(e, EVT_EINPUT, "record is not a JSON object");
+	if (f[F_STREAM].kind != EVT_J_STRING)
+		return evt_errf(e, EVT_EINPUT, "record has no string \"stream\"");
+	if (f[F_ID].kind != EVT_J_STRING)
+		return evt_errf(e, EVT_EINPUT,
+				"record has no string \"aggregateId\"");
+	if (f[F_EVENT].kind != EVT_J_OBJECT)
+		return evt_errf(e, EVT_EINPUT, "record has no \"event\" object");
+	if ((why = member_str(p->line.p + f[F_STREAM].off, f[F_STREAM].len,
+			      &p->stream, p->any_stream ? evt_name_check :
+							  evt_stream_check)))
+		return evt_errf(e, EVT_EINPUT, "stream %s", why);
+	if ((why = member_str(p->line.p + f[F_ID].off, f[F_ID].len, &p->id,
+			      evt_name_check)))
+		return evt_errf(e, EVT_EINPUT, "aggregate id %s", why);
+	evt_buf_reset(&p->event);
+	if ((rc = evt_event_parse(p->line.p + f[F_EVENT].off, f[F_EVENT].len,
+				  &p->event, e)))
+		return rc;
+	r->version = 0;
+	if (f[F_VERSION].kind == EVT_J_NUMBER) {
+		char num[24];
+		size_t len = f[F_VERSION].len;
+
+		tok = p->line.p + f[F_VERSION].off;
+		if (len >= sizeof(num) || !memchr("123456789", tok[0], 9))
+			goto badversion;
+		memcpy(num, tok, len);
+		num[len] = '\0';
+		if (evt_parse_i64(num, 1, INT64_MAX, &r->version) < 0)
+			goto badversion;
+	} else if (f[F_VERSION].kind != EVT_J_NONE &&
+		   f[F_VERSION].kind != EVT_J_NULL) {
+		goto badversion;
+	}
+	r->ts = NULL;
+	r->ts_len = 0;
+	if (f[F_TS].kind == EVT_J_STRING) {
+		int64_t ms = 0;
+
+		tok = p->line.p + f[F_TS].off;
+		if (evt_json_unquote(tok, f[F_TS].len, &p->ts) < 0)
+			why = "is not a time";
+		else
+			why = evt_ts_parse(p->ts.p, p->ts.len, &ms);
+		if (why && f[F_TS].len > 48) {
+			size_t cut = 40;
+
+			while (cut > 1 && (tok[cut] & 0xC0) == 0x80)
+				cut--;	/* not in the middle of a character */
+			return evt_errf(e, EVT_EINPUT, "record \"timestamp\" "
+					"%.*s...\": %s", (int)cut, tok, why);
+		}
+		if (why)
+			return evt_errf(e, EVT_EINPUT, "record \"timestamp\" "
+					"%.*s: %s", (int)f[F_TS].len, tok, why);
+		/* stored as evt writes it, whatever the backend */
+		evt_ts_format(ms, p->tsfmt);
+		r->ts = p->tsfmt;
+		r->ts_len = EVT_TS_LEN;
+	} else if (f[F_TS].kind == EVT_J_NUMBER) {
+		char num[24];
+		int64_t ms;
+		size_t len = f[F_TS].len;
+
+		tok = p->line.p + f[F_TS].off;
+		if (len >= sizeof(num))
+			return evt_errf(e, EVT_EINPUT,
+					"record \"timestamp\" is not a time");
+		memcpy(num, tok, len);
+		num[len] = '\0';
+		if (evt_parse_i64(num, 0, 253402300799999LL, &ms) < 0)
+			return evt_errf(e, EVT_EINPUT,
+					"record \"timestamp\" is not a time");
+		evt_ts_format(ms, p->tsfmt);
+		r->ts = p->tsfmt;
+		r->ts_len = EVT_TS_LEN;
+	} else if (f[F_TS].kind != EVT_J_NONE && f[F_TS].kind != EVT_J_NULL) {
+		return evt_errf(e, EVT_EINPUT,
+				"record \"timestamp\" is not a time");
+	}
+	r->stream = p->stream.p;
+	r->stream_len = p->stream.len;
+	r->id = p->id.p;
+	r->id_len = p->id.len;
+	r->event = p->event.p;
+	r->event_len = p->event.len;
+	return 0;
+badversion:
+	return evt_errf(e, EVT_EINPUT,
+			"record \"version\" is not a positive integer");
+}
+
+void evt_record_parser_release(struct evt_record_parser *p)
+{
+	evt_buf_release(&p->line);
+	evt_buf_release(&p->stream);
+	evt_buf_release(&p->id);
+	evt_buf_release(&p->event);
+	evt_buf_release(&p->ts);
+}

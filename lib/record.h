@@ -51,4 +51,26 @@ const char *evt_name_check(const char *s, size_t n);
  * section 3; names with ',' written by others are still read). */
 const char *evt_stream_check(const char *s, size_t n);
 
+/* Check one event line and append its compact form to out.  Returns 0, or
+ * EVT_EINPUT with the reason (place not included) in e. */
+int evt_event_parse(const char *s, size_t n, struct evt_buf *out,
+		    struct evt_err *e);
+
+/* A record line (as evt-read prints them) parsed for --records: the
+ * strings point into the caller's buffers. */
+struct evt_record_in {
+	const char *stream, *id, *event, *ts;
+	size_t stream_len, id_len, event_len, ts_len;
+	int64_t version;		/* 0: not given */
+};
+struct evt_record_parser {
+	struct evt_buf line, stream, id, event, ts;
+	char tsfmt[EVT_TS_LEN + 1];
+	int any_stream;		/* take a stream name with ',' (records read,
+				   not to be written) */
+};
+int evt_record_parse(struct evt_record_parser *p, const char *s, size_t n,
+		     struct evt_record_in *r, struct evt_err *e);
+void evt_record_parser_release(struct evt_record_parser *p);
+
 #endif
