@@ -128,8 +128,10 @@ static int run(struct evt_command *cmd, struct evt_reducer *red,
 	int rc;
 
 	cmd->fold = &f;
-	if (!(rc = evt_fold_init(&f, red, init, &e)))
+	if (!(rc = evt_fold_init(&f, red, init, &e))) {
+		f.warn = evt_warn_msg;
 		rc = evt_command_run(cmd, &result, &e);
+	}
 	evt_fold_release(&f);
 	if (rc) {
 		evt_buf_release(&result);

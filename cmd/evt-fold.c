@@ -199,6 +199,7 @@ int main(int argc, char **argv)
 		evt_reducer_free(red);
 		return evt_fail(&e);
 	}
+	r.f.warn = evt_warn_msg;
 	/* Only snapshots are written: losing one to a power failure costs a
 	 * refold, so they need no durable commit. */
 	r.so.relaxed = 1;

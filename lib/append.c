@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include "append.h"
-#include "json.h"
 
 #define SPOOL_MEM (4 * 1024 * 1024)
 #define BATCH_ROWS 4096

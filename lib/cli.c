@@ -1,50 +1,12 @@
 /* cli.c - what every program's main shares: options, messages, exit */
-#include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "fold.h"
 #include "reduce.h"
-
-const char *evt_prog = "evt";
-
-static void vwarn(const char *fmt, va_list ap)
-{
-	fflush(stdout);
-	fprintf(stderr, "%s: ", evt_prog);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-}
-
-void evt_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vwarn(fmt, ap);
-	va_end(ap);
-}
-
-int evt_fail(const struct evt_err *e)
-{
-	evt_warn("%s", e->msg);
-	return e->code ? e->code : EVT_EFAIL;
-}
-
-int evt_usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vwarn(fmt, ap);
-	va_end(ap);
-	return EVT_EUSAGE;
-}
 
 /* The length of "--name" in "--name=value". */
 static int optlen(const char *opt)
@@ -186,21 +148,6 @@ int evt_cli_split_end(struct evt_cli_split *s, int argc, char **argv,
 	return 0;
 }
 
-void evt_cli_sigpipe(void)
-{
-	signal(SIGPIPE, SIG_IGN);
-}
-
-int evt_flush_stdout(void)
-{
-	if (fflush(stdout) == 0 && !ferror(stdout))
-		return 0;
-	if (errno == EPIPE)
-		return 0;	/* the reader has gone: not a failure */
-	evt_warn("write error: %s", strerror(errno));
-	return EVT_EFAIL;
-}
-
 const char *evt_split_streams(const char *arg, char ***list, size_t *n,
 			      const char **bad)
 {
@@ -337,12 +284,7 @@ int evt_parse_seconds(const char *s, int *ms)
 	return 0;
 }
 
-static void note(const char *msg)
-{
-	evt_warn("%s", msg);
-}
-
 void (*evt_cli_note(void))(const char *msg)
 {
-	return isatty(2) ? note : NULL;
+	return isatty(2) ? evt_warn_msg : NULL;
 }

@@ -1,12 +1,13 @@
-/* cli.h - what every program's main shares: options, messages, exit
+/* cli.h - what every program's main shares: options and their messages
  *
- * The one module of libevt that prints: it formats messages for cmd/, and
- * cmd/ alone decides to exit.
+ * With msg.c, the modules of libevt that print: they format messages for
+ * cmd/, and cmd/ alone decides to exit.
  */
 #ifndef EVT_CLI_H
 #define EVT_CLI_H
 
 #include <getopt.h>
+#include "msg.h"
 #include "store.h"
 #include "util.h"
 
@@ -72,8 +73,6 @@ struct evt_fold_opts {
 
 struct evt_reducer;
 
-extern const char *evt_prog;
-
 /* What a number option takes, after "invalid limit '-1'". */
 #define EVT_WHOLE_0 ": expected a whole number from 0 to 9223372036854775807"
 #define EVT_WHOLE_1 ": expected a whole number from 1 to 9223372036854775807"
@@ -126,15 +125,6 @@ int evt_cli_split_begin(struct evt_cli_split *s, int argc, char **argv,
 int evt_cli_split_end(struct evt_cli_split *s, int argc, char **argv,
 		      int fixed);
 
-/* The SIGPIPE policy of every program (SPEC.md section 5): ignored, so
- * that a write to a stdout whose reader has gone fails with EPIPE, which
- * evt_out and evt_flush_stdout take for the end of the output, not a
- * failure: the program stops printing and exits 0, and what it committed
- * stays committed.  Children get the default back (proc.c). */
-void evt_cli_sigpipe(void);
-/* fflush(stdout), and "write error: ..." with EVT_EFAIL if it failed; 0
- * when the reader has gone (EPIPE). */
-int evt_flush_stdout(void);
 /* Split "a,b,c" into stream names (the strings are copied, owned by the
  * list: free each and the list).  Returns NULL, or what is wrong with
  * *bad, the part at fault (owned by the list too). */
@@ -153,12 +143,5 @@ int evt_cli_key(const char *arg, const char **key);
  * 0, or EVT_EUSAGE after a message. */
 int evt_cli_add_type(struct evt_query *q, const char ***types,
 		     const char *type);
-/* "PROG: message" on stderr. */
-void evt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Print e->msg and return e->code. */
-int evt_fail(const struct evt_err *e);
-/* A usage error: print and return EVT_EUSAGE. */
-int evt_usage_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
 
 #endif

@@ -3,6 +3,7 @@
 #define EVT_H
 
 #include "util.h"
+#include "msg.h"
 #include "json.h"
 #include "ndjson.h"
 #include "out.h"

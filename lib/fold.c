@@ -1,12 +1,9 @@
 /* fold.c - folding events into aggregates */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "cli.h"
 #include "fold.h"
 #include "json.h"
 
@@ -266,7 +263,13 @@ void evt_fold_save(struct evt_fold *f, struct evt_store *st,
 	evt_buf_release(&text);
 	if (rc) {
 		/* The snapshot is a cache: the fold stands without it. */
-		evt_warn("cannot keep the snapshot: %s", se.msg);
+		if (f->warn) {
+			char msg[sizeof(se.msg) + 32];
+
+			snprintf(msg, sizeof(msg), "cannot keep the snapshot: "
+				 "%s", se.msg);
+			f->warn(msg);
+		}
 		return;
 	}
 	f->snap_version = a->version;
@@ -418,33 +421,4 @@ int evt_fold_lines(struct evt_fold *f, struct evt_lines *in,
 			      strerror(errno));
 	evt_record_parser_release(&rp);
 	return rc;
-}
-
-int evt_read_file(const char *path, struct evt_buf *b, struct evt_err *e)
-{
-	char chunk[65536];
-	ssize_t got;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return evt_errf(e, EVT_EUSAGE, "cannot open '%s': %s", path,
-				strerror(errno));
-	evt_buf_reset(b);
-	evt_buf_grow(b, 0);
-	while ((got = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (got < 0) {
-			if (errno == EINTR)
-				continue;
-			got = errno;
-			close(fd);
-			return evt_errf(e, EVT_EUSAGE, "cannot read '%s': %s",
-					path, strerror((int)got));
-		}
-		evt_buf_add(b, chunk, (size_t)got);
-	}
-	close(fd);
-	if (strlen(b->p) != b->len)
-		return evt_errf(e, EVT_EUSAGE, "cannot read '%s': it holds a "
-				"NUL byte", path);
-	return 0;
 }

@@ -33,6 +33,8 @@ struct evt_fold {
 	size_t naggs, cap;
 	uint32_t *index;
 	size_t icap;
+	void (*warn)(const char *msg);	/* told of a snapshot that cannot be
+					   kept; NULL: not told */
 };
 
 /* init: a JSON object (NULL: {}); anything else is EVT_EUSAGE. */
@@ -61,7 +63,7 @@ int evt_fold_event(struct evt_fold *f, struct evt_agg *a,
  * the same reducer and init.  evt_fold_catch_up folds the events after
  * a->position, at most limit of them (< 0: all).  evt_fold_save writes the
  * snapshot when a is newer than the one loaded; as the snapshot is a cache,
- * a failure to write it is a warning on stderr, not an error. */
+ * a failure to write it is no error: f->warn is told. */
 int evt_fold_snapshot(struct evt_fold *f, struct evt_store *st,
 		      struct evt_agg *a, const char *key, struct evt_err *e);
 int evt_fold_catch_up(struct evt_fold *f, struct evt_store *st,
@@ -75,8 +77,5 @@ int evt_fold_stream(struct evt_fold *f, struct evt_store *st,
 		    const char *stream, struct evt_err *e);
 int evt_fold_lines(struct evt_fold *f, struct evt_lines *in,
 		   struct evt_err *e);
-
-/* Read a whole file (a --jq-file) into b; EVT_EUSAGE if it cannot be. */
-int evt_read_file(const char *path, struct evt_buf *b, struct evt_err *e);
 
 #endif

@@ -42,7 +42,7 @@
 
 #include <libpq-fe.h>
 
-#include "cli.h"
+#include "msg.h"
 #include "dl.h"
 #include "store_impl.h"
 

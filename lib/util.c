@@ -1,5 +1,6 @@
 /* util.c - growable text buffer, errors, allocation, numbers */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -235,4 +236,33 @@ int evt_poll_signals(struct pollfd *fds, unsigned long n, int timeout_ms)
 	sigdelset(&mask, SIGINT);
 	sigdelset(&mask, SIGTERM);
 	return ppoll(fds, (nfds_t)n, timeout_ms >= 0 ? &ts : NULL, &mask);
+}
+
+int evt_read_file(const char *path, struct evt_buf *b, struct evt_err *e)
+{
+	char chunk[65536];
+	ssize_t got;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return evt_errf(e, EVT_EUSAGE, "cannot open '%s': %s", path,
+				strerror(errno));
+	evt_buf_reset(b);
+	evt_buf_grow(b, 0);
+	while ((got = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			got = errno;
+			close(fd);
+			return evt_errf(e, EVT_EUSAGE, "cannot read '%s': %s",
+					path, strerror((int)got));
+		}
+		evt_buf_add(b, chunk, (size_t)got);
+	}
+	close(fd);
+	if (strlen(b->p) != b->len)
+		return evt_errf(e, EVT_EUSAGE, "cannot read '%s': it holds a "
+				"NUL byte", path);
+	return 0;
 }

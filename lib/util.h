@@ -104,4 +104,7 @@ int64_t evt_now_ms(void);
 /* Monotonic milliseconds. */
 int64_t evt_mono_ms(void);
 
+/* Read a whole file (a --jq-file) into b; EVT_EUSAGE if it cannot be. */
+int evt_read_file(const char *path, struct evt_buf *b, struct evt_err *e);
+
 #endif
