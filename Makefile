@@ -34,6 +34,8 @@ PROGS   := $(patsubst cmd/%.c,bin/%,$(wildcard cmd/*.c))
 # never linked: they are loaded with dlopen when a postgres URL or a jq
 # reducer is given, so that no other run pays for loading them.
 LIBS_COMMON = $(SQLITE_LIBS) -ldl
+# The front only runs another program: libc alone (make it 'ldd bin/evt').
+bin/evt: LIBS_COMMON =
 
 all: $(PROGS)
 
