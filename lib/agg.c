@@ -29,8 +29,7 @@ void evt_agg_clear(struct evt_agg *a)
 		free(a->m[i].val);
 	}
 	a->n = 0;
-	if (a->index)
-		memset(a->index, 0, a->icap * sizeof(*a->index));
+	evt_index_clear(&a->index);
 	a->version = 0;
 	a->position = 0;
 }
@@ -39,30 +38,34 @@ void evt_agg_release(struct evt_agg *a)
 {
 	evt_agg_clear(a);
 	free(a->m);
-	free(a->index);
+	evt_index_release(&a->index);
 	free(a->stream);
 	free(a->id);
 	a->m = NULL;
-	a->index = NULL;
 	a->stream = a->id = NULL;
-	a->cap = a->icap = 0;
+	a->cap = 0;
 }
 
-static void reindex(struct evt_agg *a, size_t icap)
+static uint64_t member_hash(const void *ctx, size_t i)
 {
-	size_t i;
+	return ((const struct evt_agg *)ctx)->m[i].hash;
+}
 
-	free(a->index);
-	a->icap = icap;
-	a->index = evt_xmalloc(icap * sizeof(*a->index));
-	memset(a->index, 0, icap * sizeof(*a->index));
-	for (i = 0; i < a->n; i++) {
-		size_t j = a->m[i].hash & (icap - 1);
+/* A member looked for: its key and the key's hash. */
+struct wanted {
+	const struct evt_agg *a;
+	const char *key;
+	size_t klen;
+	uint64_t hash;
+};
 
-		while (a->index[j])
-			j = (j + 1) & (icap - 1);
-		a->index[j] = (uint32_t)(i + 1);
-	}
+static int same_member(const void *ctx, size_t i)
+{
+	const struct wanted *w = ctx;
+	const struct evt_agg_member *m = &w->a->m[i];
+
+	return m->hash == w->hash && m->klen == w->klen &&
+	       memcmp(m->key, w->key, w->klen) == 0;
 }
 
 static void set_val(struct evt_agg_member *m, const char *val, size_t vlen)
@@ -83,21 +86,15 @@ static void set_val(struct evt_agg_member *m, const char *val, size_t vlen)
 void evt_agg_set(struct evt_agg *a, const char *key, size_t klen,
 		 const char *val, size_t vlen)
 {
-	uint64_t h = hash(key, klen);
+	struct wanted w = { a, key, klen, hash(key, klen) };
 	struct evt_agg_member *m;
-	size_t j;
+	uint32_t *slot;
 
-	if ((a->n + 1) * 2 > a->icap)
-		reindex(a, a->icap ? a->icap * 2 : 16);
-	j = h & (a->icap - 1);
-	while (a->index[j]) {
-		m = &a->m[a->index[j] - 1];
-		if (m->hash == h && m->klen == klen &&
-		    memcmp(m->key, key, klen) == 0) {
-			set_val(m, val, vlen);
-			return;
-		}
-		j = (j + 1) & (a->icap - 1);
+	evt_index_grow(&a->index, a->n, 16, member_hash, a);
+	slot = evt_index_find(&a->index, w.hash, same_member, &w);
+	if (*slot) {
+		set_val(&a->m[*slot - 1], val, vlen);
+		return;
 	}
 	if (a->n == a->cap) {
 		a->cap = a->cap ? a->cap * 2 : 8;
@@ -107,9 +104,9 @@ void evt_agg_set(struct evt_agg *a, const char *key, size_t klen,
 	memset(m, 0, sizeof(*m));
 	m->key = evt_xstrndup(key, klen);
 	m->klen = klen;
-	m->hash = h;
+	m->hash = w.hash;
 	set_val(m, val, vlen);
-	a->index[j] = (uint32_t)++a->n;
+	*slot = (uint32_t)++a->n;
 }
 
 int evt_agg_reserved(const char *key, size_t klen)

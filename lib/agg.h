@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "index.h"
 #include "util.h"
 
 struct evt_agg_member {
@@ -28,8 +29,7 @@ struct evt_agg_member {
 struct evt_agg {
 	struct evt_agg_member *m;	/* in order of first appearance */
 	size_t n, cap;
-	uint32_t *index;		/* open addressing: member + 1, 0 free */
-	size_t icap;			/* a power of two, or 0 */
+	struct evt_index index;		/* of m, by key */
 	char *stream, *id;		/* owned, NUL-terminated UTF-8 */
 	size_t stream_len, id_len;
 	int64_t version;		/* of the last event folded, 0: none */

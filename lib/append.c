@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "append.h"
+#include "index.h"
 
 #define SPOOL_MEM (4 * 1024 * 1024)
 #define BATCH_ROWS 4096
@@ -26,8 +27,9 @@ struct vslot {
 };
 
 struct vmap {
-	struct vslot *slot;
-	size_t cap, used;
+	struct vslot *slot;		/* in order of first use */
+	size_t n, cap;
+	struct evt_index index;
 };
 
 static uint64_t hash(const char *s, size_t n)
@@ -35,35 +37,61 @@ static uint64_t hash(const char *s, size_t n)
 	return evt_fnv(EVT_FNV0, s, n);
 }
 
+static uint64_t vslot_hash(const void *ctx, size_t i)
+{
+	return ((const struct vmap *)ctx)->slot[i].hash;
+}
+
+/* An aggregate looked for. */
+struct wanted {
+	const struct vmap *m;
+	const char *key;
+	size_t klen;
+	uint64_t hash;
+};
+
+static int same_vslot(const void *ctx, size_t i)
+{
+	const struct wanted *w = ctx;
+	const struct vslot *v = &w->m->slot[i];
+
+	return v->hash == w->hash && v->klen == w->klen &&
+	       memcmp(v->key, w->key, w->klen) == 0;
+}
+
+/* The version of key (stream NUL id) in this transaction, or NULL. */
 static struct vslot *vmap_find(struct vmap *m, const char *key, size_t klen,
 			       uint64_t h)
 {
-	size_t i;
+	struct wanted w = { m, key, klen, h };
+	uint32_t *slot;
 
-	if (m->used * 2 >= m->cap) {
-		struct vmap n = { NULL, m->cap ? m->cap * 2 : 64, m->used };
+	evt_index_grow(&m->index, m->n, 64, vslot_hash, m);
+	slot = evt_index_find(&m->index, h, same_vslot, &w);
+	return *slot ? &m->slot[*slot - 1] : NULL;
+}
 
-		n.slot = evt_xmalloc(n.cap * sizeof(*n.slot));
-		memset(n.slot, 0, n.cap * sizeof(*n.slot));
-		for (i = 0; i < m->cap; i++) {
-			size_t j;
+/* key with its version, not in m yet. */
+static struct vslot *vmap_add(struct vmap *m, const char *key, size_t klen,
+			      uint64_t h, int64_t version)
+{
+	struct wanted w = { m, key, klen, h };
+	struct vslot *v;
+	uint32_t *slot;
 
-			if (!m->slot[i].key)
-				continue;
-			j = m->slot[i].hash & (n.cap - 1);
-			while (n.slot[j].key)
-				j = (j + 1) & (n.cap - 1);
-			n.slot[j] = m->slot[i];
-		}
-		free(m->slot);
-		*m = n;
+	evt_index_grow(&m->index, m->n, 64, vslot_hash, m);
+	slot = evt_index_find(&m->index, h, same_vslot, &w);
+	if (m->n == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 16;
+		m->slot = evt_xrealloc(m->slot, m->cap * sizeof(*m->slot));
 	}
-	i = h & (m->cap - 1);
-	while (m->slot[i].key &&
-	       !(m->slot[i].hash == h && m->slot[i].klen == klen &&
-		 memcmp(m->slot[i].key, key, klen) == 0))
-		i = (i + 1) & (m->cap - 1);
-	return &m->slot[i];
+	v = &m->slot[m->n];
+	v->key = evt_xstrndup(key, klen);
+	v->klen = klen;
+	v->hash = h;
+	v->version = version;
+	*slot = (uint32_t)++m->n;
+	return v;
 }
 
 static void vmap_free(struct vmap *m)
@@ -72,9 +100,10 @@ static void vmap_free(struct vmap *m)
 
 	if (!m)
 		return;
-	for (i = 0; i < m->cap; i++)
+	for (i = 0; i < m->n; i++)
 		free(m->slot[i].key);
 	free(m->slot);
+	evt_index_release(&m->index);
 	free(m);
 }
 
@@ -278,8 +307,7 @@ int evt_appender_add(struct evt_appender *ap, const char *stream, size_t slen,
 	key[slen] = '\0';
 	memcpy(key + slen + 1, id, idlen);
 	h = hash(key, klen);
-	v = vmap_find(m, key, klen, h);
-	if (!v->key) {
+	if (!(v = vmap_find(m, key, klen, h))) {
 		int64_t cur = 0;
 		char want[32];
 
@@ -296,11 +324,7 @@ int evt_appender_add(struct evt_appender *ap, const char *stream, size_t slen,
 		if (ap->expect == EVT_EXPECT_EXISTS && cur == 0)
 			return conflict(e, place, stream, slen, id, idlen, cur,
 					"exists");
-		v->key = evt_xstrndup(key, klen);
-		v->klen = klen;
-		v->hash = h;
-		v->version = cur;
-		m->used++;
+		v = vmap_add(m, key, klen, h, cur);
 	}
 	if (version && version != v->version + 1) {
 		char want[32];

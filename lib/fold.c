@@ -69,13 +69,12 @@ void evt_fold_release(struct evt_fold *f)
 		free(f->aggs[i]);
 	}
 	free(f->aggs);
-	free(f->index);
+	evt_index_release(&f->index);
 	evt_buf_release(&f->init);
 	evt_buf_release(&f->ev);
 	evt_buf_release(&f->tmp);
 	f->aggs = NULL;
-	f->index = NULL;
-	f->naggs = f->cap = f->icap = 0;
+	f->naggs = f->cap = 0;
 }
 
 /* "position N": made only when needed, not per event of a merge. */
@@ -278,39 +277,43 @@ void evt_fold_save(struct evt_fold *f, struct evt_store *st,
 
 /* ---- many aggregates ----------------------------------------------------- */
 
+static uint64_t agg_hash(const void *ctx, size_t i)
+{
+	const struct evt_agg *a = ((const struct evt_fold *)ctx)->aggs[i];
+
+	return hash2(a->stream, a->stream_len, a->id, a->id_len);
+}
+
+/* An aggregate looked for. */
+struct wanted {
+	const struct evt_fold *f;
+	const char *stream, *id;
+	size_t slen, idlen;
+};
+
+static int same_agg(const void *ctx, size_t i)
+{
+	const struct wanted *w = ctx;
+	const struct evt_agg *a = w->f->aggs[i];
+
+	return a->id_len == w->idlen && a->stream_len == w->slen &&
+	       memcmp(a->id, w->id, w->idlen) == 0 &&
+	       memcmp(a->stream, w->stream, w->slen) == 0;
+}
+
 /* The aggregate (stream, id), made at its first event. */
 static struct evt_agg *agg_for(struct evt_fold *f, const char *stream,
 			       size_t slen, const char *id, size_t idlen)
 {
-	uint64_t h = hash2(stream, slen, id, idlen);
+	struct wanted w = { f, stream, id, slen, idlen };
 	struct evt_agg *a;
-	size_t j, i;
+	uint32_t *slot;
 
-	if ((f->naggs + 1) * 2 > f->icap) {
-		size_t cap = f->icap ? f->icap * 2 : 64;
-
-		free(f->index);
-		f->index = evt_xmalloc(cap * sizeof(*f->index));
-		memset(f->index, 0, cap * sizeof(*f->index));
-		f->icap = cap;
-		for (i = 0; i < f->naggs; i++) {
-			a = f->aggs[i];
-			j = hash2(a->stream, a->stream_len, a->id,
-				  a->id_len) & (cap - 1);
-			while (f->index[j])
-				j = (j + 1) & (cap - 1);
-			f->index[j] = (uint32_t)(i + 1);
-		}
-	}
-	j = h & (f->icap - 1);
-	while (f->index[j]) {
-		a = f->aggs[f->index[j] - 1];
-		if (a->id_len == idlen && a->stream_len == slen &&
-		    memcmp(a->id, id, idlen) == 0 &&
-		    memcmp(a->stream, stream, slen) == 0)
-			return a;
-		j = (j + 1) & (f->icap - 1);
-	}
+	evt_index_grow(&f->index, f->naggs, 64, agg_hash, f);
+	slot = evt_index_find(&f->index, hash2(stream, slen, id, idlen),
+			      same_agg, &w);
+	if (*slot)
+		return f->aggs[*slot - 1];
 	if (f->naggs == f->cap) {
 		f->cap = f->cap ? f->cap * 2 : 16;
 		f->aggs = evt_xrealloc(f->aggs, f->cap * sizeof(*f->aggs));
@@ -318,7 +321,7 @@ static struct evt_agg *agg_for(struct evt_fold *f, const char *stream,
 	a = evt_xmalloc(sizeof(*a));
 	evt_fold_start(f, a, stream, slen, id, idlen);
 	f->aggs[f->naggs++] = a;
-	f->index[j] = (uint32_t)f->naggs;
+	*slot = (uint32_t)f->naggs;
 	return a;
 }
 

@@ -31,8 +31,7 @@ struct evt_fold {
 	/* Many aggregates, in order of first appearance. */
 	struct evt_agg **aggs;
 	size_t naggs, cap;
-	uint32_t *index;
-	size_t icap;
+	struct evt_index index;		/* of aggs, by (stream, id) */
 	void (*warn)(const char *msg);	/* told of a snapshot that cannot be
 					   kept; NULL: not told */
 };
