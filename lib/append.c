@@ -472,15 +472,6 @@ void evt_appender_release(struct evt_appender *ap)
 	memset(ap, 0, sizeof(*ap));
 }
 
-static int blank(const char *s, size_t n)
-{
-	while (n && (*s == ' ' || *s == '\t' || *s == '\r')) {
-		s++;
-		n--;
-	}
-	return n == 0;
-}
-
 /* Put "NAME:LINE: " in front of e's message. */
 static int at_line(struct evt_err *e, const struct evt_lines *in, int rc)
 {
@@ -504,7 +495,7 @@ int evt_append_lines(struct evt_appender *ap, struct evt_lines *in,
 
 	memset(&rp, 0, sizeof(rp));
 	while ((got = evt_lines_next(in, &line, &n)) > 0) {
-		if (blank(line, n))
+		if (evt_blank(line, n))
 			continue;
 		snprintf(place, sizeof(place), "%s:%zu", in->name, in->lineno);
 		if (stream) {

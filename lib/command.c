@@ -6,6 +6,7 @@
 #include "append.h"
 #include "command.h"
 #include "json.h"
+#include "ndjson.h"
 #include "proc.h"
 
 int evt_command_body(const char *s, struct evt_buf *out, struct evt_err *e)
@@ -105,15 +106,6 @@ static char **program_env(const struct evt_command *c, struct evt_store *st,
 	return evt_strvec_get(env);
 }
 
-static int blank(const char *s, size_t n)
-{
-	while (n && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')) {
-		s++;
-		n--;
-	}
-	return n == 0;
-}
-
 static int bad_event(struct evt_err *e, const char *who, const char *where,
 		     size_t n)
 {
@@ -167,7 +159,7 @@ int evt_command_events(const char *s, size_t len, struct evt_buf *evs,
 		size_t end = nl ? (size_t)(nl - s) : len;
 
 		line++;
-		if (!blank(s + i, end - i)) {
+		if (!evt_blank(s + i, end - i)) {
 			if (evt_event_parse(s + i, end - i, evs, e))
 				return bad_event(e, who, "line", line);
 			if (*n == cap) {

@@ -353,15 +353,6 @@ int evt_fold_stream(struct evt_fold *f, struct evt_store *st,
 	return evt_store_read(st, &q, stream_row, &c, e);
 }
 
-static int blank(const char *s, size_t n)
-{
-	while (n && (*s == ' ' || *s == '\t' || *s == '\r')) {
-		s++;
-		n--;
-	}
-	return n == 0;
-}
-
 /* The record's "position" (ignored by evt_record_parse), or 0. */
 static int64_t record_position(const struct evt_record_parser *p)
 {
@@ -394,7 +385,7 @@ int evt_fold_lines(struct evt_fold *f, struct evt_lines *in,
 	while ((got = evt_lines_next(in, &line, &n)) > 0) {
 		struct evt_agg *a;
 
-		if (blank(line, n))
+		if (evt_blank(line, n))
 			continue;
 		snprintf(f->place, sizeof(f->place), "%s:%zu", in->name,
 			 in->lineno);

@@ -80,3 +80,12 @@ void evt_lines_release(struct evt_lines *r)
 	free(r->buf);
 	r->buf = NULL;
 }
+
+int evt_blank(const char *s, size_t n)
+{
+	while (n && (*s == ' ' || *s == '\t' || *s == '\r')) {
+		s++;
+		n--;
+	}
+	return n == 0;
+}

@@ -25,5 +25,7 @@ int evt_lines_next(struct evt_lines *r, const char **line, size_t *len);
 int evt_lines_ready(const struct evt_lines *r);
 int evt_lines_fill(struct evt_lines *r);
 void evt_lines_release(struct evt_lines *r);
+/* Is the line s[0..n) blank: nothing but spaces, tabs and CRs? */
+int evt_blank(const char *s, size_t n);
 
 #endif
