@@ -62,10 +62,7 @@ static int append_args(struct evt_appender *ap, char **argv, int argc,
 		evt_buf_reset(&ev);
 		rc = evt_event_parse(argv[i], strlen(argv[i]), &ev, e);
 		if (rc) {
-			char msg[sizeof(e->msg)];
-
-			memcpy(msg, e->msg, sizeof(msg));
-			rc = evt_errf(e, rc, "argument %d: %s", i + 1, msg);
+			evt_errprefix(e, rc, "argument %d", i + 1);
 			break;
 		}
 		rc = evt_appender_add(ap, stream, strlen(stream), id,

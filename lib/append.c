@@ -475,10 +475,7 @@ void evt_appender_release(struct evt_appender *ap)
 /* Put "NAME:LINE: " in front of e's message. */
 static int at_line(struct evt_err *e, const struct evt_lines *in, int rc)
 {
-	char msg[sizeof(e->msg)];
-
-	memcpy(msg, e->msg, sizeof(msg));
-	return evt_errf(e, rc, "%s:%zu: %s", in->name, in->lineno, msg);
+	return evt_errprefix(e, rc, "%s:%zu", in->name, in->lineno);
 }
 
 int evt_append_lines(struct evt_appender *ap, struct evt_lines *in,

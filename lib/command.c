@@ -109,11 +109,8 @@ static char **program_env(const struct evt_command *c, struct evt_store *st,
 static int bad_event(struct evt_err *e, const char *who, const char *where,
 		     size_t n)
 {
-	char msg[sizeof(e->msg)];
-
-	memcpy(msg, e->msg, sizeof(msg));
-	return evt_errf(e, EVT_EINPUT, "%s printed an invalid event: %s %zu: "
-			"%s", who, where, n, msg);
+	return evt_errprefix(e, EVT_EINPUT, "%s printed an invalid event: %s "
+			     "%zu", who, where, n);
 }
 
 int evt_command_events(const char *s, size_t len, struct evt_buf *evs,

@@ -114,13 +114,9 @@ int evt_fold_event(struct evt_fold *f, struct evt_agg *a,
 	}
 	if (!ev.version)
 		ev.version = a->version + 1;
-	if ((rc = evt_reducer_apply(f->r, a, &ev, e))) {
-		char msg[sizeof(e->msg)];
-
-		memcpy(msg, e->msg, sizeof(msg));
-		return evt_errf(e, rc, "%s: %s", place ? place :
-				place_of(f, r), msg);
-	}
+	if ((rc = evt_reducer_apply(f->r, a, &ev, e)))
+		return evt_errprefix(e, rc, "%s", place ? place :
+				     place_of(f, r));
 	a->version = ev.version;
 	a->position = ev.position;
 	if (f->each) {
@@ -263,11 +259,8 @@ void evt_fold_save(struct evt_fold *f, struct evt_store *st,
 	if (rc) {
 		/* The snapshot is a cache: the fold stands without it. */
 		if (f->warn) {
-			char msg[sizeof(se.msg) + 32];
-
-			snprintf(msg, sizeof(msg), "cannot keep the snapshot: "
-				 "%s", se.msg);
-			f->warn(msg);
+			evt_errprefix(&se, rc, "cannot keep the snapshot");
+			f->warn(se.msg);
 		}
 		return;
 	}
@@ -390,10 +383,7 @@ int evt_fold_lines(struct evt_fold *f, struct evt_lines *in,
 		snprintf(f->place, sizeof(f->place), "%s:%zu", in->name,
 			 in->lineno);
 		if ((rc = evt_record_parse(&rp, line, n, &ri, e))) {
-			char msg[sizeof(e->msg)];
-
-			memcpy(msg, e->msg, sizeof(msg));
-			rc = evt_errf(e, rc, "%s: %s", f->place, msg);
+			evt_errprefix(e, rc, "%s", f->place);
 			break;
 		}
 		a = agg_for(f, ri.stream, ri.stream_len, ri.id, ri.id_len);

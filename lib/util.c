@@ -23,6 +23,22 @@ int evt_errf(struct evt_err *e, int code, const char *fmt, ...)
 	return code;
 }
 
+int evt_errprefix(struct evt_err *e, int code, const char *fmt, ...)
+{
+	char msg[sizeof(e->msg)];
+	va_list ap;
+	int n;
+
+	memcpy(msg, e->msg, sizeof(msg));
+	va_start(ap, fmt);
+	n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < sizeof(e->msg))
+		snprintf(e->msg + n, sizeof(e->msg) - (size_t)n, ": %s", msg);
+	e->code = code;
+	return code;
+}
+
 static void oom(void)
 {
 	static const char m[] = "evt: out of memory\n";

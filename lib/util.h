@@ -25,6 +25,10 @@ struct evt_err {
 
 int evt_errf(struct evt_err *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Put "PLACE: " in front of e's message (PLACE as fmt makes it), with the
+ * code; returns the code. */
+int evt_errprefix(struct evt_err *e, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* A growable byte buffer, always NUL-terminated when p != NULL. */
 struct evt_buf {
