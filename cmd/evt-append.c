@@ -82,26 +82,27 @@ struct cmdline {
 	int quiet, records;
 };
 
-/* The option c (getopt_long's answer) into cl: -2 to go on, else the exit
- * status to leave with. */
+/* The option c (getopt_long's answer) into cl: EVT_CLI_NEXT to go on,
+ * else the exit status to leave with. */
 static int read_option(struct cmdline *cl, int c, int argc, char **argv)
 {
 	int rc;
 
 	switch (c) {
-	case 'q': cl->quiet = 1; return -2;
-	case 'e': cl->expect = optarg; return -2;
-	case OPT_RECORDS: cl->records = 1; return -2;
+	case 'q': cl->quiet = 1; return EVT_CLI_NEXT;
+	case 'e': cl->expect = optarg; return EVT_CLI_NEXT;
+	case OPT_RECORDS: cl->records = 1; return EVT_CLI_NEXT;
 	case OPT_COUNT:
 		if (evt_parse_i64(optarg, 0, INT64_MAX, &cl->count) < 0)
 			return evt_usage_error("invalid count '%s'"
 					       EVT_WHOLE_0, optarg);
-		return -2;
+		return EVT_CLI_NEXT;
 	case OPT_KEY:
-		return evt_cli_key(optarg, &cl->key) ? EVT_EUSAGE : -2;
+		return evt_cli_key(optarg, &cl->key) ? EVT_EUSAGE :
+							 EVT_CLI_NEXT;
 	}
 	rc = evt_cli_common(c, argc, argv, &cl->so, usage);
-	return rc == -1 ? EVT_EUSAGE : rc;
+	return rc == EVT_CLI_OTHER ? EVT_EUSAGE : rc;
 }
 
 /* The operands, STREAM ID [EVENT ...] or none with --records: 0, or the
@@ -176,15 +177,15 @@ int main(int argc, char **argv)
 		.so = { .write = 1, .create = 1, .relaxed = 0 },
 		.count = -1,
 	};
-	int c, rc = -2;
+	int c, rc = EVT_CLI_NEXT;
 
 	evt_prog = "evt-append";
 	evt_cli_sigpipe();
 	opterr = 0;
-	while (rc == -2 &&
+	while (rc == EVT_CLI_NEXT &&
 	       (c = getopt_long(argc, argv, ":qe:d:h", options, NULL)) != -1)
 		rc = read_option(&cl, c, argc, argv);
-	if (rc != -2)
+	if (rc != EVT_CLI_NEXT)
 		return rc;
 	argc -= optind;
 	argv += optind;

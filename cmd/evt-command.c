@@ -50,8 +50,8 @@ static const struct option options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-/* The option c (getopt_long's answer): -2 to go on, else the exit status
- * to leave with. */
+/* The option c (getopt_long's answer): EVT_CLI_NEXT to go on, else the
+ * exit status to leave with. */
 static int read_option(int c, int argc, char **argv, struct evt_store_opts *so,
 		       struct evt_fold_opts *fo, struct evt_command *cmd)
 {
@@ -59,19 +59,20 @@ static int read_option(int c, int argc, char **argv, struct evt_store_opts *so,
 	int rc;
 
 	if ((rc = evt_cli_fold_opt(fo, c, optarg)))
-		return rc == EVT_EUSAGE ? rc : -2;
+		return rc == EVT_EUSAGE ? rc : EVT_CLI_NEXT;
 	switch (c) {
 	case OPT_RETRIES:
 		if (evt_parse_i64(optarg, 0, 1000000, &retries) < 0)
 			return evt_usage_error("invalid --retries '%s'",
 					       optarg);
 		cmd->retries = (int)retries;
-		return -2;
+		return EVT_CLI_NEXT;
 	case OPT_KEY:
-		return evt_cli_key(optarg, &cmd->key) ? EVT_EUSAGE : -2;
+		return evt_cli_key(optarg, &cmd->key) ? EVT_EUSAGE :
+							  EVT_CLI_NEXT;
 	}
 	rc = evt_cli_common(c, argc, argv, so, usage);
-	return rc == -1 ? EVT_EUSAGE : rc;
+	return rc == EVT_CLI_OTHER ? EVT_EUSAGE : rc;
 }
 
 /* STREAM ID COMMAND [BODY] and PROGRAM, checked, into cmd; BODY in its
@@ -154,7 +155,7 @@ int main(int argc, char **argv)
 	struct evt_fold_opts fo;
 	struct evt_buf body = EVT_BUF_INIT;
 	struct evt_cli_split sp;
-	int dd, c, rc = -2;
+	int dd, c, rc = EVT_CLI_NEXT;
 
 	evt_prog = "evt-command";
 	evt_cli_sigpipe();
@@ -163,10 +164,10 @@ int main(int argc, char **argv)
 	cmd.retries = 3;
 	opterr = 0;
 	dd = evt_cli_split_begin(&sp, argc, argv, ":d:h", options);
-	while (rc == -2 &&
+	while (rc == EVT_CLI_NEXT &&
 	       (c = getopt_long(dd, argv, ":d:h", options, NULL)) != -1)
 		rc = read_option(c, dd, argv, &so, &fo, &cmd);
-	if (rc != -2)
+	if (rc != EVT_CLI_NEXT)
 		return rc;
 	if ((rc = evt_cli_split_end(&sp, argc, argv, 3)))
 		return rc;

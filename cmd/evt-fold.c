@@ -115,20 +115,20 @@ static int run(struct run *r, struct evt_err *e)
 	return rc;
 }
 
-/* The option c (getopt_long's answer) into r: -2 to go on, else the exit
- * status to leave with. */
+/* The option c (getopt_long's answer) into r: EVT_CLI_NEXT to go on,
+ * else the exit status to leave with. */
 static int read_option(struct run *r, int c, int argc, char **argv)
 {
 	int rc;
 
 	if ((rc = evt_cli_fold_opt(&r->fo, c, optarg)))
-		return rc == EVT_EUSAGE ? rc : -2;
+		return rc == EVT_EUSAGE ? rc : EVT_CLI_NEXT;
 	switch (c) {
-	case OPT_ALL: r->all = optarg; return -2;
-	case OPT_SCAN: r->scan = 1; return -2;
+	case OPT_ALL: r->all = optarg; return EVT_CLI_NEXT;
+	case OPT_SCAN: r->scan = 1; return EVT_CLI_NEXT;
 	}
 	rc = evt_cli_common(c, argc, argv, &r->so, usage);
-	return rc == -1 ? EVT_EUSAGE : rc;
+	return rc == EVT_CLI_OTHER ? EVT_EUSAGE : rc;
 }
 
 /* The operands, [STREAM ID], and how they and the options go together:
@@ -179,16 +179,16 @@ int main(int argc, char **argv)
 	struct run r;
 	struct evt_reducer *red = NULL;
 	struct evt_err e = { 0, "" };
-	int c, rc = -2;
+	int c, rc = EVT_CLI_NEXT;
 
 	evt_prog = "evt-fold";
 	evt_cli_sigpipe();
 	memset(&r, 0, sizeof(r));
 	opterr = 0;
-	while (rc == -2 &&
+	while (rc == EVT_CLI_NEXT &&
 	       (c = getopt_long(argc, argv, ":d:h", options, NULL)) != -1)
 		rc = read_option(&r, c, argc, argv);
-	if (rc != -2)
+	if (rc != EVT_CLI_NEXT)
 		return rc;
 	r.persist = r.fo.persist;
 	if ((rc = operands(&r, argc - optind, argv + optind)) ||

@@ -245,8 +245,8 @@ static int bad_value(int c, const char *arg)
 	return evt_usage_error("invalid --%s '%s'", options[k].name, arg);
 }
 
-/* The option c (getopt_long's answer) into cl: -2 to go on, else the exit
- * status to leave with. */
+/* The option c (getopt_long's answer) into cl: EVT_CLI_NEXT to go on,
+ * else the exit status to leave with. */
 static int read_option(struct cmdline *cl, int c, int argc, char **argv)
 {
 	struct evt_handler *h = &cl->h;
@@ -260,44 +260,44 @@ static int read_option(struct cmdline *cl, int c, int argc, char **argv)
 			return evt_usage_error("invalid --on: %s", why);
 		h->on = cl->on;
 		h->non++;
-		return -2;
+		return EVT_CLI_NEXT;
 	case OPT_RETRIES:
 		return parse_int(optarg, 0, &h->retries) < 0 ?
-		       bad_value(c, optarg) : -2;
+		       bad_value(c, optarg) : EVT_CLI_NEXT;
 	case OPT_RETRY_DELAY:
 		return parse_int(optarg, 0, &h->retry_delay_ms) < 0 ?
-		       bad_value(c, optarg) : -2;
+		       bad_value(c, optarg) : EVT_CLI_NEXT;
 	case OPT_TIMEOUT:
 		return evt_parse_seconds(optarg, &h->timeout_ms) < 0 ?
-		       bad_value(c, optarg) : -2;
+		       bad_value(c, optarg) : EVT_CLI_NEXT;
 	case OPT_BATCH:
 		return parse_int(optarg, 1, &h->batch) < 0 ?
-		       bad_value(c, optarg) : -2;
+		       bad_value(c, optarg) : EVT_CLI_NEXT;
 	case OPT_GROUP:
 		cl->group = optarg;
 		return evt_group_parse(optarg, &h->group_i, &h->group_n) < 0 ?
-		       bad_value(c, optarg) : -2;
+		       bad_value(c, optarg) : EVT_CLI_NEXT;
 	case OPT_STREAM:
 		cl->named = 1;
 		return (rc = evt_cli_add_stream(&cl->streams, &h->nstreams,
-						optarg)) ? rc : -2;
-	case OPT_CONTINUE: h->continue_on_error = 1; return -2;
-	case OPT_TAIL: h->tail = 1; return -2;
-	case OPT_ALWAYS_TAIL: h->always_tail = 1; return -2;
-	case OPT_FOLLOW: h->follow = 1; return -2;
-	case OPT_RETRY_PARKED: h->retry_parked = 1; return -2;
-	case OPT_WAIT: cl->wait = 1; return -2;
-	case OPT_STATUS: cl->looks[LOOK_STATUS] = 1; return -2;
-	case OPT_RESET: cl->looks[LOOK_RESET] = 1; return -2;
-	case OPT_PARKED: cl->looks[LOOK_PARKED] = 1; return -2;
-	case OPT_DROP: cl->looks[LOOK_DROP] = 1; return -2;
+						optarg)) ? rc : EVT_CLI_NEXT;
+	case OPT_CONTINUE: h->continue_on_error = 1; return EVT_CLI_NEXT;
+	case OPT_TAIL: h->tail = 1; return EVT_CLI_NEXT;
+	case OPT_ALWAYS_TAIL: h->always_tail = 1; return EVT_CLI_NEXT;
+	case OPT_FOLLOW: h->follow = 1; return EVT_CLI_NEXT;
+	case OPT_RETRY_PARKED: h->retry_parked = 1; return EVT_CLI_NEXT;
+	case OPT_WAIT: cl->wait = 1; return EVT_CLI_NEXT;
+	case OPT_STATUS: cl->looks[LOOK_STATUS] = 1; return EVT_CLI_NEXT;
+	case OPT_RESET: cl->looks[LOOK_RESET] = 1; return EVT_CLI_NEXT;
+	case OPT_PARKED: cl->looks[LOOK_PARKED] = 1; return EVT_CLI_NEXT;
+	case OPT_DROP: cl->looks[LOOK_DROP] = 1; return EVT_CLI_NEXT;
 	}
 	rc = evt_cli_common(c, argc, argv, &cl->so, usage);
-	return rc == -1 ? EVT_EUSAGE : rc;
+	return rc == EVT_CLI_OTHER ? EVT_EUSAGE : rc;
 }
 
 /* The operation on a NAME that was asked for (--status, ...): its exit
- * status, or -2 when none was. */
+ * status, or EVT_CLI_NEXT when none was. */
 static int look(struct cmdline *cl)
 {
 	int k, first = -1;
@@ -312,7 +312,7 @@ static int look(struct cmdline *cl)
 		first = k;
 	}
 	if (first < 0)
-		return -2;
+		return EVT_CLI_NEXT;
 	if (cl->h.argv || cl->h.non)
 		return evt_usage_error("--%s takes no programs",
 				       look_name[first]);
@@ -430,7 +430,7 @@ int main(int argc, char **argv)
 {
 	struct cmdline cl;
 	struct evt_cli_split sp;
-	int c, rc = -2, dd;
+	int c, rc = EVT_CLI_NEXT, dd;
 	size_t k;
 
 	evt_prog = "evt-handle";
@@ -443,10 +443,10 @@ int main(int argc, char **argv)
 	cl.h.batch = 1;
 	opterr = 0;
 	dd = evt_cli_split_begin(&sp, argc, argv, ":d:h", options);
-	while (rc == -2 &&
+	while (rc == EVT_CLI_NEXT &&
 	       (c = getopt_long(dd, argv, ":d:h", options, NULL)) != -1)
 		rc = read_option(&cl, c, dd, argv);
-	if (rc != -2)
+	if (rc != EVT_CLI_NEXT)
 		goto done;
 	for (k = 0; k < NLOOK && !cl.looks[k]; k++)
 		;
@@ -456,7 +456,7 @@ int main(int argc, char **argv)
 	cl.args = sp.args;
 	cl.nargs = sp.nargs;
 	cl.h.argv = sp.program;
-	if ((rc = look(&cl)) == -2 && !(rc = run_args(&cl)))
+	if ((rc = look(&cl)) == EVT_CLI_NEXT && !(rc = run_args(&cl)))
 		rc = run(&cl);
 done:
 	for (k = 0; k < cl.h.nstreams; k++)

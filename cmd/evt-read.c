@@ -93,8 +93,8 @@ struct cmdline {
 	int named;			/* streams given by --stream */
 };
 
-/* The option c (getopt_long's answer) into cl: -2 to go on, else the exit
- * status to leave with. */
+/* The option c (getopt_long's answer) into cl: EVT_CLI_NEXT to go on,
+ * else the exit status to leave with. */
 static int read_option(struct cmdline *cl, int c, int argc, char **argv)
 {
 	const char *why;
@@ -105,32 +105,32 @@ static int read_option(struct cmdline *cl, int c, int argc, char **argv)
 		if (evt_parse_i64(optarg, 0, INT64_MAX, &cl->q.limit) < 0)
 			return evt_usage_error("invalid limit '%s'%s", optarg,
 					       EVT_WHOLE_0);
-		return -2;
+		return EVT_CLI_NEXT;
 	case OPT_AFTER:
 		if (evt_parse_i64(optarg, 0, INT64_MAX, &cl->q.after) < 0)
 			return evt_usage_error("invalid position '%s'%s",
 					       optarg, EVT_WHOLE_0);
 		cl->q.safe = 1;	/* the resumable form: gap-safe */
-		return -2;
+		return EVT_CLI_NEXT;
 	case OPT_TYPE:
 		return (rc = evt_cli_add_type(&cl->q, &cl->types, optarg)) ?
-		       rc : -2;
+		       rc : EVT_CLI_NEXT;
 	case OPT_STREAM:
 		cl->named = 1;
 		return (rc = evt_cli_add_stream(&cl->streams, &cl->q.nstreams,
-						optarg)) ? rc : -2;
+						optarg)) ? rc : EVT_CLI_NEXT;
 	case OPT_AGGREGATES:
 		if ((why = evt_name_check(optarg, strlen(optarg))))
 			return evt_usage_error("invalid stream '%s': %s",
 					       optarg, why);
 		cl->aggs = optarg;
-		return -2;
-	case OPT_LAST: cl->q.last = 1; return -2;
-	case OPT_HEAD: cl->head = 1; return -2;
-	case OPT_STREAMS: cl->list = 1; return -2;
+		return EVT_CLI_NEXT;
+	case OPT_LAST: cl->q.last = 1; return EVT_CLI_NEXT;
+	case OPT_HEAD: cl->head = 1; return EVT_CLI_NEXT;
+	case OPT_STREAMS: cl->list = 1; return EVT_CLI_NEXT;
 	}
 	rc = evt_cli_common(c, argc, argv, &cl->so, usage);
-	return rc == -1 ? EVT_EUSAGE : rc;
+	return rc == EVT_CLI_OTHER ? EVT_EUSAGE : rc;
 }
 
 /* The operands, [STREAM[,...] [ID]] (with --stream, [ID]), and how they
@@ -212,17 +212,18 @@ int main(int argc, char **argv)
 {
 	struct cmdline cl;
 	size_t i;
-	int c, rc = -2;
+	int c, rc = EVT_CLI_NEXT;
 
 	evt_prog = "evt-read";
 	evt_cli_sigpipe();
 	memset(&cl, 0, sizeof(cl));
 	cl.q.limit = -1;
 	opterr = 0;
-	while (rc == -2 &&
+	while (rc == EVT_CLI_NEXT &&
 	       (c = getopt_long(argc, argv, ":n:d:h", options, NULL)) != -1)
 		rc = read_option(&cl, c, argc, argv);
-	if (rc == -2 && !(rc = operands(&cl, argc - optind, argv + optind)))
+	if (rc == EVT_CLI_NEXT &&
+	    !(rc = operands(&cl, argc - optind, argv + optind)))
 		rc = print(&cl);
 	for (i = 0; i < cl.q.nstreams; i++)
 		free(cl.streams[i]);

@@ -88,8 +88,8 @@ struct cmdline {
 	int64_t count;			/* --count N, or -1 */
 };
 
-/* The option c (getopt_long's answer) into cl: -2 to go on, else the exit
- * status to leave with. */
+/* The option c (getopt_long's answer) into cl: EVT_CLI_NEXT to go on,
+ * else the exit status to leave with. */
 static int read_option(struct cmdline *cl, int c, int argc, char **argv)
 {
 	int rc;
@@ -99,26 +99,26 @@ static int read_option(struct cmdline *cl, int c, int argc, char **argv)
 		if (evt_parse_i64(optarg, 0, INT64_MAX, &cl->after) < 0)
 			return evt_usage_error("invalid position '%s'%s",
 					       optarg, EVT_WHOLE_0);
-		return -2;
+		return EVT_CLI_NEXT;
 	case 'n':
 		if (evt_parse_i64(optarg, 0, INT64_MAX, &cl->lines) < 0)
 			return evt_usage_error("invalid number '%s'%s", optarg,
 					       EVT_WHOLE_0);
-		return -2;
+		return EVT_CLI_NEXT;
 	case OPT_COUNT:
 		if (evt_parse_i64(optarg, 1, INT64_MAX, &cl->count) < 0)
 			return evt_usage_error("invalid count '%s'%s", optarg,
 					       EVT_WHOLE_1);
-		return -2;
+		return EVT_CLI_NEXT;
 	case OPT_TYPE:
 		return (rc = evt_cli_add_type(&cl->q, &cl->types, optarg)) ?
-		       rc : -2;
+		       rc : EVT_CLI_NEXT;
 	case OPT_STREAM:
 		return (rc = evt_cli_add_stream(&cl->streams, &cl->q.nstreams,
-						optarg)) ? rc : -2;
+						optarg)) ? rc : EVT_CLI_NEXT;
 	}
 	rc = evt_cli_common(c, argc, argv, &cl->so, usage);
-	return rc == -1 ? EVT_EUSAGE : rc;
+	return rc == EVT_CLI_OTHER ? EVT_EUSAGE : rc;
 }
 
 /* The operands, STREAM[,STREAM...]..., and how the options go together:
@@ -203,7 +203,7 @@ int main(int argc, char **argv)
 {
 	struct cmdline cl;
 	size_t k;
-	int c, rc = -2;
+	int c, rc = EVT_CLI_NEXT;
 
 	evt_prog = "evt-tail";
 	evt_cli_sigpipe();
@@ -212,10 +212,11 @@ int main(int argc, char **argv)
 	cl.q.limit = -1;
 	cl.after = cl.lines = cl.count = -1;
 	opterr = 0;
-	while (rc == -2 &&
+	while (rc == EVT_CLI_NEXT &&
 	       (c = getopt_long(argc, argv, ":n:d:h", options, NULL)) != -1)
 		rc = read_option(&cl, c, argc, argv);
-	if (rc == -2 && !(rc = operands(&cl, argc - optind, argv + optind)))
+	if (rc == EVT_CLI_NEXT &&
+	    !(rc = operands(&cl, argc - optind, argv + optind)))
 		rc = follow(&cl);
 	for (k = 0; k < cl.q.nstreams; k++)
 		free(cl.streams[k]);

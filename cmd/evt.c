@@ -40,8 +40,9 @@ static int valid_command(const char *s)
 	return 1;
 }
 
-/* The front's own options, before COMMAND, from argv[*i] on: -2 to go
- * on with COMMAND at argv[*i], else the exit status to leave with. */
+/* The front's own options, before COMMAND, from argv[*i] on:
+ * EVT_CLI_NEXT to go on with COMMAND at argv[*i], else the exit status to
+ * leave with. */
 static int front_options(int argc, char **argv, int *i, const char **db)
 {
 	for (; *i < argc && argv[*i][0] == '-'; ++*i) {
@@ -71,7 +72,7 @@ static int front_options(int argc, char **argv, int *i, const char **db)
 			return evt_usage_error("unknown option '%s'", a);
 		}
 	}
-	return -2;
+	return EVT_CLI_NEXT;
 }
 
 /* Run prog (evt-VERB) with args: the one installed beside this program
@@ -107,7 +108,7 @@ int main(int argc, char **argv)
 	int i = 1, k = 0, help = 0, rc;
 
 	evt_prog = "evt";
-	if ((rc = front_options(argc, argv, &i, &db)) != -2)
+	if ((rc = front_options(argc, argv, &i, &db)) != EVT_CLI_NEXT)
 		return rc;
 	if (i == argc) {
 		fputs(usage, stderr);

@@ -399,9 +399,9 @@ static int replay_row(void *ctx, const struct evt_record *r)
 	struct replay *p = ctx;
 
 	if (r->position > p->last)
-		return -1;
+		return EVT_STOP;
 	evt_record_print(&p->out->b, r);
-	return evt_out_flush(p->out) < 0 ? -1 : 0;
+	return evt_out_flush(p->out) < 0 ? EVT_STOP : 0;
 }
 
 /* KEY was used: nothing appended; print the records of its append. */

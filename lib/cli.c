@@ -30,13 +30,13 @@ int evt_cli_common(int c, int argc, char **argv, struct evt_store_opts *so,
 					       "begins with '-' goes after "
 					       "'--'", opt, optarg);
 		so->url = optarg;
-		return -2;
+		return EVT_CLI_NEXT;
 	case EVT_OPT_EVENTS_TABLE:
 		so->events_table = optarg;
-		return -2;
+		return EVT_CLI_NEXT;
 	case EVT_OPT_BOOKMARKS_TABLE:
 		so->bookmarks_table = optarg;
-		return -2;
+		return EVT_CLI_NEXT;
 	case 'h':
 		fputs(usage, stdout);
 		return evt_flush_stdout();
@@ -59,7 +59,7 @@ int evt_cli_common(int c, int argc, char **argv, struct evt_store_opts *so,
 			return evt_usage_error("unknown option '-%c'", optopt);
 		return evt_usage_error("unknown option '%s'", opt);
 	}
-	return -1;
+	return EVT_CLI_OTHER;
 }
 
 /* Does the long option arg ("--name", no '=') take the next argument as

@@ -90,9 +90,9 @@ void (*evt_cli_note(void))(const char *msg);
  * compile). */
 int evt_cli_reducer(const struct evt_fold_opts *fo, struct evt_reducer **red);
 
-/* Handle a common option or a getopt error.  Returns -1 when c is not one
- * of them; else the exit status to leave with at once (0 after --help or
- * --version), or -2 when it was handled and parsing goes on. */
+/* Handle a common option or a getopt error.  Returns EVT_CLI_OTHER when c
+ * is not one of them; else the exit status to leave with at once (0 after
+ * --help or --version), or EVT_CLI_NEXT when it was handled. */
 int evt_cli_common(int c, int argc, char **argv, struct evt_store_opts *so,
 		   const char *usage);
 

@@ -197,7 +197,7 @@ static int catch_row(void *ctx, const struct evt_record *r)
 		    r->version == c->a->version)
 			return 0;
 		c->bad = 1;
-		return -1;
+		return EVT_STOP;
 	}
 	return evt_fold_event(c->f, c->a, r, 0, NULL, c->e);
 }

@@ -62,14 +62,14 @@ static int deliver(void *ctx, const struct evt_record *r)
 	struct pass *p = ctx;
 	int rc = p->fn(p->ctx, r);
 
-	if (rc && rc != -1)
+	if (rc && rc != EVT_STOP)
 		return rc;
 	p->q->after = r->position;
 	p->got++;
 	/* a signal ends a long catch-up too, between two records */
-	if (rc == -1 || evt_follow_stopping(p->stop)) {
+	if (rc == EVT_STOP || evt_follow_stopping(p->stop)) {
 		p->stopped = 1;
-		return -1;
+		return EVT_STOP;
 	}
 	return 0;
 }

@@ -7,7 +7,7 @@
 
 /* Reads what is after q.after, hands each record to fn (q.after moves past
  * it once fn returned 0), then waits for the store's wake-up and reads
- * again, until fn returns non-zero (-1: stop quietly) or *stop is set.
+ * again, until fn returns non-zero (EVT_STOP: stop quietly) or *stop is set.
  * A wake-up that finds nothing is checked again after 1, 2, 4 ... 64 ms (a
  * commit may become visible just after its write woke us); with no
  * wake-up at all the store is read once a second as a safety net. */

@@ -164,7 +164,11 @@ static int collect(void *ctx, const struct evt_record *r)
 
 #define T(c, x, field) ((c)->text.p + (x)->field)
 
-/* The first --on that matches, or -1 for PROGRAM, or -2 for none. */
+/* What match returns when no --on matches. */
+enum { ON_PROGRAM = -1, ON_NONE = -2 };
+
+/* The first --on that matches, or ON_PROGRAM, or ON_NONE when there is
+ * no PROGRAM either. */
 static int match(const struct evt_handler *h, const struct chunk *c,
 		 const struct rec *x)
 {
@@ -179,7 +183,7 @@ static int match(const struct evt_handler *h, const struct chunk *c,
 		if (!h->on[i].stream && strcmp(h->on[i].type,
 					       T(c, x, type)) == 0)
 			return (int)i;
-	return h->argv ? -1 : -2;
+	return h->argv ? ON_PROGRAM : ON_NONE;
 }
 
 /* What a failure message says of records first..first+n-1: "position 17
@@ -416,7 +420,7 @@ static int retry_parked(struct evt_store *st, const struct evt_handler *h,
 
 		if ((rc = read_at(st, c, r[i].position, e)))
 			break;
-		if (!c->n || (which = match(h, c, &c->r[0])) == -2)
+		if (!c->n || (which = match(h, c, &c->r[0])) == ON_NONE)
 			continue;	/* gone, or nothing to run it now */
 		tried++;
 		where(c, 0, 1, at, sizeof(at));
@@ -660,13 +664,13 @@ static int handle_chunk(struct evt_store *st, const struct evt_handler *h,
 	while (i < c->n && !rc && !evt_follow_stopping(stop)) {
 		p->seen = 1;
 		which = match(h, c, &c->r[i]);
-		if (which == -2) {
+		if (which == ON_NONE) {
 			p->events++;
 			p->pos = c->r[i++].position;	/* no match: skip */
 			continue;
 		}
 		n = 1;
-		if (which == -1)
+		if (which == ON_PROGRAM)
 			while (n < (size_t)h->batch && i + n < c->n)
 				n++;
 		if (which >= 0)

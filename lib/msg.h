@@ -23,6 +23,13 @@ int evt_fail(const struct evt_err *e);
 int evt_usage_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
+/* What an option reader (evt_cli_common, a program's own) returns besides
+ * an exit status. */
+enum {
+	EVT_CLI_OTHER = -1,	/* not one of its options */
+	EVT_CLI_NEXT = -2,	/* taken: parsing goes on */
+};
+
 /* The SIGPIPE policy of every program (SPEC.md section 5): ignored, so
  * that a write to a stdout whose reader has gone fails with EPIPE, which
  * evt_out and evt_flush_stdout take for the end of the output, not a

@@ -379,7 +379,7 @@ static int typed_row(void *ctx, const struct evt_record *r)
 	if (t->fn && (rc = t->fn(t->ctx, r)))
 		return rc;
 	if (t->left > 0 && --t->left == 0)
-		return -1;	/* enough: stop quietly */
+		return EVT_STOP;	/* enough */
 	return 0;
 }
 
@@ -403,7 +403,7 @@ static int read_typed(struct evt_store *st, const struct evt_query *q,
 	rc = st->be->read(st, &bq, typed_row, &t, e);
 	evt_buf_release(&t.scratch);
 	evt_buf_release(&t.type);
-	return rc == -1 ? 0 : rc;
+	return rc == EVT_STOP ? 0 : rc;
 }
 
 int evt_store_read(struct evt_store *st, const struct evt_query *q,
@@ -416,13 +416,13 @@ int evt_store_read(struct evt_store *st, const struct evt_query *q,
 	if (q->limit == 0)
 		return 0;
 	rc = st->be->read(st, q, fn, ctx, e);
-	return rc == -1 ? 0 : rc;
+	return rc == EVT_STOP ? 0 : rc;
 }
 
 static int head_row(void *ctx, const struct evt_record *r)
 {
 	*(int64_t *)ctx = r->position;
-	return -1;
+	return EVT_STOP;
 }
 
 int evt_store_head(struct evt_store *st, const struct evt_query *q,
@@ -437,7 +437,7 @@ int evt_store_head(struct evt_store *st, const struct evt_query *q,
 	bq.last = 1;
 	bq.limit = 1;
 	rc = read_typed(st, &bq, head_row, head, e);
-	return rc == -1 ? 0 : rc;
+	return rc == EVT_STOP ? 0 : rc;
 }
 
 int evt_store_snapshot_get(struct evt_store *st, const char *stream,
@@ -479,7 +479,7 @@ int evt_store_bookmarks(struct evt_store *st, evt_bookmark_fn fn, void *ctx,
 {
 	int rc = st->be->bookmarks(st, fn, ctx, e);
 
-	return rc == -1 ? 0 : rc;
+	return rc == EVT_STOP ? 0 : rc;
 }
 
 int evt_store_summary(struct evt_store *st, const char *stream,
@@ -487,7 +487,7 @@ int evt_store_summary(struct evt_store *st, const char *stream,
 {
 	int rc = st->be->summary(st, stream, fn, ctx, e);
 
-	return rc == -1 ? 0 : rc;
+	return rc == EVT_STOP ? 0 : rc;
 }
 
 int evt_store_key_get(struct evt_store *st, const char *key,
@@ -524,7 +524,7 @@ int evt_store_parked(struct evt_store *st, const char *handler,
 {
 	int rc = st->be->parked(st, handler, fn, ctx, e);
 
-	return rc == -1 ? 0 : rc;
+	return rc == EVT_STOP ? 0 : rc;
 }
 
 int evt_store_unpark(struct evt_store *st, const char *handler,
@@ -570,7 +570,7 @@ int evt_store_handlers(struct evt_store *st, evt_handler_fn fn, void *ctx,
 {
 	int rc = st->be->handlers(st, fn, ctx, e);
 
-	return rc == -1 ? 0 : rc;
+	return rc == EVT_STOP ? 0 : rc;
 }
 
 int evt_store_count(struct evt_store *st, const struct evt_query *q,

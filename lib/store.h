@@ -57,7 +57,8 @@ struct evt_query {
 					   (group.h), chosen by the server */
 };
 
-/* Called per record; a non-zero return stops the read and is returned. */
+/* Called per record; a non-zero return stops the read and is returned,
+ * but EVT_STOP, which ends it with 0. */
 typedef int (*evt_record_fn)(void *ctx, const struct evt_record *r);
 
 /* An evtstore schema name check: [A-Za-z_][A-Za-z0-9_]*, at most 63 bytes

@@ -104,8 +104,14 @@ _Static_assert(Q_N <= 32, "the prepared and used bits of struct pg");
  * lock) stays ours. */
 enum { POOL_UNKNOWN, POOL_NONE, POOL_SESSION, POOL_TRANSACTION };
 
-#define INTERRUPTED (-3)	/* a reconnect stopped by SIGINT/SIGTERM */
-#define LOST (-4)		/* the connection was lost; e says how */
+/* Results here besides 0, EVT_STOP and the exit codes (EVT_E*). */
+enum {
+	ROW_BAD = -2,		/* a copy_fn: the row is not as asked */
+	INTERRUPTED = -3,	/* a reconnect stopped by SIGINT/SIGTERM */
+	LOST = -4,		/* the connection was lost; e says how */
+	ROW_STOP = -5,		/* a copy_fn: the caller's EVT_STOP, carried
+				   through copy_out */
+};
 
 struct pg {
 	PGconn *conn;
@@ -1777,7 +1783,7 @@ static int split_row(const char *p, size_t n, int nf, const char **f,
 }
 
 /* Each row of the fields of a binary COPY: 0 to go on, non-zero to stop
- * (returned by copy_out), -1 when the row is not as asked. */
+ * (returned by copy_out), ROW_BAD when the row is not as asked. */
 typedef int (*copy_fn)(void *ctx, const char **f, const int32_t *len);
 
 /* Run "COPY (query) TO STDOUT (FORMAT binary)" and hand each row of nf
@@ -1824,7 +1830,7 @@ static int copy_out(struct evt_store *st, const char *sql, int nf, copy_fn fn,
 		if (k > 0 && left > 0 && (k = split_row(p, left, nf, f, len)) > 0)
 			ret = fn(ctx, f, len);
 		pq.PQfreemem(buf);
-		if (k < 0 || ret == -1)
+		if (k < 0 || ret == ROW_BAD)
 			ret = evt_errf(e, EVT_EFAIL, "cannot read '%s': a row "
 				       "the server sent is not as asked",
 				       pg->shown);
@@ -1862,7 +1868,7 @@ static int record_row(void *ctx, const char **f, const int32_t *len)
 
 	if (!f[0] || len[0] != 8 || !f[1] || !f[2] || !f[5] ||
 	    (f[3] && len[3] != 4) || (f[4] && len[4] != 8))
-		return -1;
+		return ROW_BAD;
 	r.position = get_be64(f[0]);
 	r.stream = f[1];
 	r.stream_len = (size_t)len[1];
@@ -1884,7 +1890,7 @@ static int record_row(void *ctx, const char **f, const int32_t *len)
 	r.event = f[5];
 	r.event_len = (size_t)len[5];
 	if ((rc = x->fn(x->ctx, &r)))
-		return rc == -1 ? -2 : rc;	/* -1 is "not as asked" here */
+		return rc == EVT_STOP ? ROW_STOP : rc;
 	++*x->got;
 	*x->last = r.position;
 	return 0;
@@ -1905,7 +1911,7 @@ static int read_once(struct evt_store *st, const struct evt_query *q,
 		return EVT_EFAIL;
 	rc = copy_out(st, sql, 6, record_row, &x, e);
 	free(sql);
-	return rc == -2 ? -1 : rc;
+	return rc == ROW_STOP ? EVT_STOP : rc;
 }
 
 static int pg_read(struct evt_store *st, const struct evt_query *q0,
@@ -2111,7 +2117,7 @@ static int summary_row(void *ctx, const char **f, const int32_t *len)
 
 	for (i = 0; i < 4; i++)
 		if (!f[i] || (i >= (x->aggregates ? 2 : 1) && len[i] != 8))
-			return -1;
+			return ROW_BAD;
 	memset(&m, 0, sizeof(m));
 	m.stream = f[0];
 	m.stream_len = (size_t)len[0];
@@ -2125,7 +2131,7 @@ static int summary_row(void *ctx, const char **f, const int32_t *len)
 	}
 	m.position = get_be64(f[3]);
 	rc = x->fn(x->ctx, &m);
-	return rc == -1 ? -2 : rc;
+	return rc == EVT_STOP ? ROW_STOP : rc;
 }
 
 static int pg_summary(struct evt_store *st, const char *stream,
@@ -2160,7 +2166,7 @@ static int pg_summary(struct evt_store *st, const char *stream,
 	}
 	rc = copy_out(st, sql.p, 4, summary_row, &x, e);
 	evt_buf_release(&sql);
-	return rc == -2 ? -1 : outward(rc);
+	return rc == ROW_STOP ? EVT_STOP : outward(rc);
 }
 
 static int pg_head(struct evt_store *st, const struct evt_query *q,

@@ -17,6 +17,11 @@ enum {
 	EVT_EBUSY = 6		/* handler NAME held by another process */
 };
 
+/* What a callback returns to end a walk (a read, a listing, a follow)
+ * early, without an error: the walk then returns 0.  Negative, so never
+ * taken for an exit code. */
+enum { EVT_STOP = -1 };
+
 /* The message that goes with a non-zero return; the caller prints it. */
 struct evt_err {
 	int code;
