@@ -1,4 +1,12 @@
-/* store_impl.h - what a backend provides; only store*.c include this */
+/* store_impl.h - what a backend provides; only store*.c include this
+ *
+ * A backend is lib/store_<name>.c with its struct evt_backend (designated
+ * initializers; NULL for the optional entries), declared at the end of
+ * this file and named by its URL schemes in the table of store.c.  store.c
+ * has classified the URL, checked the table names and parsed the settings
+ * (struct evt_store) before the backend's open is called.  A client
+ * library is loaded with dlopen (dl.h), from one X-macro list of the
+ * functions used. */
 #ifndef EVT_STORE_IMPL_H
 #define EVT_STORE_IMPL_H
 
