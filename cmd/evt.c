@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "evt.h"
+#include "msg.h"
 
 static const char usage[] =
 	"usage: evt [-d URL] COMMAND [ARG...]\n"
