@@ -50,7 +50,6 @@
 
 #include <mysql.h>
 
-#include "cli.h"
 #include "dl.h"
 #include "store_impl.h"
 
@@ -85,9 +84,12 @@ static void *my_lib;	/* loaded once per process, never unloaded */
 enum { QUERIES(X) Q_N };
 #undef X
 
-#define INTERRUPTED (-3)	/* a reconnect stopped by SIGINT/SIGTERM */
-#define LOST (-4)		/* the connection was lost; e says how */
-#define MISSING (-5)		/* a table is missing (no message) */
+/* Results here besides 0, EVT_STOP and the exit codes (EVT_E*). */
+enum {
+	INTERRUPTED = -3,	/* a reconnect stopped by SIGINT/SIGTERM */
+	LOST = -4,		/* the connection was lost; e says how */
+	MISSING = -5,		/* a table is missing (no message) */
+};
 
 #define POLL_MS 5		/* the follower's look at the greatest position */
 #define HOLD_POLL_MS 20		/* held at a gap: look again this often */
