@@ -1,8 +1,9 @@
 /* store.h - the event store: one interface, a backend per kind of database
  *
  * evt_store_open picks the backend from the URL's scheme (the table in
- * store.c): postgres:// and postgresql:// are PostgreSQL (libpq is loaded
- * at run time, only then); sqlite:PATH and a path are a SQLite file.
+ * store.c): postgres:// and postgresql:// are PostgreSQL, mysql:// and
+ * mariadb:// MariaDB (libpq and libmariadb are loaded at run time, only
+ * then); sqlite:PATH and a path are a SQLite file.
  * Every call returns 0 or an exit code with its message in the struct
  * evt_err.
  */
