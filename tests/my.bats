@@ -554,3 +554,26 @@ EOF2
 not_running() {
 	evt-handle --status "$1" | grep -q '"running":false}$'
 }
+
+@test "a gap-safe read needs the PROCESS privilege only at a gap, and says so" {
+	my_sql -e "CREATE USER IF NOT EXISTS 'noproc'@'127.0.0.1' IDENTIFIED BY 'np';
+		GRANT ALL ON \`$EVT_TEST_DB\`.* TO 'noproc'@'127.0.0.1'"
+	url="mysql://noproc:np@127.0.0.1:$EVT_TEST_MY_PORT/$EVT_TEST_DB"
+	evt-append -q s a '{"type":"a"}' '{"type":"b"}'
+	run -0 --separate-stderr evt-read -d "$url" --after 0
+	[ "${#lines[@]}" = 2 ]
+	# a gap: a foreign insert inside an open transaction, then evt's
+	foreign_open
+	foreign "BEGIN;"
+	foreign_insert s f
+	wait_until 20 in_transaction
+	evt-append -q s b '{"type":"c"}'
+	run -1 --separate-stderr evt-read -d "$url" --after 0
+	[ "$output" = "" ]
+	[ "$stderr" = "evt-read: cannot read 'mysql://noproc:***@127.0.0.1:$EVT_TEST_MY_PORT/$EVT_TEST_DB': a gap-safe read needs the PROCESS privilege (GRANT PROCESS ON *.* TO the user)" ]
+	# a read of the store as it is needs none
+	run -0 --separate-stderr evt-read -d "$url"
+	[ "${#lines[@]}" = 3 ]
+	foreign "ROLLBACK;"
+	foreign_close
+}
