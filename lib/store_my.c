@@ -783,9 +783,18 @@ static int execute(struct evt_store *st, MYSQL_STMT *s, const struct prm *p,
 	return 0;
 }
 
-/* Prepare and run sql with the n values of p in one round trip
- * (mariadb_stmt_execute_direct; libmariadb sends the two apart to a
- * server that cannot); *out the statement, prepared for the next runs. */
+/* Parameters a statement may have to be prepared and run at once: the
+ * server answers the prepare with a definition of each parameter (about
+ * 30 bytes) while the client still writes the run, and neither reads
+ * until its write is done; past a socket buffer's worth (a unix socket's
+ * is about 200 KiB) both wait for ever.  Up to this many the answer is a
+ * few KiB. */
+#define DIRECT_MAX_PARAMS 64
+
+/* Prepare and run sql with the n values of b, in one round trip for a few
+ * parameters (mariadb_stmt_execute_direct; libmariadb sends the two apart
+ * to a server that cannot), in two for more; *out the statement, prepared
+ * for the next runs. */
 static int direct(struct evt_store *st, const char *sql, size_t len,
 		  MYSQL_BIND *b, unsigned n, MYSQL_STMT **out, const char *what,
 		  struct evt_err *e)
@@ -797,9 +806,14 @@ static int direct(struct evt_store *st, const char *sql, size_t len,
 	*out = NULL;
 	if (!(s = my.mysql_stmt_init(m->conn)))
 		return fail_conn(st, what, e);
-	if ((n && (my.mysql_stmt_attr_set(s, STMT_ATTR_PREBIND_PARAMS, &n) ||
-		   my.mysql_stmt_bind_param(s, b))) ||
-	    my.mariadb_stmt_execute_direct(s, sql, len)) {
+	if (n > DIRECT_MAX_PARAMS ?
+		    my.mysql_stmt_prepare(s, sql, len) ||
+			    my.mysql_stmt_bind_param(s, b) ||
+			    my.mysql_stmt_execute(s) :
+		    (n && (my.mysql_stmt_attr_set(s, STMT_ATTR_PREBIND_PARAMS,
+						  &n) ||
+			   my.mysql_stmt_bind_param(s, b))) ||
+			    my.mariadb_stmt_execute_direct(s, sql, len)) {
 		unsigned code = my.mysql_stmt_errno(s);
 
 		rc = is_missing(code) ? MISSING : fail_stmt(st, s, what, e);

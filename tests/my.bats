@@ -348,6 +348,18 @@ EOF
 	[ "${#lines[@]}" = 100000 ]
 }
 
+@test "a big append over the unix socket: whole batches of rows, none stalled" {
+	seq 30000 | sed 's/.*/{"type":"n","i":&}/' >big
+	EVT_DB=$(my_url "$EVT_TEST_DB" socket)
+	run -0 --separate-stderr timeout 60 evt-append -q s a <big
+	[ "$output" = "" ] && [ "$stderr" = "" ]
+	run -0 --separate-stderr evt-read --after 29999
+	[ "$output" = "$(evt-read s a | tail -n 1)" ]
+	[[ "$output" == '{"position":30000,"stream":"s","aggregateId":"a","version":30000,'*'"event":{"type":"n","i":30000}}' ]]
+	run -0 --separate-stderr evt-append -q --records < <(evt-read s a | sed 's/"aggregateId":"a","version":[0-9]*,/"aggregateId":"b",/')
+	[ "$(evt-read s b | wc -l)" = 30000 ]
+}
+
 @test "SIGKILL in the middle of a big append leaves none of it; the lock goes with it" {
 	evt-append -q s a '{"type":"before"}'
 	seq 200000 | sed 's/.*/{"type":"n","i":&}/' >big
