@@ -261,14 +261,54 @@ static int retry_open(struct evt_store *st, struct patience *p)
 	return 1;
 }
 
+/* sqlite3_open_v2 with what went wrong said of the path. */
+static int open_db(struct evt_store *st, int flags, struct evt_err *e)
+{
+	struct sq *q = SQ(st);
+	struct stat sb;
+	int rc = sqlite3_open_v2(st->path, &q->db, flags, NULL);
+
+	if (rc != SQLITE_OK) {
+		if (!q->db)
+			return evt_errf(e, EVT_EFAIL, "cannot open '%s': %s",
+					st->path, sqlite3_errstr(rc));
+		if (st->create && stat(st->path, &sb) < 0 && errno != ENOENT)
+			return evt_errf(e, EVT_EFAIL, "cannot open '%s': %s",
+					st->path, strerror(errno));
+		if (st->create && (rc = no_dir(st, e)))
+			return rc;
+		return fail(st, e, "open");
+	}
+	sqlite3_extended_result_codes(q->db, 0);
+	return 0;
+}
+
+/* A writer's connection: WAL, EVT_SYNC (full by default; normal where
+ * commits may be lost) and a larger page cache, which keeps a batch over
+ * many aggregates from spilling index pages to the WAL early. */
+static int writer_pragmas(struct evt_store *st, struct patience *pat,
+			  struct evt_err *e)
+{
+	const char *sync = st->sync == EVT_SYNC_NORMAL ||
+			   (st->relaxed && st->sync != EVT_SYNC_FULL) ?
+				   "NORMAL" : "FULL";
+	char pragma[64];
+	int rc;
+
+	while ((rc = exec(st, "PRAGMA journal_mode=WAL", "open", e)) &&
+	       retry_open(st, pat))
+		;
+	if (rc)
+		return rc;
+	snprintf(pragma, sizeof(pragma), "PRAGMA synchronous=%s;"
+		 "PRAGMA cache_size=-32768", sync);
+	return exec(st, pragma, "open", e);
+}
+
 static int sq_open(struct evt_store *st, struct evt_err *e)
 {
 	struct sq *q = evt_xmalloc(sizeof(*q));
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-	/* EVT_SYNC, full by default; normal where commits may be lost */
-	const char *sync = st->sync == EVT_SYNC_NORMAL ||
-			   (st->relaxed && st->sync != EVT_SYNC_FULL) ?
-				   "NORMAL" : "FULL";
 	int64_t busy = st->busy_timeout >= 0 ? st->busy_timeout : 10000;
 	struct patience pat;
 	struct stat sb;
@@ -285,19 +325,8 @@ static int sq_open(struct evt_store *st, struct evt_err *e)
 		return evt_errf(e, EVT_EFAIL, "cannot open '%s': %s", st->path,
 				errno == ENOENT ? "no such store" :
 						  strerror(errno));
-	rc = sqlite3_open_v2(st->path, &q->db, flags, NULL);
-	if (rc != SQLITE_OK) {
-		if (!q->db)
-			return evt_errf(e, EVT_EFAIL, "cannot open '%s': %s",
-					st->path, sqlite3_errstr(rc));
-		if (st->create && stat(st->path, &sb) < 0 && errno != ENOENT)
-			return evt_errf(e, EVT_EFAIL, "cannot open '%s': %s",
-					st->path, strerror(errno));
-		if (st->create && (rc = no_dir(st, e)))
-			return rc;
-		return fail(st, e, "open");
-	}
-	sqlite3_extended_result_codes(q->db, 0);
+	if ((rc = open_db(st, flags, e)))
+		return rc;
 	sqlite3_busy_timeout(q->db, (int)busy);
 	pat.end = evt_mono_ms() + busy;
 	pat.nap = 1;
@@ -323,21 +352,8 @@ static int sq_open(struct evt_store *st, struct evt_err *e)
 		return st->relaxed ? exec(st, "PRAGMA synchronous=NORMAL",
 					  "open", e) : 0;
 	}
-	{
-		char pragma[64];
-
-		while ((rc = exec(st, "PRAGMA journal_mode=WAL", "open", e)) &&
-		       retry_open(st, &pat))
-			;
-		if (rc)
-			return rc;
-		/* A larger page cache for writers keeps a batch over many
-		 * aggregates from spilling index pages to the WAL early. */
-		snprintf(pragma, sizeof(pragma), "PRAGMA synchronous=%s;"
-			 "PRAGMA cache_size=-32768", sync);
-		if ((rc = exec(st, pragma, "open", e)))
-			return rc;
-	}
+	if ((rc = writer_pragmas(st, &pat, e)))
+		return rc;
 	if (n != 3) {
 		while ((rc = create_schema(st, e)) && retry_open(st, &pat))
 			;
