@@ -56,6 +56,7 @@ static int append_args(struct evt_appender *ap, char **argv, int argc,
 {
 	const char *stream = argv[0], *id = argv[1];
 	struct evt_buf ev = EVT_BUF_INIT;
+	struct evt_record r;
 	int i, rc = 0;
 
 	for (i = 2; i < argc && !rc; i++) {
@@ -65,9 +66,9 @@ static int append_args(struct evt_appender *ap, char **argv, int argc,
 			evt_errprefix(e, rc, "argument %d", i + 1);
 			break;
 		}
-		rc = evt_appender_add(ap, stream, strlen(stream), id,
-				      strlen(id), 0, NULL, 0, ev.p, ev.len,
-				      NULL, e);
+		r = evt_record_of(stream, strlen(stream), id, strlen(id), ev.p,
+				  ev.len);
+		rc = evt_appender_add(ap, &r, NULL, e);
 	}
 	evt_buf_release(&ev);
 	return rc;

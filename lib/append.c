@@ -272,67 +272,49 @@ static int open_store(struct evt_appender *ap, int adding, struct evt_err *e)
 	return evt_store_open(&ap->st, &so, e);
 }
 
-int evt_appender_add(struct evt_appender *ap, const char *stream, size_t slen,
-		     const char *id, size_t idlen, int64_t version,
-		     const char *ts, size_t tslen, const char *event,
-		     size_t elen, const char *place, struct evt_err *e)
+/* The aggregate's version in this transaction (read from the store at its
+ * first event and checked against --expect there), in *out. */
+static int version_of(struct evt_appender *ap, const struct evt_record *r,
+		      const char *place, struct vslot **out, struct evt_err *e)
 {
 	struct vmap *m = ap->versions;
-	struct evt_buf *b;
-	struct prow *p;
-	struct vslot *v;
-	char key[2 * EVT_NAME_MAX + 1];
-	size_t klen = slen + 1 + idlen;
+	char key[2 * EVT_NAME_MAX + 1], want[32];
+	size_t klen = r->stream_len + 1 + r->id_len;
+	int64_t cur = 0;
 	uint64_t h;
 	int rc;
 
-	if (!ap->st) {
-		if ((rc = open_store(ap, 1, e)))
-			return rc;
-		if ((rc = evt_store_begin(ap->st, e)))
-			return rc;
-		if (ap->key && (rc = key_first(ap, stream, slen, id, idlen, e)))
-			return rc;
-	}
-	if (ap->replay)
-		return 0;
-	if (ap->key && (!same_name(&ap->k.stream, stream, slen) ||
-			!same_name(&ap->k.id, id, idlen)))
-		return evt_errf(e, EVT_EINPUT, "%s%s--key goes with one "
-				"aggregate: %.*s/%.*s is not %s/%s",
-				place ? place : "", place ? ": " : "",
-				(int)slen, stream, (int)idlen, id,
-				ap->k.stream.p, ap->k.id.p);
-	memcpy(key, stream, slen);
-	key[slen] = '\0';
-	memcpy(key + slen + 1, id, idlen);
+	memcpy(key, r->stream, r->stream_len);
+	key[r->stream_len] = '\0';
+	memcpy(key + r->stream_len + 1, r->id, r->id_len);
 	h = hash(key, klen);
-	if (!(v = vmap_find(m, key, klen, h))) {
-		int64_t cur = 0;
-		char want[32];
-
-		if ((rc = evt_store_version(ap->st, stream, slen, id, idlen,
-					    &cur, e)))
-			return rc;
-		if (ap->expect == EVT_EXPECT_VERSION &&
-		    cur != ap->expect_version) {
-			snprintf(want, sizeof(want), "%lld",
-				 (long long)ap->expect_version);
-			return conflict(e, place, stream, slen, id, idlen, cur,
-					want);
-		}
-		if (ap->expect == EVT_EXPECT_EXISTS && cur == 0)
-			return conflict(e, place, stream, slen, id, idlen, cur,
-					"exists");
-		v = vmap_add(m, key, klen, h, cur);
+	if ((*out = vmap_find(m, key, klen, h)))
+		return 0;
+	if ((rc = evt_store_version(ap->st, r->stream, r->stream_len, r->id,
+				    r->id_len, &cur, e)))
+		return rc;
+	if (ap->expect == EVT_EXPECT_VERSION && cur != ap->expect_version) {
+		snprintf(want, sizeof(want), "%lld",
+			 (long long)ap->expect_version);
+		return conflict(e, place, r->stream, r->stream_len, r->id,
+				r->id_len, cur, want);
 	}
-	if (version && version != v->version + 1) {
-		char want[32];
+	if (ap->expect == EVT_EXPECT_EXISTS && cur == 0)
+		return conflict(e, place, r->stream, r->stream_len, r->id,
+				r->id_len, cur, "exists");
+	*out = vmap_add(m, key, klen, h, cur);
+	return 0;
+}
 
-		snprintf(want, sizeof(want), "%lld", (long long)version - 1);
-		return conflict(e, place, stream, slen, id, idlen, v->version,
-				want);
-	}
+/* Copy r into the batch as the next version of v. */
+static void queue_row(struct evt_appender *ap, const struct evt_record *r,
+		      struct vslot *v, const char *place)
+{
+	struct evt_buf *b = &ap->batch;
+	const char *ts = r->ts;
+	size_t tslen = r->ts_len;
+	struct prow *p;
+
 	if (!ts) {
 		int64_t now = evt_now_ms();
 
@@ -349,27 +331,63 @@ int evt_appender_add(struct evt_appender *ap, const char *stream, size_t slen,
 						  sizeof(struct prow));
 	}
 	p = (struct prow *)ap->rows + ap->nrows++;
-	b = &ap->batch;
 	p->version = ++v->version;
 	p->stream = b->len;
-	p->slen = slen;
-	evt_buf_add(b, stream, slen);
+	p->slen = r->stream_len;
+	evt_buf_add(b, r->stream, r->stream_len);
 	p->id = b->len;
-	p->idlen = idlen;
-	evt_buf_add(b, id, idlen);
+	p->idlen = r->id_len;
+	evt_buf_add(b, r->id, r->id_len);
 	p->ts = b->len;
 	p->tslen = tslen;
 	evt_buf_add(b, ts, tslen);
 	p->event = b->len;
-	p->elen = elen;
-	evt_buf_add(b, event, elen);
+	p->elen = r->event_len;
+	evt_buf_add(b, r->event, r->event_len);
 	p->place = (size_t)-1;
 	if (place) {
 		p->place = b->len;
 		evt_buf_add(b, place, strlen(place) + 1);
 	}
 	ap->count++;
-	if (ap->nrows >= BATCH_ROWS || b->len >= BATCH_MEM)
+}
+
+int evt_appender_add(struct evt_appender *ap, const struct evt_record *r,
+		     const char *place, struct evt_err *e)
+{
+	struct vslot *v;
+	int rc;
+
+	if (!ap->st) {
+		if ((rc = open_store(ap, 1, e)))
+			return rc;
+		if ((rc = evt_store_begin(ap->st, e)))
+			return rc;
+		if (ap->key && (rc = key_first(ap, r->stream, r->stream_len,
+					       r->id, r->id_len, e)))
+			return rc;
+	}
+	if (ap->replay)
+		return 0;
+	if (ap->key && (!same_name(&ap->k.stream, r->stream, r->stream_len) ||
+			!same_name(&ap->k.id, r->id, r->id_len)))
+		return evt_errf(e, EVT_EINPUT, "%s%s--key goes with one "
+				"aggregate: %.*s/%.*s is not %s/%s",
+				place ? place : "", place ? ": " : "",
+				(int)r->stream_len, r->stream, (int)r->id_len,
+				r->id, ap->k.stream.p, ap->k.id.p);
+	if ((rc = version_of(ap, r, place, &v, e)))
+		return rc;
+	if (r->version && r->version != v->version + 1) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "%lld",
+			 (long long)r->version - 1);
+		return conflict(e, place, r->stream, r->stream_len, r->id,
+				r->id_len, v->version, want);
+	}
+	queue_row(ap, r, v, place);
+	if (ap->nrows >= BATCH_ROWS || ap->batch.len >= BATCH_MEM)
 		return flush(ap, NULL, e);
 	return 0;
 }
@@ -482,7 +500,7 @@ int evt_append_lines(struct evt_appender *ap, struct evt_lines *in,
 		     const char *stream, const char *id, struct evt_err *e)
 {
 	struct evt_record_parser rp;
-	struct evt_record_in r;
+	struct evt_record r;
 	struct evt_buf ev = EVT_BUF_INIT;
 	char place[64];
 	const char *line;
@@ -501,17 +519,15 @@ int evt_append_lines(struct evt_appender *ap, struct evt_lines *in,
 				rc = at_line(e, in, rc);
 				break;
 			}
-			rc = evt_appender_add(ap, stream, slen, id, idlen, 0,
-					      NULL, 0, ev.p, ev.len, NULL, e);
+			r = evt_record_of(stream, slen, id, idlen, ev.p,
+					  ev.len);
+			rc = evt_appender_add(ap, &r, NULL, e);
 		} else {
 			if ((rc = evt_record_parse(&rp, line, n, &r, e))) {
 				rc = at_line(e, in, rc);
 				break;
 			}
-			rc = evt_appender_add(ap, r.stream, r.stream_len, r.id,
-					      r.id_len, r.version, r.ts,
-					      r.ts_len, r.event, r.event_len,
-					      place, e);
+			rc = evt_appender_add(ap, &r, place, e);
 		}
 		if (rc)
 			break;

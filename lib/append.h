@@ -40,13 +40,12 @@ struct evt_appender {
 
 void evt_appender_init(struct evt_appender *ap, const struct evt_store_opts *so,
 		       int quiet);
-/* Append one event (compact JSON text of an object with a string "type").
- * version: 0 for the next one, else the version the record must get.
- * ts: NULL for now.  place: the input place for messages, or NULL. */
-int evt_appender_add(struct evt_appender *ap, const char *stream, size_t slen,
-		     const char *id, size_t idlen, int64_t version,
-		     const char *ts, size_t tslen, const char *event,
-		     size_t elen, const char *place, struct evt_err *e);
+/* Append one event: r->event the compact JSON text of an object with a
+ * string "type"; r->version 0 for the next one, else the version the
+ * record must get; r->ts NULL for now; r->position not read.  place: the
+ * input place for messages, or NULL. */
+int evt_appender_add(struct evt_appender *ap, const struct evt_record *r,
+		     const char *place, struct evt_err *e);
 /* Commit and print what was stored to out.  Nothing added: the store is
  * opened, which makes it (file and tables) when it is missing, and nothing
  * else is done.

@@ -184,10 +184,12 @@ static int append(const struct evt_command *c, int64_t version,
 	ap.expect = EVT_EXPECT_VERSION;
 	ap.expect_version = version;
 	for (i = 0; i < n && !rc; i++) {
-		rc = evt_appender_add(&ap, c->stream, strlen(c->stream), c->id,
-				      strlen(c->id), 0, NULL, 0,
-				      evs->p + start, ends[i] - start, NULL,
-				      e);
+		struct evt_record r = evt_record_of(c->stream, strlen(c->stream),
+						    c->id, strlen(c->id),
+						    evs->p + start,
+						    ends[i] - start);
+
+		rc = evt_appender_add(&ap, &r, NULL, e);
 		start = ends[i];
 	}
 	if (!rc)

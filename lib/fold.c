@@ -367,7 +367,6 @@ int evt_fold_lines(struct evt_fold *f, struct evt_lines *in,
 		   struct evt_err *e)
 {
 	struct evt_record_parser rp;
-	struct evt_record_in ri;
 	struct evt_record r;
 	const char *line;
 	size_t n;
@@ -382,21 +381,12 @@ int evt_fold_lines(struct evt_fold *f, struct evt_lines *in,
 			continue;
 		snprintf(f->place, sizeof(f->place), "%s:%zu", in->name,
 			 in->lineno);
-		if ((rc = evt_record_parse(&rp, line, n, &ri, e))) {
+		if ((rc = evt_record_parse(&rp, line, n, &r, e))) {
 			evt_errprefix(e, rc, "%s", f->place);
 			break;
 		}
-		a = agg_for(f, ri.stream, ri.stream_len, ri.id, ri.id_len);
+		a = agg_for(f, r.stream, r.stream_len, r.id, r.id_len);
 		r.position = record_position(&rp);
-		r.stream = ri.stream;
-		r.stream_len = ri.stream_len;
-		r.id = ri.id;
-		r.id_len = ri.id_len;
-		r.version = ri.version;
-		r.ts = ri.ts;
-		r.ts_len = ri.ts_len;
-		r.event = ri.event;
-		r.event_len = ri.event_len;
 		if ((rc = evt_fold_event(f, a, &r, 1, f->place, e)))
 			break;
 	}

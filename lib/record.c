@@ -342,15 +342,87 @@ static const char *member_str(const char *tok, size_t len, struct evt_buf *b,
 
 enum { F_STREAM, F_ID, F_EVENT, F_VERSION, F_TS, F_N };
 
+/* A JSON number token of at most 23 bytes as an integer in [min, max]. */
+static int number_in(const char *tok, size_t len, int64_t min, int64_t max,
+		     int64_t *v)
+{
+	char num[24];
+
+	if (len >= sizeof(num))
+		return -1;
+	memcpy(num, tok, len);
+	num[len] = '\0';
+	return evt_parse_i64(num, min, max, v);
+}
+
+/* "version": absent or null (0), or a positive integer. */
+static int record_version(const struct evt_record_parser *p,
+			  const struct evt_jfield *f, int64_t *version,
+			  struct evt_err *e)
+{
+	const char *tok = p->line.p + f->off;
+
+	*version = 0;
+	if (f->kind == EVT_J_NONE || f->kind == EVT_J_NULL)
+		return 0;
+	if (f->kind != EVT_J_NUMBER || !memchr("123456789", tok[0], 9) ||
+	    number_in(tok, f->len, 1, INT64_MAX, version) < 0)
+		return evt_errf(e, EVT_EINPUT,
+				"record \"version\" is not a positive integer");
+	return 0;
+}
+
+/* "timestamp": absent or null (now), a time (evt_ts_parse) or milliseconds
+ * since the epoch; stored as evt writes it, whatever the backend. */
+static int record_ts(struct evt_record_parser *p, const struct evt_jfield *f,
+		     struct evt_record *r, struct evt_err *e)
+{
+	const char *tok = p->line.p + f->off, *why = NULL;
+	int64_t ms = 0;
+
+	r->ts = NULL;
+	r->ts_len = 0;
+	if (f->kind == EVT_J_NONE || f->kind == EVT_J_NULL)
+		return 0;
+	if (f->kind == EVT_J_NUMBER) {
+		if (number_in(tok, f->len, 0, 253402300799999LL, &ms) < 0)
+			why = "";
+	} else if (f->kind != EVT_J_STRING) {
+		why = "";
+	} else if (evt_json_unquote(tok, f->len, &p->ts) < 0) {
+		why = "is not a time";
+	} else {
+		why = evt_ts_parse(p->ts.p, p->ts.len, &ms);
+	}
+	if (why && !*why)
+		return evt_errf(e, EVT_EINPUT,
+				"record \"timestamp\" is not a time");
+	if (why && f->len > 48) {
+		size_t cut = 40;
+
+		while (cut > 1 && (tok[cut] & 0xC0) == 0x80)
+			cut--;	/* not in the middle of a character */
+		return evt_errf(e, EVT_EINPUT, "record \"timestamp\" "
+				"%.*s...\": %s", (int)cut, tok, why);
+	}
+	if (why)
+		return evt_errf(e, EVT_EINPUT, "record \"timestamp\" %.*s: %s",
+				(int)f->len, tok, why);
+	evt_ts_format(ms, p->tsfmt);
+	r->ts = p->tsfmt;
+	r->ts_len = EVT_TS_LEN;
+	return 0;
+}
+
 int evt_record_parse(struct evt_record_parser *p, const char *s, size_t n,
-		     struct evt_record_in *r, struct evt_err *e)
+		     struct evt_record *r, struct evt_err *e)
 {
 	struct evt_jfield f[F_N] = {
 		{ "stream", 0, 0, 0 }, { "aggregateId", 0, 0, 0 },
 		{ "event", 0, 0, 0 }, { "version", 0, 0, 0 },
 		{ "timestamp", 0, 0, 0 }
 	};
-	const char *why, *tok;
+	const char *why;
 	size_t col;
 	enum evt_jkind k;
 	int rc;
@@ -378,70 +450,11 @@ int evt_record_parse(struct evt_record_parser *p, const char *s, size_t n,
 		return evt_errf(e, EVT_EINPUT, "aggregate id %s", why);
 	evt_buf_reset(&p->event);
 	if ((rc = evt_event_parse(p->line.p + f[F_EVENT].off, f[F_EVENT].len,
-				  &p->event, e)))
+				  &p->event, e)) ||
+	    (rc = record_version(p, &f[F_VERSION], &r->version, e)) ||
+	    (rc = record_ts(p, &f[F_TS], r, e)))
 		return rc;
-	r->version = 0;
-	if (f[F_VERSION].kind == EVT_J_NUMBER) {
-		char num[24];
-		size_t len = f[F_VERSION].len;
-
-		tok = p->line.p + f[F_VERSION].off;
-		if (len >= sizeof(num) || !memchr("123456789", tok[0], 9))
-			goto badversion;
-		memcpy(num, tok, len);
-		num[len] = '\0';
-		if (evt_parse_i64(num, 1, INT64_MAX, &r->version) < 0)
-			goto badversion;
-	} else if (f[F_VERSION].kind != EVT_J_NONE &&
-		   f[F_VERSION].kind != EVT_J_NULL) {
-		goto badversion;
-	}
-	r->ts = NULL;
-	r->ts_len = 0;
-	if (f[F_TS].kind == EVT_J_STRING) {
-		int64_t ms = 0;
-
-		tok = p->line.p + f[F_TS].off;
-		if (evt_json_unquote(tok, f[F_TS].len, &p->ts) < 0)
-			why = "is not a time";
-		else
-			why = evt_ts_parse(p->ts.p, p->ts.len, &ms);
-		if (why && f[F_TS].len > 48) {
-			size_t cut = 40;
-
-			while (cut > 1 && (tok[cut] & 0xC0) == 0x80)
-				cut--;	/* not in the middle of a character */
-			return evt_errf(e, EVT_EINPUT, "record \"timestamp\" "
-					"%.*s...\": %s", (int)cut, tok, why);
-		}
-		if (why)
-			return evt_errf(e, EVT_EINPUT, "record \"timestamp\" "
-					"%.*s: %s", (int)f[F_TS].len, tok, why);
-		/* stored as evt writes it, whatever the backend */
-		evt_ts_format(ms, p->tsfmt);
-		r->ts = p->tsfmt;
-		r->ts_len = EVT_TS_LEN;
-	} else if (f[F_TS].kind == EVT_J_NUMBER) {
-		char num[24];
-		int64_t ms;
-		size_t len = f[F_TS].len;
-
-		tok = p->line.p + f[F_TS].off;
-		if (len >= sizeof(num))
-			return evt_errf(e, EVT_EINPUT,
-					"record \"timestamp\" is not a time");
-		memcpy(num, tok, len);
-		num[len] = '\0';
-		if (evt_parse_i64(num, 0, 253402300799999LL, &ms) < 0)
-			return evt_errf(e, EVT_EINPUT,
-					"record \"timestamp\" is not a time");
-		evt_ts_format(ms, p->tsfmt);
-		r->ts = p->tsfmt;
-		r->ts_len = EVT_TS_LEN;
-	} else if (f[F_TS].kind != EVT_J_NONE && f[F_TS].kind != EVT_J_NULL) {
-		return evt_errf(e, EVT_EINPUT,
-				"record \"timestamp\" is not a time");
-	}
+	r->position = 0;
 	r->stream = p->stream.p;
 	r->stream_len = p->stream.len;
 	r->id = p->id.p;
@@ -449,9 +462,6 @@ int evt_record_parse(struct evt_record_parser *p, const char *s, size_t n,
 	r->event = p->event.p;
 	r->event_len = p->event.len;
 	return 0;
-badversion:
-	return evt_errf(e, EVT_EINPUT,
-			"record \"version\" is not a positive integer");
 }
 
 void evt_record_parser_release(struct evt_record_parser *p)

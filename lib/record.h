@@ -23,6 +23,17 @@ struct evt_record {
 #define EVT_NAME_MAX 255
 #define EVT_TS_LEN 24		/* 2026-11-26T11:39:47.123Z */
 
+/* A new event of stream and id to append: the next version, now. */
+static inline struct evt_record evt_record_of(const char *stream, size_t slen,
+					      const char *id, size_t idlen,
+					      const char *event, size_t elen)
+{
+	struct evt_record r = { 0, stream, slen, id, idlen, 0, NULL, 0,
+				event, elen };
+
+	return r;
+}
+
 /* Append r as one compact JSON line with its "\n". */
 void evt_record_print(struct evt_buf *b, const struct evt_record *r);
 
@@ -56,13 +67,10 @@ const char *evt_stream_check(const char *s, size_t n);
 int evt_event_parse(const char *s, size_t n, struct evt_buf *out,
 		    struct evt_err *e);
 
-/* A record line (as evt-read prints them) parsed for --records: the
- * strings point into the caller's buffers. */
-struct evt_record_in {
-	const char *stream, *id, *event, *ts;
-	size_t stream_len, id_len, event_len, ts_len;
-	int64_t version;		/* 0: not given */
-};
+/* A record line (as evt-read prints them) parsed for --records into a
+ * struct evt_record whose strings point into the parser's buffers:
+ * position 0 (the line's "position" is not read), version 0 when the
+ * line gives none, ts NULL when it gives none. */
 struct evt_record_parser {
 	struct evt_buf line, stream, id, event, ts;
 	char tsfmt[EVT_TS_LEN + 1];
@@ -70,7 +78,7 @@ struct evt_record_parser {
 				   not to be written) */
 };
 int evt_record_parse(struct evt_record_parser *p, const char *s, size_t n,
-		     struct evt_record_in *r, struct evt_err *e);
+		     struct evt_record *r, struct evt_err *e);
 void evt_record_parser_release(struct evt_record_parser *p);
 
 #endif

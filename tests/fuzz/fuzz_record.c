@@ -24,10 +24,10 @@ static void same(const char *what, const char *a, size_t an, const char *b,
 	      (int)bn, b);
 }
 
-static void check_record(const struct evt_record_in *r, int64_t pos)
+static void check_record(const struct evt_record *r, int64_t pos)
 {
 	struct evt_record_parser p2;
-	struct evt_record_in r2;
+	struct evt_record r2;
 	struct evt_record out;
 	struct evt_buf line = EVT_BUF_INIT, ev = EVT_BUF_INIT;
 	struct evt_err e;
@@ -89,7 +89,7 @@ static void check_record(const struct evt_record_in *r, int64_t pos)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct evt_record_parser p;
-	struct evt_record_in r;
+	struct evt_record r;
 	struct evt_lines in;
 	struct evt_err e;
 	const char *line;
