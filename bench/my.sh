@@ -7,6 +7,7 @@
 #   BENCH_RUNS=1                     runs per measurement, the best is kept (3)
 #   BENCH_SINGLES=200                one-event appends timed one by one (200)
 #   BENCH_TAIL_N=200                 events evt-tail is timed on (200, at 50/s)
+#   BENCH_QUIET_N=15                 and again one every 2 s (15)
 #   BENCH_GAP_N=100                  rolled-back foreign inserts (100)
 #   BENCH_IDLE=10                    seconds of idle CPU measured (10)
 #
@@ -55,8 +56,9 @@ N=${BENCH_N:-1000000}
 RUNS=${BENCH_RUNS:-3}
 SINGLES=${BENCH_SINGLES:-200}
 TAILN=${BENCH_TAIL_N:-200}
+QUIETN=${BENCH_QUIET_N:-15}
 IDLE=${BENCH_IDLE:-10}
-for v in "$N" "$RUNS" "$SINGLES" "$TAILN" "$IDLE" "${BENCH_GAP_N:-100}"; do
+for v in "$N" "$RUNS" "$SINGLES" "$TAILN" "$QUIETN" "$IDLE" "${BENCH_GAP_N:-100}"; do
 	case $v in
 	''|*[!0-9]*|0*) echo "bench: counts must be positive integers, not '$v'" >&2; exit 2 ;;
 	esac
@@ -313,6 +315,20 @@ seq "$TAILN" | cmp -s - "$tmp/order" || { echo "bench: evt-tail printed events o
 tail_med=$(med "$tmp/lat" "$TAILN" 50)
 tail_p99=$(med "$tmp/lat" "$TAILN" 99)
 
+# The same after a quiet spell: one append every 2 s, a follower that saw
+# nothing change for a second looks less often (store_my.c IDLE_POLL_MS).
+
+progress "evt-tail: $QUIETN one-event appends, one every 2 s"
+tail_start "$tmp/qstamps"
+"$out/tail_drive" "$QUIETN" 0.5 "$bin/evt-append" "$url" >"$tmp/qdrive"
+tail_stop "$tmp/qstamps" "$QUIETN"
+awk 'NR == FNR { commit[$1] = $3; next }
+	$1 > 0 { c = ($2 - commit[$1]) / 1e6; print (c < 0 ? 0 : c) }' \
+	"$tmp/qdrive" "$tmp/qstamps" | sort -g >"$tmp/qlat"
+[ "$(lines "$tmp/qlat")" -eq "$QUIETN" ] || { echo "bench: evt-tail printed events twice or not at all" >&2; exit 1; }
+quiet_med=$(med "$tmp/qlat" "$QUIETN" 50)
+quiet_max=$(tail -n 1 "$tmp/qlat")
+
 # ---- a permanent gap: the hold after a rollback --------------------------------------
 
 GAPN=${BENCH_GAP_N:-100}
@@ -399,6 +415,7 @@ row "  libmariadb loaded, no more (median)" "$myload_med ms" "" "start + dlopen(
 row "  /bin/true (median)" "$true_med ms" "" "process start"
 row "evt-tail, commit to print, median" "$tail_med ms" "<= 5 ms $(ok "$tail_med" 5 '<=')" ""
 row "  p99" "$tail_p99 ms" "<= 50 ms $(ok "$tail_p99" 50 '<=')" ""
+row "  after a quiet spell (1 every 2 s), median" "$quiet_med ms" "" "max $quiet_max ms"
 row "evt-tail held at a rolled-back gap, median" "$gap_med ms" "<= 100 ms $(ok "$gap_med" 100 '<=')" "rollback to print"
 row "  p99" "$gap_p99 ms" "<= 100 ms $(ok "$gap_p99" 100 '<=')" ""
 row "idle evt-tail, CPU" "$fol_idle%" "< 1% $(ok "$fol_idle" 1 '<')" "of a core, $IDLE s"

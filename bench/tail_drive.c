@@ -5,7 +5,7 @@
  *   tail_drive COUNT RATE EVT-APPEND DB
  *
  * Runs `EVT-APPEND -q -d DB bench a1 EVENT` COUNT times, starting a run every
- * 1/RATE s on an absolute schedule (a late run does not push the later ones
+ * 1/RATE s (RATE may have a fraction: 0.5 is one run every 2 s) on an absolute schedule (a late run does not push the later ones
  * back). EVENT is {"type":"t","i":I,"sent":NS}, NS being CLOCK_MONOTONIC in
  * nanoseconds just before the spawn. After waitpid the time is taken again:
  * the commit time, the moment evt-append is known to be done. Prints one line
@@ -38,7 +38,8 @@ int
 main(int argc, char **argv)
 {
 	posix_spawn_file_actions_t fa;
-	long count, rate, i;
+	long count, i;
+	double rate;
 	long long period, next;
 	char *end, event[128];
 	char *args[] = { argv[3], "-q", "-d", argv[4], "bench", "a1", event,
@@ -53,12 +54,13 @@ main(int argc, char **argv)
 		fprintf(stderr, "tail_drive: bad count '%s'\n", argv[1]);
 		return 2;
 	}
-	rate = strtol(argv[2], &end, 10);
-	if (*argv[2] == '\0' || *end != '\0' || rate < 1 || rate > 100000) {
+	rate = strtod(argv[2], &end);
+	if (*argv[2] == '\0' || *end != '\0' || !(rate >= 0.01) ||
+	    rate > 100000) {
 		fprintf(stderr, "tail_drive: bad rate '%s'\n", argv[2]);
 		return 2;
 	}
-	period = 1000000000LL / rate;
+	period = (long long)(1e9 / rate);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
