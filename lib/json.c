@@ -58,29 +58,18 @@ int evt_utf8_valid(const char *s, size_t n)
 	return 1;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static unsigned long hex4(const char *p)
 {
-	return (unsigned long)(hexval(p[0]) << 12 | hexval(p[1]) << 8 |
-			       hexval(p[2]) << 4 | hexval(p[3]));
+	return (unsigned long)(evt_hexval(p[0]) << 12 | evt_hexval(p[1]) << 8 |
+			       evt_hexval(p[2]) << 4 | evt_hexval(p[3]));
 }
 
 /* Is s[i..n) a \u escape of 4 hex digits? */
 static int u_escape(const unsigned char *s, size_t n, size_t i)
 {
 	return i + 6 <= n && s[i] == '\\' && s[i + 1] == 'u' &&
-	       hexval(s[i + 2]) >= 0 && hexval(s[i + 3]) >= 0 &&
-	       hexval(s[i + 4]) >= 0 && hexval(s[i + 5]) >= 0;
+	       evt_hexval(s[i + 2]) >= 0 && evt_hexval(s[i + 3]) >= 0 &&
+	       evt_hexval(s[i + 4]) >= 0 && evt_hexval(s[i + 5]) >= 0;
 }
 
 /* A string token starting at s[i] == '"'.  Returns the index just past the

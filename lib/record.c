@@ -202,8 +202,7 @@ static int leap(int y)
 	return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
 }
 
-/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
-static int64_t days_from_civil(int y, int m, int d)
+int64_t evt_days_from_civil(int y, int m, int d)
 {
 	int64_t era, yoe, doy;
 
@@ -279,7 +278,7 @@ const char *evt_ts_parse(const char *s, size_t n, int64_t *ms)
 		return "second out of range";
 	if (oh > 23 || om > 59)
 		return "offset out of range";
-	v = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+	v = evt_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
 	    sign * (oh * 3600 + om * 60);
 	v = v * 1000 + frac;
 	if (v < TS_MIN || v > TS_MAX)

@@ -37,6 +37,9 @@ static inline struct evt_record evt_record_of(const char *stream, size_t slen,
 /* Append r as one compact JSON line with its "\n". */
 void evt_record_print(struct evt_buf *b, const struct evt_record *r);
 
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
+int64_t evt_days_from_civil(int y, int m, int d);
+
 /* Milliseconds since the epoch as ISO-8601 UTC; out gets EVT_TS_LEN + 1. */
 void evt_ts_format(int64_t ms, char *out);
 

@@ -612,3 +612,63 @@ void evt_query_order(struct evt_buf *sql, const struct evt_query *q)
 	if (q->limit > 0)
 		evt_buf_addf(sql, " LIMIT %lld", (long long)q->limit);
 }
+
+int evt_server_read(struct evt_store *st, const struct evt_query *q0,
+		    const struct evt_read_ops *ops, evt_record_fn fn,
+		    void *ctx, struct evt_err *e)
+{
+	struct evt_query q = *q0;
+	int resumable = !q.last && !(q.id && q.streams && q.nstreams == 1);
+	int64_t upto = -1, deadline = 0;
+	int tries = 0, rc;
+	unsigned s;
+
+	for (;;) {
+		int64_t got = 0, last = q.after;
+
+		if (q.safe && (rc = ops->horizon(st, q.after, &upto, e))) {
+			s = ops->state(st);
+			if (rc == EVT_LOST && (s & EVT_READ_FOLLOWER) &&
+			    !(s & EVT_READ_IN_TX) && tries++ < 3) {
+				if ((rc = ops->reconnect(st, e)))
+					return rc == EVT_INTERRUPTED ? 0 :
+					       ops->outward(rc);
+				continue;
+			}
+			return rc == EVT_INTERRUPTED ? 0 : ops->outward(rc);
+		}
+		if (q.safe && upto <= q.after)
+			rc = 0;
+		else
+			rc = ops->read_once(st, &q, upto, fn, ctx, &got, &last,
+					    e);
+		s = ops->state(st);
+		if (rc == EVT_LOST) {
+			if (!(s & EVT_READ_FOLLOWER) || (s & EVT_READ_IN_TX) ||
+			    (got && !resumable) || tries++ >= 3)
+				return EVT_EFAIL;
+			if ((rc = ops->reconnect(st, e)))
+				return rc == EVT_INTERRUPTED ? 0 :
+				       ops->outward(rc);
+		} else if (rc || !q.safe || !(s & EVT_READ_HELD) ||
+			   (s & EVT_READ_FOLLOWER) || (got && !resumable)) {
+			/* a follower comes back through the backend's wait */
+			return rc == EVT_INTERRUPTED ? 0 : rc;
+		} else {
+			/* one-shot, held at a gap: wait for the writers
+			 * that may fill it, at most the busy timeout */
+			if (!deadline)
+				deadline = evt_mono_ms() +
+					   (st->busy_timeout >= 0 ?
+						    st->busy_timeout : 10000);
+			if (evt_mono_ms() >= deadline ||
+			    evt_nap(ops->hold_poll_ms))
+				return 0;
+		}
+		if (got) {
+			q.after = last;
+			if (q.limit > 0 && (q.limit -= got) == 0)
+				return 0;
+		}
+	}
+}

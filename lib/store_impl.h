@@ -123,6 +123,41 @@ struct evt_store {
  * backends. */
 void evt_query_order(struct evt_buf *sql, const struct evt_query *q);
 
+/* Results the pieces of a server backend give evt_server_read, beside 0,
+ * EVT_STOP and the EVT_E* codes. */
+enum {
+	EVT_INTERRUPTED = -3,	/* a reconnect stopped by SIGINT/SIGTERM */
+	EVT_LOST = -4,		/* the connection was lost; e says how */
+};
+
+/* A server backend's gap-safe read, in pieces (SPEC.md section 2). */
+struct evt_read_ops {
+	/* *upto: the end of the gap-free prefix above after */
+	int (*horizon)(struct evt_store *st, int64_t after, int64_t *upto,
+		       struct evt_err *e);
+	/* the events of q up to upto (< 0: all); *got of them, the last
+	 * at *last */
+	int (*read_once)(struct evt_store *st, const struct evt_query *q,
+			 int64_t upto, evt_record_fn fn, void *ctx,
+			 int64_t *got, int64_t *last, struct evt_err *e);
+	int (*reconnect)(struct evt_store *st, struct evt_err *e);
+	/* EVT_READ_* of the connection now */
+	unsigned (*state)(const struct evt_store *st);
+	/* an error of horizon as the caller is to see it */
+	int (*outward)(int rc);
+	int hold_poll_ms;	/* held at a gap: look again this often */
+};
+#define EVT_READ_FOLLOWER 1u	/* waits (evt-tail, --follow): reconnects */
+#define EVT_READ_IN_TX 2u	/* a transaction is open: never reconnects */
+#define EVT_READ_HELD 4u	/* the last horizon stopped at a gap */
+
+/* Read q with ops: a resumable read goes on after a lost connection of a
+ * follower (at most 3 times in a row); a one-shot gap-safe read held at a
+ * gap waits for the writers that may fill it, at most the busy timeout. */
+int evt_server_read(struct evt_store *st, const struct evt_query *q,
+		    const struct evt_read_ops *ops, evt_record_fn fn,
+		    void *ctx, struct evt_err *e);
+
 
 extern const struct evt_backend evt_sqlite_backend;
 extern const struct evt_backend evt_pg_backend;

@@ -88,8 +88,8 @@ enum { QUERIES(X) Q_N };
 
 /* Results here besides 0, EVT_STOP and the exit codes (EVT_E*). */
 enum {
-	INTERRUPTED = -3,	/* a reconnect stopped by SIGINT/SIGTERM */
-	LOST = -4,		/* the connection was lost; e says how */
+	INTERRUPTED = EVT_INTERRUPTED,	/* a reconnect stopped by SIGINT/SIGTERM */
+	LOST = EVT_LOST,		/* the connection was lost; e says how */
 	MISSING = -5,		/* a table is missing (no message) */
 };
 
@@ -230,17 +230,6 @@ static char *hide_password(const char *url)
 	return b.p;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* s[0..n) with %XX decoded; NULL when empty (the default applies) or, with
  * *bad set, when a % is not followed by two hex digits or decodes to NUL. */
 static char *pct(const char *s, size_t n, int *bad)
@@ -255,8 +244,10 @@ static char *pct(const char *s, size_t n, int *bad)
 		if (s[i] == '%') {
 			int h, l;
 
-			if (i + 2 >= n || (h = hexval(s[i + 1])) < 0 ||
-			    (l = hexval(s[i + 2])) < 0 || (h == 0 && l == 0)) {
+			if (i + 2 >= n ||
+			    (h = evt_hexval((unsigned char)s[i + 1])) < 0 ||
+			    (l = evt_hexval((unsigned char)s[i + 2])) < 0 ||
+			    (h == 0 && l == 0)) {
 				*bad = 1;
 				break;
 			}
@@ -532,12 +523,6 @@ static int connect_once(struct evt_store *st, struct evt_err *e)
 	return 0;
 }
 
-/* Sleep ms, letting SIGINT and SIGTERM through; 1 if one came. */
-static int nap(int ms)
-{
-	return evt_poll_signals(NULL, 0, ms) < 0 && errno == EINTR;
-}
-
 static int relock(struct evt_store *st, struct evt_err *e);
 
 /* Connect again after a lost connection: with backoff (50 ms doubling to
@@ -555,7 +540,7 @@ static int reconnect(struct evt_store *st, struct evt_err *e)
 		disconnect(m);
 		if (evt_mono_ms() + delay > give_up)
 			return rc;
-		if (nap(delay)) {
+		if (evt_nap(delay)) {
 			evt_errf(e, EVT_EFAIL, "cannot use '%s': interrupted "
 				 "while reconnecting", m->shown);
 			return INTERRUPTED;
@@ -973,18 +958,6 @@ static int row(struct evt_store *st, int q, const struct prm *p, int np,
 
 /* --- times ------------------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, unsigned mo, unsigned d)
-{
-	int64_t era, yoe, doy;
-
-	y -= mo <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1;
-	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-}
-
 /* A DATETIME (taken as UTC) as evt prints it; 0 for a zero date. */
 static int time_text(const MYSQL_TIME *t, char *out)
 {
@@ -992,9 +965,9 @@ static int time_text(const MYSQL_TIME *t, char *out)
 
 	if (!t->year || !t->month || !t->day)
 		return 0;
-	ms = ((days_from_civil(t->year, t->month, t->day) * 86400 +
-	       t->hour * 3600 + t->minute * 60 + t->second) * 1000) +
-	     t->second_part / 1000;
+	ms = ((evt_days_from_civil((int)t->year, (int)t->month,
+				   (int)t->day) * 86400 + t->hour * 3600 +
+	       t->minute * 60 + t->second) * 1000) + t->second_part / 1000;
 	evt_ts_format(ms, out);
 	return 1;
 }
@@ -2003,7 +1976,7 @@ static int note_writers(struct evt_store *st, int64_t top, int64_t *h,
 
 	if (m->has_pend || *h >= top)
 		return 0;
-	if (nap(GRACE_MS))
+	if (evt_nap(GRACE_MS))
 		return INTERRUPTED;
 	if ((rc = writers(st, &m->pend, &m->npend, e)))
 		return rc;
@@ -2082,61 +2055,33 @@ static int horizon(struct evt_store *st, int64_t after, int64_t *h,
 }
 
 /* How long a one-shot reader waits at a held gap: the busy timeout. */
-static int64_t hold_limit(const struct evt_store *st)
+static int read_horizon(struct evt_store *st, int64_t after, int64_t *upto,
+			struct evt_err *e)
 {
-	return st->busy_timeout >= 0 ? st->busy_timeout : 10000;
+	return horizon(st, after, upto, e);
 }
 
-static int my_read(struct evt_store *st, const struct evt_query *q0,
+static unsigned read_state(const struct evt_store *st)
+{
+	const struct my *c = MY(st);
+
+	return (c->follower ? EVT_READ_FOLLOWER : 0) |
+	       (c->in_tx ? EVT_READ_IN_TX : 0) | (c->held ? EVT_READ_HELD : 0);
+}
+
+static const struct evt_read_ops read_ops = {
+	.horizon = read_horizon,
+	.read_once = read_once,
+	.reconnect = reconnect,
+	.state = read_state,
+	.outward = outward,
+	.hold_poll_ms = HOLD_POLL_MS,
+};
+
+static int my_read(struct evt_store *st, const struct evt_query *q,
 		   evt_record_fn fn, void *ctx, struct evt_err *e)
 {
-	struct my *m = MY(st);
-	struct evt_query q = *q0;
-	int resumable = !q.last && !(q.id && q.streams && q.nstreams == 1);
-	int64_t upto = -1, deadline = 0;
-	int tries = 0, rc;
-
-	for (;;) {
-		int64_t got = 0, last = q.after;
-
-		if (q.safe && (rc = horizon(st, q.after, &upto, e))) {
-			if (rc == LOST && m->follower && !m->in_tx &&
-			    tries++ < 3) {
-				if ((rc = reconnect(st, e)))
-					return rc == INTERRUPTED ? 0 :
-								   outward(rc);
-				continue;
-			}
-			return rc == INTERRUPTED ? 0 : outward(rc);
-		}
-		if (q.safe && upto <= q.after)
-			rc = 0;
-		else
-			rc = read_once(st, &q, upto, fn, ctx, &got, &last, e);
-		if (rc == LOST) {
-			if (!m->follower || m->in_tx ||
-			    (got && !resumable) || tries++ >= 3)
-				return EVT_EFAIL;
-			if ((rc = reconnect(st, e)))
-				return rc == INTERRUPTED ? 0 : outward(rc);
-		} else if (rc || !q.safe || !m->held || m->follower ||
-			   (got && !resumable)) {
-			/* a follower comes back through my_wait */
-			return rc == INTERRUPTED ? 0 : rc;
-		} else {
-			/* one-shot, held at a gap: wait for the writers
-			 * that may fill it, at most the busy timeout */
-			if (!deadline)
-				deadline = evt_mono_ms() + hold_limit(st);
-			if (evt_mono_ms() >= deadline || nap(HOLD_POLL_MS))
-				return 0;
-		}
-		if (got) {
-			q.after = last;
-			if (q.limit > 0 && (q.limit -= got) == 0)
-				return 0;
-		}
-	}
+	return evt_server_read(st, q, &read_ops, fn, ctx, e);
 }
 
 static int count_range(struct evt_store *st, int64_t lo, int64_t hi,
@@ -2231,7 +2176,7 @@ static int safe_end(struct evt_store *st, int64_t *h, struct evt_err *e)
 	/* no position missing: nothing a transaction could fill */
 	if (old0 == wlo && before.n == (size_t)(mx - wlo))
 		goto settle;
-	if (nap(GRACE_MS)) {
+	if (evt_nap(GRACE_MS)) {
 		rc = INTERRUPTED;
 		goto out;
 	}
@@ -2258,7 +2203,7 @@ static int safe_end(struct evt_store *st, int64_t *h, struct evt_err *e)
 		if ((rc = exec_sql(st, "DO SLEEP(0.02) /* evt: waiting for "
 				   "the writers of a gap */", "read", e)))
 			goto out;
-		if (nap(0)) {
+		if (evt_nap(0)) {
 			rc = INTERRUPTED;
 			goto out;
 		}
@@ -2708,7 +2653,7 @@ static int my_lock(struct evt_store *st, const char *name, int wait,
 		if (!wait)
 			return evt_errf(e, EVT_EBUSY, "%s: already running",
 					name);
-		if (nap(0))
+		if (evt_nap(0))
 			return evt_errf(e, EVT_EBUSY, "%s: interrupted while "
 					"waiting for the lock", name);
 	}
@@ -2791,7 +2736,7 @@ static int my_wait(struct evt_store *st, int timeout_ms, struct evt_err *e)
 		if (end >= 0 && end - now < step)
 			step = (int)(end - now);
 		/* SIGINT and SIGTERM get through here (and only here) */
-		if (nap(step))
+		if (evt_nap(step))
 			return 0;	/* a signal: the caller decides */
 		if (m->held)
 			return 0;	/* look at the gap again */

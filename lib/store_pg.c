@@ -107,8 +107,8 @@ enum { POOL_UNKNOWN, POOL_NONE, POOL_SESSION, POOL_TRANSACTION };
 /* Results here besides 0, EVT_STOP and the exit codes (EVT_E*). */
 enum {
 	ROW_BAD = -2,		/* a copy_fn: the row is not as asked */
-	INTERRUPTED = -3,	/* a reconnect stopped by SIGINT/SIGTERM */
-	LOST = -4,		/* the connection was lost; e says how */
+	INTERRUPTED = EVT_INTERRUPTED,	/* a reconnect stopped by SIGINT/SIGTERM */
+	LOST = EVT_LOST,		/* the connection was lost; e says how */
 	ROW_STOP = -5,		/* a copy_fn: the caller's EVT_STOP, carried
 				   through copy_out */
 };
@@ -416,12 +416,6 @@ static int connect_once(struct evt_store *st, struct evt_err *e)
 	return 0;
 }
 
-/* Sleep ms, letting SIGINT and SIGTERM through; 1 if one came. */
-static int nap(int ms)
-{
-	return evt_poll_signals(NULL, 0, ms) < 0 && errno == EINTR;
-}
-
 static int relock(struct evt_store *st, struct evt_err *e);
 
 /* Connect again after a lost connection: with backoff (50 ms doubling to
@@ -444,7 +438,7 @@ static int reconnect(struct evt_store *st, struct evt_err *e)
 		}
 		if (evt_mono_ms() + delay > give_up)
 			return rc;
-		if (nap(delay)) {
+		if (evt_nap(delay)) {
 			evt_errf(e, EVT_EFAIL, "cannot use '%s': interrupted "
 				 "while reconnecting", pg->shown);
 			return INTERRUPTED;
@@ -1683,11 +1677,6 @@ static int horizon(struct evt_store *st, int64_t after, int scan, int64_t *h,
 }
 
 /* How long a one-shot reader waits at a held gap: the busy timeout. */
-static int64_t hold_limit(const struct evt_store *st)
-{
-	return st->busy_timeout >= 0 ? st->busy_timeout : 10000;
-}
-
 /* The query of q with its values as literals (COPY takes no parameters),
  * positions up to upto (< 0: all); NULL with the message in e when one
  * cannot be quoted. */
@@ -1914,48 +1903,33 @@ static int read_once(struct evt_store *st, const struct evt_query *q,
 	return rc == ROW_STOP ? EVT_STOP : rc;
 }
 
-static int pg_read(struct evt_store *st, const struct evt_query *q0,
+static int read_horizon(struct evt_store *st, int64_t after, int64_t *upto,
+			struct evt_err *e)
+{
+	return horizon(st, after, 1, upto, e);
+}
+
+static unsigned read_state(const struct evt_store *st)
+{
+	const struct pg *c = PG(st);
+
+	return (c->follower ? EVT_READ_FOLLOWER : 0) |
+	       (c->in_tx ? EVT_READ_IN_TX : 0) | (c->held ? EVT_READ_HELD : 0);
+}
+
+static const struct evt_read_ops read_ops = {
+	.horizon = read_horizon,
+	.read_once = read_once,
+	.reconnect = reconnect,
+	.state = read_state,
+	.outward = outward,
+	.hold_poll_ms = HOLD_POLL_MS,
+};
+
+static int pg_read(struct evt_store *st, const struct evt_query *q,
 		   evt_record_fn fn, void *ctx, struct evt_err *e)
 {
-	struct pg *pg = PG(st);
-	struct evt_query q = *q0;
-	int resumable = !q.last && !(q.id && q.streams && q.nstreams == 1);
-	int64_t upto = -1, deadline = 0;
-	int tries = 0, rc;
-
-	for (;;) {
-		int64_t got = 0, last = q.after;
-
-		if (q.safe && (rc = horizon(st, q.after, 1, &upto, e)))
-			return rc == INTERRUPTED ? 0 : outward(rc);
-		if (q.safe && upto <= q.after)
-			rc = 0;
-		else
-			rc = read_once(st, &q, upto, fn, ctx, &got, &last, e);
-		if (rc == LOST) {
-			if (!pg->follower || pg->in_tx ||
-			    (got && !resumable) || tries++ >= 3)
-				return EVT_EFAIL;
-			if ((rc = reconnect(st, e)))
-				return rc == INTERRUPTED ? 0 : outward(rc);
-		} else if (rc || !q.safe || !pg->held || pg->follower ||
-			   (got && !resumable)) {
-			/* a follower comes back through pg_wait */
-			return rc == INTERRUPTED ? 0 : rc;
-		} else {
-			/* one-shot, held at a gap: wait for the writers
-			 * that may fill it, at most the busy timeout */
-			if (!deadline)
-				deadline = evt_mono_ms() + hold_limit(st);
-			if (evt_mono_ms() >= deadline || nap(HOLD_POLL_MS))
-				return 0;
-		}
-		if (got) {
-			q.after = last;
-			if (q.limit > 0 && (q.limit -= got) == 0)
-				return 0;
-		}
-	}
+	return evt_server_read(st, q, &read_ops, fn, ctx, e);
 }
 
 /* One row of a statement run once (not prepared); NULL with *rc set. */
@@ -2007,7 +1981,7 @@ static int writers_now(struct evt_store *st, const char *oid, int64_t *m,
 		    evt_mono_ms() >= until)
 			break;
 		pq.PQclear(res);
-		if (nap(1)) {
+		if (evt_nap(1)) {
 			rc = INTERRUPTED;
 			goto out;
 		}
@@ -2044,7 +2018,7 @@ static int writers_gone(struct evt_store *st, const char *oid,
 		pq.PQclear(res);
 		if (!held)
 			return 0;
-		if (nap(HOLD_POLL_MS))
+		if (evt_nap(HOLD_POLL_MS))
 			return INTERRUPTED;
 	}
 }
@@ -2901,7 +2875,7 @@ static int pg_wait(struct evt_store *st, int timeout_ms, struct evt_err *e)
 	}
 	if (pg->listening < 0) {
 		/* behind a pooler of transactions: look every POLL_MS */
-		nap(timeout_ms < 0 || timeout_ms > POOL_POLL_MS ? POOL_POLL_MS :
+		evt_nap(timeout_ms < 0 || timeout_ms > POOL_POLL_MS ? POOL_POLL_MS :
 								  timeout_ms);
 		return 0;
 	}
@@ -2909,7 +2883,7 @@ static int pg_wait(struct evt_store *st, int timeout_ms, struct evt_err *e)
 		if (!pg->ev_oid && (rc = table_oids(st, e)))
 			return rc;
 		if (!pg->ev_oid) {	/* no table yet: just sleep */
-			nap(timeout_ms < 0 ? 1000 : timeout_ms);
+			evt_nap(timeout_ms < 0 ? 1000 : timeout_ms);
 			return 0;
 		}
 		/* LISTEN lives in a server session, which a pooler of

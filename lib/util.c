@@ -282,3 +282,19 @@ int evt_read_file(const char *path, struct evt_buf *b, struct evt_err *e)
 				"NUL byte", path);
 	return 0;
 }
+
+int evt_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int evt_nap(int ms)
+{
+	return evt_poll_signals(NULL, 0, ms) < 0 && errno == EINTR;
+}

@@ -101,6 +101,12 @@ int evt_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 #define EVT_FNV0 1469598103934665603ULL
 uint64_t evt_fnv(uint64_t h, const void *p, size_t n);
 
+/* Sleep ms, letting SIGINT and SIGTERM through; 1 if one came. */
+int evt_nap(int ms);
+
+/* The value of hex digit c, or -1. */
+int evt_hexval(int c);
+
 /* Wait as ppoll(2) does, at most timeout_ms (< 0: no limit), letting
  * SIGINT and SIGTERM through while it waits: a follower blocks them at all
  * other times, so that a record in hand is always finished.  ppoll's
