@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 # evt-handle: run an external program per event, with a durable bookmark.
+# backends: sqlite pg my
 #
 # Handlers are small shell scripts written into the test's directory. A
 # handler that must be caught in the act creates "started" and then waits
@@ -65,10 +66,39 @@ holding() {
 	[[ "$(evt-handle --status "$1")" == *'"running":true}' ]]
 }
 
-# lock_waiter PID: PID has opened events.db-evtlock: it has signals
-# blocked and tries the lock (one that comes now ends the wait).
+# lock_waiter PID: PID waits for the lock of a NAME.  SQLite: PID has
+# opened events.db-evtlock: it has signals blocked and tries the lock (one
+# that comes now ends the wait).  PostgreSQL: a session waits for an
+# advisory lock.  MariaDB: a session of this test's database waits in
+# GET_LOCK.
 lock_waiter() {
-	ls -l "/proc/$1/fd" 2>/dev/null | grep -q -- '-> .*/events\.db-evtlock$'
+	case $EVT_TEST_BACKEND in
+	pg)
+		[ "$(db_sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")" -gt 0 ]
+		;;
+	my)
+		[ "$(db_sql "SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = '$EVT_TEST_DB' AND STATE = 'User lock'")" -gt 0 ]
+		;;
+	*)
+		ls -l "/proc/$1/fd" 2>/dev/null | grep -q -- '-> .*/events\.db-evtlock$'
+		;;
+	esac
+}
+
+# empty_store: a store without tables: an empty SQLite file; on a server
+# the test's own schema or database, which has none.
+empty_store() {
+	server_backend || : >events.db
+}
+
+# iso COLUMN: SQL that gives the timestamp COLUMN of one of evt's tables
+# as evt prints it.
+iso() {
+	case $EVT_TEST_BACKEND in
+	pg) printf '%s' "to_char($1 AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')" ;;
+	my) printf '%s' "CONCAT(DATE_FORMAT($1, '%Y-%m-%dT%H:%i:%s.'), LPAD(MICROSECOND($1) DIV 1000, 3, '0'), 'Z')" ;;
+	*) printf '%s' "$1" ;;
+	esac
 }
 
 # ping STREAM: append an event to STREAM/ping and tell whether a follower
@@ -121,7 +151,7 @@ $R5"
 
 @test "--stream NAME: a stream with ',' written by others, in place of STREAM" {
 	fixture
-	sqlite3 events.db "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (1, 'a,b', 'x', '$TS_SQL', '{\"type\":\"b\"}')"
+	db_sql "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (1, 'a,b', 'x', '$TS_SQL', '{\"type\":\"b\"}')"
 	run -0 --separate-stderr evt-handle --stream a,b --stream users h -- cat
 	same "$output" "$R3
 $(trec 6 a,b x 1 '{"type":"b"}')"
@@ -145,14 +175,14 @@ $(trec 6 a,b x 1 '{"type":"b"}')"
 }
 
 @test "nothing to handle: exit 0 and no bookmark written; the handler is remembered" {
-	: >events.db	# a store without tables reads as empty
+	empty_store	# a store without tables reads as empty
 	run -0 --separate-stderr evt-handle h posts -- cat
 	same "$output" ""
 	[ "$stderr" = "" ]
 	put users u1 '{"type":"created"}'
 	run -0 --separate-stderr evt-handle h posts -- cat
 	same "$output" ""
-	run -0 sqlite3 events.db 'SELECT count(*) FROM bookmarks'
+	run -0 db_sql 'SELECT count(*) FROM bookmarks'
 	[ "$output" = 0 ]
 	run -0 --separate-stderr evt-handle --status
 	same "$output" "$(status h '["posts"]' 0 0 0 0 false)"
@@ -163,7 +193,9 @@ $(trec 6 a,b x 1 '{"type":"b"}')"
 	mkprog env.sh 'for v in EVT_HANDLER EVT_STREAM EVT_AGGREGATE_ID EVT_TYPE EVT_VERSION EVT_POSITION EVT_TIMESTAMP EVT_DB EVT_BATCH_SIZE; do
 	eval "printf \"%s=%s\\n\" $v \"\$$v\""
 done'
-	dir=$(pwd -P)
+	# a SQLite path made absolute; a server's URL as given
+	db=$(pwd -P)/events.db
+	server_backend && db=$EVT_DB
 	run -0 --separate-stderr evt-handle my-handler users -- ./env.sh
 	[ "$stderr" = "" ]
 	same "$output" "EVT_HANDLER=my-handler
@@ -173,7 +205,7 @@ EVT_TYPE=created
 EVT_VERSION=1
 EVT_POSITION=3
 EVT_TIMESTAMP=$TS
-EVT_DB=$dir/events.db
+EVT_DB=$db
 EVT_BATCH_SIZE=1"
 }
 
@@ -195,7 +227,12 @@ EVT_BATCH_SIZE=1"
 
 @test "EVT_TIMESTAMP is ISO-8601 also for a store that holds milliseconds, and empty for none" {
 	put s a '{"type":"x"}'
-	sqlite3 events.db "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (2, 's', 'a', 1764160787123, '{\"type\":\"y\"}'), (3, 's', 'a', NULL, '{\"type\":\"z\"}')"
+	# milliseconds since the epoch in SQLite's column (as evtstore writes
+	# them); the same time in a server's timestamp column
+	t=1764160787123
+	pg_backend && t="'2025-11-26T12:39:47.123Z'"
+	my_backend && t="'2025-11-26 12:39:47.123'"
+	db_sql "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES (2, 's', 'a', $t, '{\"type\":\"y\"}'), (3, 's', 'a', NULL, '{\"type\":\"z\"}')"
 	run -0 --separate-stderr evt-handle h s -- sh -c 'echo "[$EVT_TIMESTAMP]"; cat'
 	same "$output" "[$TS]
 $R_X
@@ -206,6 +243,7 @@ $(trec 3 s a 3 '{"type":"z"}' | sed 's/"timestamp":"[^"]*"/"timestamp":null/')"
 }
 
 @test "EVT_DB is absolute for a relative SQLite path, whichever way it is given" {
+	sqlite_only "about SQLite paths"
 	mkdir -p sub work
 	dir=$(pwd -P)
 	put_opts="-d sub/x.db" put s a '{"type":"x"}'
@@ -483,9 +521,9 @@ while :; do sleep 0.05; done'
 evt-handle: posts-model: 1 event parked"
 	run -0 --separate-stderr evt-handle --status posts-model
 	same "$output" "$(status posts-model '["posts"]' 5 5 0 1 false)"
-	run -0 sqlite3 events.db 'SELECT handler, position, status FROM events_parked'
+	run -0 db_sql 'SELECT handler, position, status FROM events_parked'
 	same "$output" "posts-model|2|3"
-	run -0 sqlite3 events.db 'SELECT time FROM events_parked'
+	run -0 db_sql "SELECT $(iso time) FROM events_parked"
 	[[ "$output" =~ ^$TS_RE$ ]]
 	# a parked event is not delivered again
 	run -0 --separate-stderr evt-handle --continue-on-error posts-model posts -- ./h.sh
@@ -522,7 +560,7 @@ evt-handle: h3: 3 events parked"
 	same "$output" "$(status h '["s"]' 3 3 0 2 false)
 $(status h2 '["s"]' 3 3 0 3 false)
 $(status h3 '["s"]' 3 3 0 3 false)"
-	run -0 sqlite3 events.db 'SELECT handler, position, status FROM events_parked ORDER BY handler, position'
+	run -0 db_sql 'SELECT handler, position, status FROM events_parked ORDER BY handler, position'
 	same "$output" "h|1|137
 h|2|124
 h2|1|127
@@ -538,7 +576,7 @@ h3|3|126"
 	run -0 --separate-stderr evt-handle --events-table ev2 --continue-on-error h s -- false
 	same "$stderr" "evt-handle: h: 'false' exited with status 1 at position 1 (s/a v1 x); parked
 evt-handle: h: 1 event parked"
-	run -0 sqlite3 events.db 'SELECT handler, position, status FROM ev2_parked'
+	run -0 db_sql 'SELECT handler, position, status FROM ev2_parked'
 	same "$output" "h|1|1"
 	run -0 --separate-stderr evt-handle --events-table ev2 --status h
 	same "$output" "$(status h '["s"]' 1 1 0 1 false)"
@@ -593,7 +631,7 @@ evt-handle: h: 'sh' exited with status 3 at position 5 (posts/p2 v1 postCreated)
 evt-handle: h: 4 events parked"
 	run -0 --separate-stderr evt-handle --status h
 	same "$output" "$(status h '["posts"]' 5 5 0 4 false)"
-	run -0 sqlite3 events.db 'SELECT position FROM events_parked ORDER BY position'
+	run -0 db_sql 'SELECT position FROM events_parked ORDER BY position'
 	same "$output" "1
 2
 4
@@ -623,7 +661,7 @@ evt-handle: h: 4 events parked"
 	same "$output" "$(status h '["posts"]' 5 5 0 0 false)"
 	# a bookmark of 0 that evt-handle did not write (evtstore's) is no
 	# bookmark either
-	sqlite3 events.db "INSERT INTO bookmarks VALUES ('es', 0)"
+	db_sql "INSERT INTO bookmarks VALUES ('es', 0)"
 	run -0 --separate-stderr evt-handle --tail es posts -- cat
 	same "$output" ""
 	run -0 --separate-stderr evt-handle --status es
@@ -649,11 +687,11 @@ $R5"
 
 @test "--tail on an empty store writes bookmark 0 and remembers the handler: the next run loses nothing" {
 	put s a '{"type":"x"}'
-	sqlite3 events.db 'DELETE FROM events'
+	db_sql 'DELETE FROM events'
 	run -0 --separate-stderr evt-handle --tail h posts -- cat
 	same "$output" ""
 	[ "$stderr" = "" ]
-	run -0 sqlite3 events.db 'SELECT bookmark, position FROM bookmarks'
+	run -0 db_sql 'SELECT bookmark, position FROM bookmarks'
 	[ "$output" = "h|0" ]
 	put posts p1 '{"type":"first"}'
 	run -0 --separate-stderr evt-handle --tail h posts -- cat
@@ -794,7 +832,7 @@ $(trec 8 posts p3 2 '{"type":"newer"}')"
 }
 
 @test "--follow: SIGINT while idle exits 0" {
-	: >events.db
+	empty_store
 	start --follow h s -- cat
 	wait_until 10 holding h
 	kill -INT "$pid"
@@ -816,7 +854,7 @@ $(trec 8 posts p3 2 '{"type":"newer"}')"
 }
 
 @test "--follow: a failing handler ends it with exit 5" {
-	: >events.db
+	empty_store
 	start --follow h s -- sh -c 'exit 2'
 	wait_until 10 holding h
 	put s a '{"type":"x"}'
@@ -911,7 +949,7 @@ if [ "$EVT_POSITION" = 4 ] && [ ! -e killed ]; then touch killed; kill -9 $PPID;
 }
 
 @test "--wait: SIGTERM or SIGINT while waiting ends it with exit 6" {
-	: >events.db
+	empty_store
 	start --follow h s -- true
 	wait_until 10 holding h
 	holder=$pid
@@ -949,7 +987,7 @@ $(trec 2 s a 2 '{"type":"y"}')"
 	evt-handle b-handler users -- true
 	evt-handle a-handler posts --on 'postEdited=exit 1' --continue-on-error -- true 2>/dev/null
 	# a bookmark beyond the head (as another program may write it)
-	sqlite3 events.db "INSERT INTO bookmarks VALUES ('c-handler', 7)"
+	db_sql "INSERT INTO bookmarks VALUES ('c-handler', 7)"
 	run -0 --separate-stderr evt-handle --status
 	[ "$stderr" = "" ]
 	same "$output" "$(status a-handler '["posts"]' 5 5 0 1 false)
@@ -984,13 +1022,16 @@ $(status b-handler '["users"]' 3 3 0 0 false)"
 }
 
 @test "--status of an empty store prints nothing" {
-	run -0 sqlite3 events.db 'PRAGMA user_version = 1'
+	# a SQLite file without tables; a server's schema or database without
+	# tables (the test's own)
+	server_backend || run -0 sqlite3 events.db 'PRAGMA user_version = 1'
 	run -0 --separate-stderr evt-handle --status
 	same "$output" ""
 	[ "$stderr" = "" ]
 }
 
 @test "--status of a missing store is exit 1 and creates nothing" {
+	sqlite_only "about a missing SQLite file"
 	run -1 --separate-stderr evt-handle --status
 	[ "$output" = "" ]
 	[ "$stderr" = "evt-handle: cannot open 'events.db': no such store" ]
@@ -1017,11 +1058,23 @@ $(status b-handler '["users"]' 3 3 0 0 false)"
 
 # --- remembered handlers, --parked, --retry-parked, --drop -------------------
 #
-# Each scenario is a function run twice: on SQLite, and on PostgreSQL in a
-# schema of its own (on_pg), where db_sql of test_helper reaches it.
+# Each scenario is a function that a test runs on the file's backend, and
+# that two more tests run while the file runs on SQLite: on PostgreSQL in a
+# schema of its own (on_pg) and on MariaDB in a database of its own (on_my),
+# where db_sql of test_helper reaches them.  So `bats tests/evt-handle.bats`
+# alone tries each scenario on the three backends; when the file runs on a
+# server (tests/run.sh runs it on each), the first test is the scenario
+# there and the other two are skipped.
+
+# on_server: skip when the file runs on a server.
+on_server() {
+	! server_backend ||
+		skip "run on SQLite's pass: each server's pass has this scenario in the test without the server's name"
+}
 
 # on_pg: the rest of the test uses PostgreSQL (skipped with no server).
 on_pg() {
+	on_server
 	[ -n "${EVT_TEST_PG_URL:-}" ] || skip "no PostgreSQL server: $(head -n 1 "$BATS_FILE_TMPDIR/pg_start.log" 2>/dev/null)"
 	EVT_TEST_BACKEND=pg
 	pg_test_schema
@@ -1032,6 +1085,7 @@ on_pg() {
 # on_my: the same on the MariaDB server of the file (a database of this
 # test's own).
 on_my() {
+	on_server
 	[ -n "${EVT_TEST_MY_URL:-}" ] || skip "no MariaDB server: $(head -n 1 "$BATS_FILE_TMPDIR/my_start.log" 2>/dev/null)"
 	EVT_TEST_BACKEND=my
 	TS_SQL='2020-01-02 03:04:05.678'
@@ -1245,11 +1299,22 @@ tail_on_empty_store() {
 	[ "$stderr" = "evt-handle: --drop takes no programs" ]
 	run -2 --separate-stderr evt-handle --parked h --on x=y
 	[ "$stderr" = "evt-handle: --parked takes no programs" ]
-	run -1 --separate-stderr evt-handle --parked h
-	[ "$stderr" = "evt-handle: cannot open 'events.db': no such store" ]
-	run -1 --separate-stderr evt-handle --drop h
-	[ "$stderr" = "evt-handle: cannot open 'events.db': no such store" ]
-	[ ! -e events.db ]
+	if server_backend; then
+		# no missing store on a server: the test's schema or database
+		# is a store without tables
+		run -0 --separate-stderr evt-handle --parked h
+		[ "$output" = "" ]
+		[ "$stderr" = "" ]
+		run -2 --separate-stderr evt-handle --drop h
+		[ "$output" = "" ]
+		[ "$stderr" = "evt-handle: no handler 'h'" ]
+	else
+		run -1 --separate-stderr evt-handle --parked h
+		[ "$stderr" = "evt-handle: cannot open 'events.db': no such store" ]
+		run -1 --separate-stderr evt-handle --drop h
+		[ "$stderr" = "evt-handle: cannot open 'events.db': no such store" ]
+		[ ! -e events.db ]
+	fi
 	parked_fixture
 	run -1 --separate-stderr to_full evt-handle --parked h
 	[ "$stderr" = "evt-handle: write error: No space left on device" ]
@@ -1376,7 +1441,7 @@ $R5"
 	run -2 --separate-stderr evt-handle h "$long" -- true
 	[ "$stderr" = "evt-handle: invalid stream '$long': is longer than 255 bytes" ]
 	run -2 --separate-stderr evt-handle --events-table 1x h s -- true
-	[ "$stderr" = "evt-handle: invalid events table '1x': must match [A-Za-z_][A-Za-z0-9_]*" ]
+	[ "$stderr" = "evt-handle: invalid events table '1x': $NAME_RULE" ]
 	[ ! -e events.db ]
 }
 
@@ -1428,16 +1493,18 @@ $R5"
 }
 
 @test "the store: -d, EVT_DB, --events-table and --bookmarks-table" {
-	put_opts="-d other.db --events-table ev2" put s a '{"type":"x"}'
-	run -0 --separate-stderr evt-handle -d other.db --events-table ev2 --bookmarks-table bm2 h s -- cat
+	o=$(db other.db)
+	put_opts="-d $o --events-table ev2" put s a '{"type":"x"}'
+	run -0 --separate-stderr evt-handle -d "$o" --events-table ev2 --bookmarks-table bm2 h s -- cat
 	same "$output" "$(trec 1 s a 1 '{"type":"x"}')"
-	EVT_DB=other.db EVT_EVENTS_TABLE=ev2 EVT_BOOKMARKS_TABLE=bm2 run -0 --separate-stderr evt-handle --status
+	EVT_DB=$o EVT_EVENTS_TABLE=ev2 EVT_BOOKMARKS_TABLE=bm2 run -0 --separate-stderr evt-handle --status
 	same "$output" "$(status h '["s"]' 1 1 0 0 false)"
-	run -0 sqlite3 other.db 'SELECT bookmark, position FROM bm2'
+	run -0 db_sql 'SELECT bookmark, position FROM bm2' other.db
 	same "$output" "h|1"
 }
 
 @test "a store that cannot be opened is exit 1" {
+	sqlite_only "about SQLite paths; tests/pg.bats and tests/my.bats have the servers' messages"
 	run -1 --separate-stderr evt-handle -d /nonexistent/x.db h s -- true
 	[ "$stderr" = "evt-handle: cannot open '/nonexistent/x.db': no such store" ]
 	run -1 --separate-stderr evt-handle -d /nonexistent/x.db --status
@@ -1450,6 +1517,7 @@ $R5"
 }
 
 @test "a missing store: exit 1 and nothing created, without --follow and for --reset" {
+	sqlite_only "about a missing SQLite file"
 	run -1 --separate-stderr evt-handle h s -- true
 	[ "$output" = "" ]
 	[ "$stderr" = "evt-handle: cannot open 'events.db': no such store" ]
@@ -1462,6 +1530,7 @@ $R5"
 }
 
 @test "--follow waits for a missing store, creating nothing, then handles every event from the first" {
+	sqlite_only "about a missing SQLite file"
 	start -d sub/new.db --follow h s -- cat
 	[ -z "$(ls -d sub 2>/dev/null)" ] || false
 	# a missing directory is not waited for: that is a mistyped path
@@ -1482,6 +1551,7 @@ $R5"
 }
 
 @test "--follow --tail on a missing store: the end at the start is 0, so every event is handled" {
+	sqlite_only "about a missing SQLite file"
 	start -d new.db --follow --tail h s -- cat
 	wait_until 20 awaiting "$pid" new.db
 	evt-append -q -d new.db s a '{"type":"x"}'
@@ -1492,6 +1562,7 @@ $R5"
 }
 
 @test "--follow: SIGTERM while waiting for a missing store exits 0, nothing created" {
+	sqlite_only "about a missing SQLite file"
 	start -d new.db --follow h s -- cat
 	wait_until 20 awaiting "$pid" new.db
 	kill -TERM "$pid"
@@ -1501,15 +1572,21 @@ $R5"
 }
 
 # --- PostgreSQL -------------------------------------------------------------
-# One throwaway cluster for the file (tests/pg.bash); each test has tables of
-# its own. Skipped when no PostgreSQL server is installed.
+# While the file runs on SQLite: the PostgreSQL cluster and the MariaDB
+# server of tests/run.sh, or throwaway ones of the file's own
+# (tests/pg.bash, tests/my.bash); each test has tables of its own.
+# Skipped when no server is installed, and when the file runs on a server
+# (the tests above are these there).
 
 setup_file() {
-	if [ -f "$BATS_TEST_DIRNAME/pg.bash" ]; then
+	server_backend && return 0
+	if [ -z "${EVT_TEST_PG_URL:-}" ]; then
 		. "$BATS_TEST_DIRNAME/pg.bash"
-		pg_start >"$BATS_FILE_TMPDIR/pg_start.log" 2>&1 || :
+		if pg_start >"$BATS_FILE_TMPDIR/pg_start.log" 2>&1; then
+			EVT_TEST_PG_OWN=1
+			export EVT_TEST_PG_OWN
+		fi
 	fi
-	# and a MariaDB server, unless tests/run.sh has one running
 	if [ -z "${EVT_TEST_MY_URL:-}" ]; then
 		. "$BATS_TEST_DIRNAME/my.bash"
 		if my_start >"$BATS_FILE_TMPDIR/my_start.log" 2>&1; then
@@ -1520,7 +1597,7 @@ setup_file() {
 }
 
 teardown_file() {
-	if [ -n "${EVT_TEST_PG_DIR:-}" ]; then
+	if [ -n "${EVT_TEST_PG_OWN:-}" ]; then
 		. "$BATS_TEST_DIRNAME/pg.bash"
 		pg_stop
 	fi
@@ -1530,11 +1607,14 @@ teardown_file() {
 	fi
 }
 
-# pg: use the cluster, with the tables e<N> and b<N> of this test.
+# pg: use the cluster, with the tables e<N> and b<N> in a schema of this
+# test's own (the cluster may be tests/run.sh's, which outlives the file).
 pg() {
+	on_server
 	[ -n "${EVT_TEST_PG_URL:-}" ] || skip "no PostgreSQL server: $(head -n 1 "$BATS_FILE_TMPDIR/pg_start.log" 2>/dev/null)"
-	. "$BATS_TEST_DIRNAME/pg.bash"
-	export EVT_DB=$EVT_TEST_PG_URL
+	pg_test_schema
+	EVT_DB=$(pg_schema_url "$EVT_TEST_SCHEMA")
+	export EVT_DB
 	export EVT_EVENTS_TABLE=e$BATS_TEST_NUMBER EVT_BOOKMARKS_TABLE=b$BATS_TEST_NUMBER
 }
 
@@ -1549,13 +1629,13 @@ pg_lock_waiter() {
 	run -0 --separate-stderr evt-handle h posts -- sh -c 'cat; printenv EVT_DB'
 	[ "$stderr" = "" ]
 	same "$output" "$R1
-$EVT_TEST_PG_URL
+$EVT_DB
 $R2
-$EVT_TEST_PG_URL
+$EVT_DB
 $R4
-$EVT_TEST_PG_URL
+$EVT_DB
 $R5
-$EVT_TEST_PG_URL"
+$EVT_DB"
 	run -0 --separate-stderr evt-handle --status h
 	same "$output" "$(status h '["posts"]' 5 5 0 0 false)"
 }
@@ -1572,7 +1652,7 @@ $EVT_TEST_PG_URL"
 evt-handle: h: 1 event parked"
 	run -0 --separate-stderr evt-handle --status h
 	same "$output" "$(status h '["posts"]' 5 5 0 1 false)"
-	run -0 pg_psql -Atc "SELECT handler, position, status FROM e${BATS_TEST_NUMBER}_parked"
+	run -0 pg_psql -Atc "SELECT handler, position, status FROM $EVT_TEST_SCHEMA.e${BATS_TEST_NUMBER}_parked"
 	same "$output" "h|2|1"
 }
 
