@@ -303,31 +303,29 @@ tail_stop() {
 	wait "$stamp_pid"
 	pids=
 }
-tail_start "$tmp/stamps"
-"$out/tail_drive" "$TAILN" 50 "$bin/evt-append" "$url" >"$tmp/drive"
-tail_stop "$tmp/stamps" "$TAILN"
-awk 'NR == FNR { commit[$1] = $3; next }
-	$1 > 0 { c = ($2 - commit[$1]) / 1e6; print (c < 0 ? 0 : c) }' \
-	"$tmp/drive" "$tmp/stamps" | sort -g >"$tmp/lat"
-[ "$(lines "$tmp/lat")" -eq "$TAILN" ] || { echo "bench: evt-tail printed events twice or not at all" >&2; exit 1; }
-awk '$1 > 0 { print $1 }' "$tmp/stamps" >"$tmp/order"
-seq "$TAILN" | cmp -s - "$tmp/order" || { echo "bench: evt-tail printed events out of order" >&2; exit 1; }
-tail_med=$(med "$tmp/lat" "$TAILN" 50)
-tail_p99=$(med "$tmp/lat" "$TAILN" 99)
+# tail_run N RATE NAME: N one-event appends at RATE a second under a new
+# evt-tail; the commit-to-print latencies, sorted, in $tmp/NAME.lat
+tail_run() {
+	tail_start "$tmp/$3.stamps"
+	"$out/tail_drive" "$1" "$2" "$bin/evt-append" "$url" >"$tmp/$3.drive"
+	tail_stop "$tmp/$3.stamps" "$1"
+	awk 'NR == FNR { commit[$1] = $3; next }
+		$1 > 0 { c = ($2 - commit[$1]) / 1e6; print (c < 0 ? 0 : c) }' \
+		"$tmp/$3.drive" "$tmp/$3.stamps" | sort -g >"$tmp/$3.lat"
+	[ "$(lines "$tmp/$3.lat")" -eq "$1" ] || { echo "bench: evt-tail printed events twice or not at all" >&2; exit 1; }
+	awk '$1 > 0 { print $1 }' "$tmp/$3.stamps" >"$tmp/$3.order"
+	seq "$1" | cmp -s - "$tmp/$3.order" || { echo "bench: evt-tail printed events out of order" >&2; exit 1; }
+}
+tail_run "$TAILN" 50 busy
+tail_med=$(med "$tmp/busy.lat" "$TAILN" 50)
+tail_p99=$(med "$tmp/busy.lat" "$TAILN" 99)
 
 # The same after a quiet spell: one append every 2 s, a follower that saw
 # nothing change for a second looks less often (store_my.c IDLE_POLL_MS).
-
 progress "evt-tail: $QUIETN one-event appends, one every 2 s"
-tail_start "$tmp/qstamps"
-"$out/tail_drive" "$QUIETN" 0.5 "$bin/evt-append" "$url" >"$tmp/qdrive"
-tail_stop "$tmp/qstamps" "$QUIETN"
-awk 'NR == FNR { commit[$1] = $3; next }
-	$1 > 0 { c = ($2 - commit[$1]) / 1e6; print (c < 0 ? 0 : c) }' \
-	"$tmp/qdrive" "$tmp/qstamps" | sort -g >"$tmp/qlat"
-[ "$(lines "$tmp/qlat")" -eq "$QUIETN" ] || { echo "bench: evt-tail printed events twice or not at all" >&2; exit 1; }
-quiet_med=$(med "$tmp/qlat" "$QUIETN" 50)
-quiet_max=$(tail -n 1 "$tmp/qlat")
+tail_run "$QUIETN" 0.5 quiet
+quiet_med=$(med "$tmp/quiet.lat" "$QUIETN" 50)
+quiet_max=$(tail -n 1 "$tmp/quiet.lat")
 
 # ---- a permanent gap: the hold after a rollback --------------------------------------
 
