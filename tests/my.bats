@@ -330,22 +330,33 @@ EOF
 	[ "${#lines[@]}" = 2 ]
 }
 
+# Is the append lock of the events table held?
+append_locked() {
+	[ "$(db_sql "SELECT IS_USED_LOCK(CONCAT('evt-a-', SHA1(CONCAT_WS('.', DATABASE(), 'events')))) IS NOT NULL")" = 1 ]
+}
+
 @test "the append lock is held to the commit; EVT_BUSY_TIMEOUT bounds the wait for it" {
-	seq 100000 | sed 's/.*/{"type":"n","i":&}/' >big
-	bg big.out evt-append -q s b <big
-	wait_until 30 inserting
+	# a producer that stops half-way keeps the append (and its lock) open
+	mkfifo in
+	exec 6<>in
+	bg big.out evt-append -q s b <in 6>&-
+	seq 5000 | sed 's/.*/{"type":"n","i":&}/' >&6
+	wait_until 30 append_locked
 	EVT_BUSY_TIMEOUT=50 run -1 --separate-stderr evt-append s a '{"type":"a"}'
 	[ "$stderr" = "evt-append: cannot write to '${EVT_DB/:evt-secret@/:***@}': the append lock of events is busy (waited 50 ms)" ]
 	EVT_BUSY_TIMEOUT=x run -2 --separate-stderr evt-append s a '{"type":"a"}'
 	[ "$stderr" = "evt-append: EVT_BUSY_TIMEOUT must be milliseconds" ]
 	# without a bound it waits, then comes after the whole big append
-	bg one.out evt-append s a '{"type":"a"}'
+	bg one.out evt-append s a '{"type":"a"}' 6>&-
 	one=$pid
 	wait_until 20 waiting_for_lock
+	seq 5001 10000 | sed 's/.*/{"type":"n","i":&}/' >&6
+	exec 6>&-
 	ends "$one" 0
-	[[ "$(cat one.out)" == '{"position":100001,'* ]]
+	[[ "$(cat one.out)" == '{"position":10001,'* ]]
 	run -0 --separate-stderr evt-read s b
-	[ "${#lines[@]}" = 100000 ]
+	[ "${#lines[@]}" = 10000 ]
+	[ "$(cat big.out big.out.err)" = "" ]
 }
 
 @test "a big append over the unix socket: whole batches of rows, none stalled" {
