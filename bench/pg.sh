@@ -30,6 +30,8 @@
 #   bench/pq_start.c  process start + loading libpq, and + connecting, and
 #                   + one INSERT in its own transaction: the floor of a
 #                   one-event append, alternated with it in rounds of 10
+#                   (and, third in those rounds, the statements of evt's
+#                   append sent by it in one round trip)
 # Rates are events divided by the wall-clock time of the whole process.
 set -eu
 LC_ALL=C
@@ -194,11 +196,17 @@ EVT_SYNC=normal "$out/spawn" "$SINGLES" "$bin/evt-append" -q -d "$url" s a1 '{"t
 # machine: process start + libpq + connecting + one INSERT of an event row
 # in its own transaction (pq_start exec), beside a one-event evt-append.
 PGOPTIONS="-c search_path=b$n" pg_psql -q -c "CREATE TABLE floor_rows (position bigserial PRIMARY KEY, event text)"
-: >"$tmp/alt-one"; : >"$tmp/alt-floor"
+# Third in the rounds: a bare C program sending the statements of evt's
+# append (the lock, NOTIFY, the version read, the INSERT into the events
+# table with its three indexes, COMMIT) in one round trip: what the server's
+# work for them costs, without evt.
+same_sql="BEGIN; SET LOCAL lock_timeout = 5000; SELECT pg_advisory_xact_lock(7311159005043228672 | e), pg_notify('evt_' || e, '') FROM (SELECT to_regclass('events')::oid::int8 AS e) AS t; SELECT max(version) FROM events WHERE stream = 's' AND aggregate_id = 'a1'; INSERT INTO events (version, stream, aggregate_id, timestamp, event) SELECT coalesce(max(version), 0) + 1, 's', 'a1', now(), '{\"type\":\"x\"}' FROM events WHERE stream = 's' AND aggregate_id = 'a1'; COMMIT"
+: >"$tmp/alt-one"; : >"$tmp/alt-floor"; : >"$tmp/alt-same"
 i=0
 while [ $i -lt $(( (SINGLES + 9) / 10 )) ]; do
 	"$out/spawn" 10 "$bin/evt-append" -q -d "$url" s a1 '{"type":"x"}' >>"$tmp/alt-one"
 	"$out/spawn" 10 "$out/pq_start" exec "$url" "INSERT INTO floor_rows (event) VALUES ('{\"type\":\"x\"}')" >>"$tmp/alt-floor"
+	"$out/spawn" 10 "$out/pq_start" exec "$url" "$same_sql" >>"$tmp/alt-same"
 	i=$((i + 1))
 done
 rounds=$i
@@ -210,11 +218,13 @@ pgb_url=$(pgb_start transaction) || { echo "bench: cannot start pgbouncer" >&2; 
 "$out/spawn" "$SINGLES" "$bin/evt-append" -q -d "$pgb_url" --events-table "$schema.events" s a1 '{"type":"x"}' >"$tmp/one-pgb"
 read -r pgb_med _ <"$tmp/one-pgb"
 got=$("$bin/evt-read" -d "$url" --head)
-[ "$got" -eq $((SINGLES * 3 + 2 + rounds * 10)) ] || { echo "bench: one-event appends stored $got events" >&2; exit 1; }
+[ "$got" -eq $((SINGLES * 3 + 2 + rounds * 20)) ] || { echo "bench: one-event appends stored $got events" >&2; exit 1; }
 # the median of the rounds' medians
 alt_one=$(cut -d' ' -f1 "$tmp/alt-one" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
 alt_floor=$(cut -d' ' -f1 "$tmp/alt-floor" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
 alt_ratio=$(awk -v a="$alt_one" -v b="$alt_floor" 'BEGIN { printf "%.2f", a / b }')
+alt_same=$(cut -d' ' -f1 "$tmp/alt-same" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+same_ratio=$(awk -v a="$alt_one" -v b="$alt_same" 'BEGIN { printf "%.2f", a / b }')
 read -r true_med _ <"$tmp/true"
 read -r head_med head_p90 _ <"$tmp/head"
 read -r pqload_med _ <"$tmp/pqload"
@@ -309,6 +319,7 @@ row "evt-read peak memory" "$(awk -v k="$rd_kb" 'BEGIN { printf "%.1f MiB", k / 
 row "one-event evt-append, median" "$one_med ms" "<= 5 ms $(ok "$one_med" 5 '<=')" ""
 row "  p90" "$one_p90 ms" "" ""
 row "  alternated with its floor (median)" "$alt_one ms" "<= 1.2x $(ok "$alt_ratio" 1.2 '<=')" "floor $alt_floor ms: ${alt_ratio}x"
+row "  alternated: evt's statements, bare C" "$alt_same ms" "" "evt at ${same_ratio}x of it"
 row "  through pgbouncer, transaction pooling" "$pgb_med ms" "<= 5 ms $(ok "$pgb_med" 5 '<=')" "pool warm"
 row "  with EVT_SYNC=normal (median)" "$normal_med ms" "" "no wait for the WAL flush"
 row "  evt-read --head (median)" "$head_med ms" "" "start, libpq, connect, 1 query"

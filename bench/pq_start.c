@@ -4,7 +4,8 @@
  *
  *   pq_start load            load libpq with dlopen, as evt does, and exit
  *   pq_start connect URL     the same, then connect and disconnect
- *   pq_start exec URL SQL    the same, then run SQL (one statement, its own
+ *   pq_start exec URL SQL    the same, then send SQL (one query string, in
+ *                            one round trip; one statement is its own
  *                            transaction) before disconnecting: the floor
  *                            of a one-event append is an INSERT
  *

@@ -135,7 +135,6 @@ struct pg {
 				   INSERT (pg_insert_commit()) */
 	int queued;		/* statements sent in pipeline mode whose
 				   results are not read yet (unqueue()) */
-	char *lock_sql;		/* begin_pipe()'s lock statement */
 	int pool;		/* POOL_*: what is between us and the server */
 	int listening;		/* 1: LISTENs; -1: polls (pooled()) */
 	int follower;		/* has waited: reconnect when lost */
@@ -199,6 +198,16 @@ static int64_t lock_key(const char *what, unsigned oid, const char *name)
 	if (name)
 		h = evt_fnv(h, name, strlen(name) + 1);
 	return (int64_t)h;
+}
+
+/* The key of the append lock of an events table: APPEND_KEY | its oid, so
+ * that the server can make it as well (begin_pipe()).  Its LISTEN channel
+ * is "evt_" and the oid in decimal. */
+#define APPEND_KEY ((int64_t)0x6576746100000000LL)
+
+static int64_t append_key(unsigned oid)
+{
+	return APPEND_KEY | (int64_t)oid;
 }
 
 /* The key of evt's schema changes, one per database. */
@@ -759,9 +768,7 @@ static int table_oids(struct evt_store *st, struct evt_err *e)
 	}
 	pq.PQclear(res);
 	if (!rc && pg->ev_oid)
-		snprintf(pg->chan, sizeof(pg->chan), "evt_%016llx",
-			 (unsigned long long)lock_key("chan", pg->ev_oid,
-						      NULL));
+		snprintf(pg->chan, sizeof(pg->chan), "evt_%u", pg->ev_oid);
 	return rc;
 }
 
@@ -913,7 +920,6 @@ static void pg_close(struct evt_store *st)
 		pq.PQfinish(pg->conn);
 	for (q = 0; q < Q_N; q++)
 		free(pg->sql[q]);
-	free(pg->lock_sql);
 	for (i = 0; i < pg->nlocks; i++)
 		free(pg->locks[i]);
 	free(pg->locks);
@@ -939,16 +945,14 @@ static void pg_close(struct evt_store *st)
 
 /* --- the append's transaction in few round trips ------------------------------
  *
- * With libpq's pipeline mode (libpq 14) an append costs three round trips
- * after connecting: the events table's oid, of which the lock key and the
- * channel are made (table_oids(); a missing table is made then, not
- * probed for at open); BEGIN, the append lock, the NOTIFY of the commit
- * and the version read (begin_pipe()); the INSERT and COMMIT (with
- * --quiet queued, then unqueue(), the idempotency key with them; else
+ * With libpq's pipeline mode (libpq 14) an append costs two round trips
+ * after connecting: BEGIN, the append lock, the NOTIFY of the commit and
+ * the version read (begin_pipe(); the server makes the lock key and the
+ * channel from the events table's oid there, and a missing table is made
+ * then, not probed for at open); the INSERT and COMMIT (with --quiet
+ * queued, then unqueue(), the idempotency key with them; else
  * pg_insert_commit()).  Without pipeline mode each statement is a round
- * trip of its own.  (The lock key computed by the server from
- * the oid, saving the first round trip, costs more: the server plans such
- * an expression in milliseconds.) */
+ * trip of its own. */
 
 /* Read the results of nq statements sent in pipeline mode and of the sync
  * after them, then leave pipeline mode.  r[i]: each one's result (NULL
@@ -984,35 +988,26 @@ static int send_q(PGconn *c, const char *sql, int n, const char *const *vals,
 	return pq.PQsendQueryParams(c, sql, n, NULL, vals, lens, fmts, binary);
 }
 
-/* BEGIN, the lock timeout, the append lock and NOTIFY, then sql2 when
- * given (its result in *res2), in one round trip; before it the events
- * table's oid, when not known yet (the table is made when missing). */
-static int begin_pipe(struct evt_store *st, const char *sql2, int n,
+/* The append lock and NOTIFY of an events table whose oid is not known
+ * yet, made by the server from the tables' names ($1 events, $2 bookmarks):
+ * no row when either table is missing (no lock is taken then, and sql2,
+ * which reads the events table, fails). */
+#define FIND_LOCK "SELECT e, b, pg_advisory_xact_lock(%lld | e), " \
+	"pg_notify('evt_' || e, '') FROM (SELECT to_regclass($1)::oid::int8 " \
+	"AS e, to_regclass($2)::oid::int8 AS b) AS t WHERE e IS NOT NULL " \
+	"AND b IS NOT NULL"
+
+/* Send BEGIN, the lock timeout, the append lock and NOTIFY, then sql2 when
+ * given, in pipeline mode; the number of statements sent. */
+static int send_begin(struct evt_store *st, const char *sql2, int n,
 		      const char *const *vals, const int *lens,
-		      const int *fmts, PGresult **res2, struct evt_err *e)
+		      const int *fmts)
 {
 	struct pg *pg = PG(st);
-	PGresult *r[5];
-	char set[64], lock[64], notify[48];
-	int nq = 0, bad, i, rc;
+	const char *names[2] = { pg->ev, pg->bm };
+	char set[64], lock[320];
+	int nq = 0;
 
-	pg->begin_pending = 0;
-	if (!pg->ev_oid && (rc = table_oids(st, e)))
-		goto out;
-	if ((!pg->ev_oid || !pg->bm_oid) && (rc = create_schema(st, e)))
-		goto out;
-	if (!pg->ev_oid && (rc = table_oids(st, e)))
-		goto out;
-	if (!pg->ev_oid) {
-		rc = evt_errf(e, EVT_EFAIL, "cannot write to '%s': no events "
-			      "table", pg->shown);
-		goto out;
-	}
-	memset(r, 0, sizeof(r));
-	if (!pipe_enter(pg->conn)) {
-		rc = outward(fail(st, NULL, "write to", e));
-		goto out;
-	}
 	send_q(pg->conn, "BEGIN", 0, NULL, NULL, NULL, 0);
 	nq++;
 	if (st->busy_timeout >= 0) {
@@ -1021,23 +1016,71 @@ static int begin_pipe(struct evt_store *st, const char *sql2, int n,
 		send_q(pg->conn, set, 0, NULL, NULL, NULL, 0);
 		nq++;
 	}
-	snprintf(lock, sizeof(lock), "SELECT pg_advisory_xact_lock(%lld)",
-		 (long long)lock_key("append", pg->ev_oid, NULL));
-	send_q(pg->conn, lock, 0, NULL, NULL, NULL, 0);
-	nq++;
-	snprintf(notify, sizeof(notify), "NOTIFY %s", pg->chan);
-	send_q(pg->conn, notify, 0, NULL, NULL, NULL, 0);
+	if (pg->ev_oid) {
+		snprintf(lock, sizeof(lock), "SELECT pg_advisory_xact_lock("
+			 "%lld), pg_notify('%s', '')",
+			 (long long)append_key(pg->ev_oid), pg->chan);
+		send_q(pg->conn, lock, 0, NULL, NULL, NULL, 0);
+	} else {
+		snprintf(lock, sizeof(lock), FIND_LOCK, (long long)APPEND_KEY);
+		send_q(pg->conn, lock, 2, names, NULL, NULL, 0);
+	}
 	nq++;
 	if (sql2) {
 		send_q(pg->conn, sql2, n, vals, lens, fmts, 0);
 		nq++;
 	}
 	pipe_sync(pg->conn);
+	return nq;
+}
+
+/* BEGIN, the lock timeout, the append lock and NOTIFY, then sql2 when
+ * given (its result in *res2), in one round trip.  A connection that does
+ * not know the events table's oid yet has the server find it in the same
+ * round trip; when a table is missing, it is made and all is sent again. */
+static int begin_pipe(struct evt_store *st, const char *sql2, int n,
+		      const char *const *vals, const int *lens,
+		      const int *fmts, PGresult **res2, struct evt_err *e)
+{
+	struct pg *pg = PG(st);
+	PGresult *r[5];
+	int nq, bad, i, rc, lock;
+
+	pg->begin_pending = 0;
+again:
+	memset(r, 0, sizeof(r));
+	if (!pipe_enter(pg->conn)) {
+		rc = outward(fail(st, NULL, "write to", e));
+		goto out;
+	}
+	nq = send_begin(st, sql2, n, vals, lens, fmts);
+	lock = nq - 1 - !!sql2;
 	if (pipe_collect(pg->conn, r, nq) < 0) {
 		for (i = 0; i < nq; i++)
 			pq.PQclear(r[i]);
 		rc = outward(fail(st, NULL, "write to", e));
 		goto out;
+	}
+	if (!pg->ev_oid && pq.PQresultStatus(r[lock]) == PGRES_TUPLES_OK) {
+		if (pq.PQntuples(r[lock]) == 1) {
+			pg->ev_oid = (unsigned)int_at(r[lock], 0, 0);
+			pg->bm_oid = (unsigned)int_at(r[lock], 0, 1);
+			snprintf(pg->chan, sizeof(pg->chan), "evt_%u",
+				 pg->ev_oid);
+		} else {	/* a table is missing: make it */
+			for (i = 0; i < nq; i++)
+				pq.PQclear(r[i]);
+			pq.PQclear(pq.PQexec(pg->conn, "ROLLBACK"));
+			if ((rc = create_schema(st, e)))
+				goto out;
+			if (!pg->ev_oid) {
+				rc = evt_errf(e, EVT_EFAIL, "cannot write to "
+					      "'%s': no events table",
+					      pg->shown);
+				goto out;
+			}
+			goto again;
+		}
 	}
 	for (bad = 0; bad < nq; bad++) {
 		ExecStatusType t = pq.PQresultStatus(r[bad]);
@@ -1130,11 +1173,11 @@ static int pg_begin(struct evt_store *st, struct evt_err *e)
 		snprintf(sql, sizeof(sql), "BEGIN; SET LOCAL lock_timeout = "
 			 "%lld; SELECT pg_advisory_xact_lock(%lld)",
 			 (long long)st->busy_timeout,
-			 (long long)lock_key("append", pg->ev_oid, NULL));
+			 (long long)append_key(pg->ev_oid));
 	else
 		snprintf(sql, sizeof(sql), "BEGIN; SELECT "
 			 "pg_advisory_xact_lock(%lld)",
-			 (long long)lock_key("append", pg->ev_oid, NULL));
+			 (long long)append_key(pg->ev_oid));
 	pg->in_tx = 1;
 	if ((rc = exec_ok(st, sql, "write to", e))) {
 		if (pq.PQstatus(pg->conn) == CONNECTION_OK)
