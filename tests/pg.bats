@@ -378,6 +378,29 @@ waiting_for_lock() {
 	[ "$output" = "" ]
 }
 
+# evt(7): the key is the events table's oid with 0x65767461 ("evta") in
+# the high 32 bits; the server makes it in the append's first round trip.
+@test "the append lock is the key evt(7) names, on a store new or old" {
+	oid=$(sqlq "SELECT 'events'::regclass::oid" 2>/dev/null || true)
+	[ "$oid" = "" ]
+	evt-append -q s a '{"type":"a"}'
+	oid=$(sqlq "SELECT 'events'::regclass::oid")
+	foreign_open
+	foreign "BEGIN;" "DO \$\$ BEGIN PERFORM pg_advisory_xact_lock(7311159005043228672 | $oid); END \$\$;"
+	wait_until 20 idle_in_transaction
+	EVT_BUSY_TIMEOUT=50 run -1 --separate-stderr evt-append s a '{"type":"b"}'
+	[ "$stderr" = "evt-append: cannot write to '$EVT_DB': canceling statement due to lock timeout" ]
+	bg b.out evt-append -q s a '{"type":"b"}'
+	sleep 0.2
+	run -0 --separate-stderr evt-read --head
+	[ "$output" = 1 ]
+	foreign "COMMIT;"
+	foreign_close
+	ends "$pid" 0
+	run -0 --separate-stderr evt-read --head
+	[ "$output" = 2 ]
+}
+
 @test "timestamps: ISO with zones are kept as instants, printed in UTC" {
 	cat >in <<'EOF'
 {"stream":"s","aggregateId":"a","timestamp":"2020-01-02T03:04:05.678Z","event":{"type":"t1"}}
