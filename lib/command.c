@@ -63,7 +63,8 @@ static int run_program(const struct evt_command *cmd, char *const *env,
 		       const char *in, size_t inlen, struct evt_buf *out,
 		       int *status, int *timed_out, struct evt_err *e)
 {
-	struct evt_spawn sp = { cmd->argv, env, 1, 1 };
+	struct evt_spawn sp = { .argv = cmd->argv, .env_add = env,
+				.pipe_in = 1, .pipe_out = 1 };
 	struct evt_child c;
 	struct evt_err ignored;
 	int64_t deadline;

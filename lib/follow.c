@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "follow.h"
+#include "proc.h"
 
 #define SAFETY_MS 1000
 
@@ -24,11 +25,15 @@ static int output_gone(void)
 	       (p.revents & (POLLERR | POLLHUP)) != 0;
 }
 
-static void on_signal(int sig)
+static void on_signal(int sig, siginfo_t *si, void *uc)
 {
-	(void)sig;
+	(void)uc;
 	if (stop_flag)
 		*stop_flag = 1;
+	/* Ctrl-C: the terminal signals our process group, which a program
+	 * in a group of its own (evt-handle --timeout) is not in */
+	if (sig == SIGINT && si && si->si_code == SI_KERNEL)
+		evt_child_forward = sig;
 }
 
 void evt_follow_signals(volatile sig_atomic_t *flag)
@@ -38,7 +43,8 @@ void evt_follow_signals(volatile sig_atomic_t *flag)
 
 	stop_flag = flag;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

@@ -254,7 +254,7 @@ static int run_once(const struct evt_handler *h, int which,
 {
 	const struct rec *x = &c->r[first + n - 1];
 	char *sh[4] = { "/bin/sh", "-c", NULL, NULL };
-	struct evt_spawn sp = { h->argv, NULL, 1, 0 };
+	struct evt_spawn sp = { .argv = h->argv, .pipe_in = 1 };
 	struct evt_child ch;
 	struct evt_err se;
 	int status, timed_out, rc, late;
@@ -265,6 +265,7 @@ static int run_once(const struct evt_handler *h, int which,
 		sp.argv = sh;
 	}
 	sp.env_add = handler_env(h, c, x, n);
+	sp.group = h->timeout_ms >= 0;
 	if (evt_spawn(&sp, &ch, &se)) {
 		snprintf(out->why, sizeof(out->why), "%s", se.msg);
 		/* as sh(1): 127 not found, 126 found but not run */

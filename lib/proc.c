@@ -18,6 +18,8 @@
 
 extern char **environ;
 
+volatile sig_atomic_t evt_child_forward;
+
 /* environ with the "NAME=VALUE" entries of add replacing or added. */
 static char **make_env(char *const *add)
 {
@@ -124,6 +126,7 @@ int evt_spawn(const struct evt_spawn *sp, struct evt_child *c,
 	c->in = c->out = -1;
 	c->name = sp->argv[0];
 	c->err = 0;
+	c->group = sp->group;
 	if ((rc = find_program(sp->argv[0], &path)))
 		return spawn_failed(c, sp->argv[0], rc, &path, e);
 	if (sp->pipe_in && pipe2(inp, O_CLOEXEC) < 0)
@@ -155,7 +158,12 @@ int evt_spawn(const struct evt_spawn *sp, struct evt_child *c,
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setsigdefault(&at, &dfl);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
-				      POSIX_SPAWN_SETSIGDEF);
+				      POSIX_SPAWN_SETSIGDEF |
+				      (sp->group ? POSIX_SPAWN_SETPGROUP : 0));
+	if (sp->group) {
+		posix_spawnattr_setpgroup(&at, 0);
+		evt_child_forward = 0;
+	}
 	if (sp->env_add)
 		env = make_env(sp->env_add);
 	rc = posix_spawn(&c->pid, path.p, &fa, &at, sp->argv,
@@ -334,25 +342,39 @@ int evt_child_pipe(struct evt_child *c, const char *in, size_t inlen,
 
 /* Sleep until the child ends or ms pass; 1 if it ended (status set), 0 if
  * not, -1 on error.  A pidfd wakes at once; without one (old kernels) the
- * child is polled with growing delays. */
-static int reap_within(pid_t pid, int ms, int *status)
+ * child is polled with growing delays.  A child that leads a group is
+ * waited for with SIGINT and SIGTERM let through (the program's handler
+ * runs), and is passed evt_child_forward. */
+static int reap_within(const struct evt_child *c, int ms, int *status)
 {
+	pid_t pid = c->pid;
 	int64_t end = evt_mono_ms() + ms;
 	int delay = 1;
 #ifdef SYS_pidfd_open
 	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	sigset_t mask;
 
+	sigprocmask(SIG_SETMASK, NULL, &mask);
+	sigdelset(&mask, SIGINT);
+	sigdelset(&mask, SIGTERM);
 	if (fd >= 0) {
 		for (;;) {
 			struct pollfd p = { fd, POLLIN, 0 };
 			int64_t left = end - evt_mono_ms();
 			pid_t r = waitpid(pid, status, WNOHANG);
+			struct timespec ts;
 
 			if (r == pid || (r < 0 && errno != EINTR) || left <= 0) {
 				close(fd);
 				return r == pid ? 1 : r < 0 ? -1 : 0;
 			}
-			poll(&p, 1, (int)left);
+			ts.tv_sec = left / 1000;
+			ts.tv_nsec = (long)(left % 1000) * 1000000;
+			ppoll(&p, 1, &ts, c->group ? &mask : NULL);
+			if (c->group && evt_child_forward) {
+				kill(-pid, evt_child_forward);
+				evt_child_forward = 0;
+			}
 		}
 	}
 #endif
@@ -387,14 +409,17 @@ int evt_child_wait(struct evt_child *c, int timeout_ms, int kill_ms,
 	evt_child_close_in(c);
 	if (c->pid < 0)
 		return evt_errf(e, EVT_EFAIL, "no child to wait for");
-	if (timeout_ms >= 0) {
-		r = reap_within(c->pid, timeout_ms, status);
+	if (timeout_ms >= 0 || c->group) {
+		r = reap_within(c, timeout_ms >= 0 ? timeout_ms : INT_MAX,
+				status);
+		while (r == 0 && timeout_ms < 0)
+			r = reap_within(c, INT_MAX, status);
 		if (r == 0) {
 			*timed_out = 1;
-			kill(c->pid, SIGTERM);
-			r = reap_within(c->pid, kill_ms, status);
+			kill(c->group ? -c->pid : c->pid, SIGTERM);
+			r = reap_within(c, kill_ms, status);
 			if (r == 0) {
-				kill(c->pid, SIGKILL);
+				kill(c->group ? -c->pid : c->pid, SIGKILL);
 				r = -2;
 			}
 		}

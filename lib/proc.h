@@ -9,6 +9,7 @@
 #ifndef EVT_PROC_H
 #define EVT_PROC_H
 
+#include <signal.h>
 #include <sys/types.h>
 #include "util.h"
 
@@ -18,6 +19,7 @@ struct evt_child {
 	int out;	/* read end of the child's stdout pipe, or -1 */
 	const char *name;	/* for messages: argv[0] or the COMMAND */
 	int err;		/* why evt_spawn failed (errno), or 0 */
+	int group;		/* it leads a process group of its own */
 };
 
 struct evt_spawn {
@@ -29,7 +31,15 @@ struct evt_spawn {
 				   inherits ours) */
 	int pipe_out;		/* give it a pipe as stdout (else it
 				   inherits ours) */
+	int group;		/* start it in a process group of its own,
+				   so that a timeout reaches what it
+				   started too (as timeout(1)) */
 };
+
+/* A signal the terminal sent to our process group (SIGINT from Ctrl-C),
+ * set by the signal handler of the program: a child that leads a group of
+ * its own would not get it, so evt_child_wait passes it on. */
+extern volatile sig_atomic_t evt_child_forward;
 
 /* Start a child.  A program that is not found or not executable is
  * EVT_EPROG with "cannot run 'x': not found" / "...: Permission denied". */
@@ -67,9 +77,11 @@ int evt_child_pipe(struct evt_child *c, const char *in, size_t inlen,
 int evt_ms_until(int64_t deadline);
 
 /* Wait for the child to end.  timeout_ms < 0: no limit; when it passes the
- * child gets SIGTERM, then SIGKILL after kill_ms more.  *status is the
- * waitpid status; *timed_out says whether the timeout struck.  Retries on
- * EINTR. */
+ * child gets SIGTERM, then SIGKILL after kill_ms more (its whole process
+ * group when it leads one).  *status is the waitpid status; *timed_out
+ * says whether the timeout struck.  Retries on EINTR.  A child leading a
+ * group is waited for with SIGINT and SIGTERM let through, and is passed
+ * evt_child_forward. */
 int evt_child_wait(struct evt_child *c, int timeout_ms, int kill_ms,
 		   int *status, int *timed_out, struct evt_err *e);
 

@@ -38,7 +38,7 @@ struct execr {
 static int spawn(struct execr *x, struct evt_err *e)
 {
 	char *argv[] = { "/bin/sh", "-c", x->command, NULL };
-	struct evt_spawn sp = { argv, NULL, 1, 1 };
+	struct evt_spawn sp = { .argv = argv, .pipe_in = 1, .pipe_out = 1 };
 	int rc;
 
 	if ((rc = evt_spawn(&sp, &x->c, e)))

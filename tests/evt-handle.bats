@@ -481,7 +481,9 @@ evt-handle: h: retry 2/2 in 0 ms: './h.sh' exited with status 1 at position 1 (s
 	mkprog h.sh 'trap "echo TERM >>term; exit 0" TERM
 while :; do sleep 0.05; done'
 	run -5 --separate-stderr evt-handle --timeout 0.3 h s -- ./h.sh
-	[ "$stderr" = "evt-handle: h: './h.sh' timed out after 0.3 s at position 1 (s/a v1 x)" ]
+	# the whole group gets SIGTERM: sh(1) tells of its sleep's end
+	same "$stderr" "Terminated
+evt-handle: h: './h.sh' timed out after 0.3 s at position 1 (s/a v1 x)"
 	same "$(cat term)" "TERM"
 	run -0 --separate-stderr evt-handle --status h
 	same "$output" "$(status h '["s"]' 0 1 1 0 false)"
@@ -496,9 +498,30 @@ while :; do sleep 0.05; done'
 	t0=$(now_ms)
 	run -5 --separate-stderr evt-handle --timeout 0.2 h s -- ./h.sh
 	t1=$(now_ms)
-	[ "$stderr" = "evt-handle: h: './h.sh' timed out after 0.2 s at position 1 (s/a v1 x)" ]
+	# the whole group gets SIGTERM: sh(1) tells of its sleep's end
+	same "$stderr" "Terminated
+evt-handle: h: './h.sh' timed out after 0.2 s at position 1 (s/a v1 x)"
 	same "$(cat term)" "TERM"
 	[ $((t1 - t0)) -ge 5200 ]
+}
+
+@test "--timeout stops what the program started too: its process group" {
+	put s a '{"type":"x"}'
+	mkprog h.sh 'sleep 30 &
+echo $! >sleep.pid
+wait'
+	run -5 --separate-stderr evt-handle --timeout 0.3 h s -- ./h.sh
+	[ "$stderr" = "evt-handle: h: './h.sh' timed out after 0.3 s at position 1 (s/a v1 x)" ]
+	wait_until 5 gone "$(cat sleep.pid)"
+}
+
+@test "--timeout: Ctrl-C on a terminal still stops the program, in a group of its own" {
+	put s a '{"type":"x"}'
+	mkprog h.sh 'touch started
+exec sleep 30'
+	run -0 python3 "$EVT_FIXTURES/ctrl_c.py" started evt-handle --timeout 60 h s -- ./h.sh
+	run -0 --separate-stderr evt-handle --status h
+	same "$output" "$(status h '["s"]' 0 1 1 0 false)"
 }
 
 @test "--timeout also counts while the record is written to a program that does not read it" {
