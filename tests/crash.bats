@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
+# backends: sqlite pg my
 # The crash loops of tests/crash/ in their short form: 15 SIGKILLs each of
 # evt-append, evt-handle and evt-command at random moments, the store
-# checked after each (make crash runs them 200 times each).
+# checked after each (make crash runs them 200 times each), on each store.
 
 load test_helper
 
@@ -12,14 +13,17 @@ no_valgrind() {
 }
 
 # crash_loop NAME: run tests/crash/NAME.sh (CRASH_KILLS kills, 15 by
-# default); it passes and ends with its summary line.
+# default) on this test's store; it passes and ends with its summary line.
 crash_loop() {
-	sqlite_only "kills SQLite writers and checks the file"
 	no_valgrind
-	CRASH_KILLS=${CRASH_KILLS:-15} CRASH_DIR=$BATS_TEST_TMPDIR run bash "$EVT_TOP/tests/crash/$1.sh"
+	CRASH_BACKEND=$EVT_TEST_BACKEND CRASH_DB=${EVT_DB:-} \
+		CRASH_SCHEMA=${EVT_TEST_SCHEMA:-${EVT_TEST_DB:-}} \
+		CRASH_KILLS=${CRASH_KILLS:-15} CRASH_DIR=$BATS_TEST_TMPDIR \
+		run bash "$EVT_TOP/tests/crash/$1.sh"
 	echo "$output"
 	[ "$status" = 0 ]
 	[[ "$output" == "$1: "*" kills landed"* ]]
+	printf '# %s\n' "${lines[${#lines[@]} - 1]}" >&3
 }
 
 @test "evt-append killed at random moments: acknowledged batches whole, none half there" {

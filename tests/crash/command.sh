@@ -17,7 +17,7 @@
 LOOP='command'
 . "$(dirname "$0")/common.sh"
 DIR=$(crash_dir command) || exit 1
-DB=$DIR/crash.db
+DB=$(store "$DIR")
 RUNS=$DIR/runs
 export RUNS
 : >"$RUNS"
@@ -87,10 +87,10 @@ while [ $kills -lt "$KILLS" ]; do
 			die "command $c saw version $s1/$s2 but its events" \
 				"are versions $v1 and $v2"
 		seen[$c]=1
-	done < <(sq "$DB" "SELECT json_extract(event, '\$.cmd'), count(*),
-		min(version), max(version), min(json_extract(event, '\$.seen')),
-		max(json_extract(event, '\$.seen')) FROM events
-		WHERE json_extract(event, '\$.type') = 'c' GROUP BY 1")
+	done < <(sq "$DB" "SELECT $(jstr cmd), count(*),
+		min(version), max(version), min($(jnum seen)),
+		max($(jnum seen)) FROM events
+		WHERE $(jstr type) = 'c' GROUP BY 1")
 	for c in "${!status[@]}"; do
 		case ${status[$c]}:${seen[$c]:-} in
 		acked:) die "command $c exited 0 but is not there" ;;
@@ -107,7 +107,7 @@ trap - EXIT
 retried=$(awk '{ n[$1]++ } END { for (c in n) if (n[c] > 1) r++; print r + 0 }' "$RUNS")
 reruns=$(( $(wc -l <"$RUNS") - $(awk '{ print $1 }' "$RUNS" | sort -u | wc -l) ))
 bumps=$(sq "$DB" "SELECT count(*) FROM events
-	WHERE json_extract(event, '\$.type') = 'bump'")
+	WHERE $(jstr type) = 'bump'")
 echo "command: $kills kills landed in $runs runs ($in_retry of them after" \
 	"a retry had begun); $acked commands acknowledged, all there;" \
 	"$killed_committed killed after their append, whole; $conflicts" \

@@ -16,6 +16,24 @@ PATH=$CRASH_BIN:$PATH
 export PATH LC_ALL=C
 unset EVT_DB EVT_EVENTS_TABLE EVT_BOOKMARKS_TABLE EVT_SYNC EVT_BUSY_TIMEOUT
 
+# The store: a SQLite file in the loop's directory, or with CRASH_BACKEND
+# pg or my the test servers' store CRASH_DB (a URL) whose schema (or
+# database) is CRASH_SCHEMA; the servers' variables come from tests/run.sh.
+CRASH_BACKEND=${CRASH_BACKEND:-sqlite}
+case $CRASH_BACKEND in
+pg) . "$CRASH_TOP/tests/pg.bash" ;;
+my) . "$CRASH_TOP/tests/my.bash" ;;
+esac
+
+# The store of a loop whose directory is $1.
+store() {
+	if [ "$CRASH_BACKEND" = sqlite ]; then
+		printf '%s\n' "$1/crash.db"
+	else
+		printf '%s\n' "$CRASH_DB"
+	fi
+}
+
 KILLS=${CRASH_KILLS:-200}
 # Give up after this many runs: a program that always ends before the kill
 # would otherwise loop forever.
@@ -122,13 +140,60 @@ batch() {
 	seq "$2" | sed "s/.*/{\"type\":\"t\",\"b\":$1,\"k\":&}/" >"$DIR/in"
 }
 
-# sqlite3 that waits for a writer's lock like evt programs do.
+# sq STORE SQL: run SQL on the store, rows as sqlite3 prints them (fields
+# separated by |, NULL empty); sqlite3 waits for a writer's lock as evt
+# programs do.
 sq() {
-	sqlite3 -cmd '.timeout 10000' "$@"
+	local out
+	case $CRASH_BACKEND in
+	pg)
+		PGOPTIONS="-c search_path=$CRASH_SCHEMA -c client_min_messages=warning" \
+			pg_psql -At -F '|' -c "$2"
+		;;
+	my)
+		out=$(my_sql --batch --raw --skip-column-names -D "$CRASH_SCHEMA" \
+			-e "$2") || return
+		# a NULL prints empty, as in sqlite3 and psql
+		[ -z "$out" ] || printf '%s\n' "$out" | awk -F '\t' -v OFS='|' \
+			'{ for (i = 1; i <= NF; i++) if ($i == "NULL") $i = ""; $1 = $1; print }'
+		;;
+	*)
+		sqlite3 -cmd '.timeout 10000' "$@"
+		;;
+	esac
 }
 
+# The SQL of the number at "$.NAME" of an event, and of the string there.
+jnum() {
+	case $CRASH_BACKEND in
+	pg) printf "(event::json->>'%s')::bigint" "$1" ;;
+	my) printf "CAST(JSON_VALUE(event, '\$.%s') AS SIGNED)" "$1" ;;
+	*) printf "json_extract(event, '\$.%s')" "$1" ;;
+	esac
+}
+jstr() {
+	case $CRASH_BACKEND in
+	pg) printf "(event::json->>'%s')" "$1" ;;
+	my) printf "JSON_VALUE(event, '\$.%s')" "$1" ;;
+	*) printf "json_extract(event, '\$.%s')" "$1" ;;
+	esac
+}
+
+# Is the store there, with its events table?
+has_events() {
+	case $CRASH_BACKEND in
+	pg) [ "$(sq "$1" "SELECT to_regclass('events') IS NOT NULL")" = t ] ;;
+	my) [ "$(sq "$1" "SELECT count(*) FROM information_schema.tables
+		WHERE table_schema = DATABASE() AND table_name = 'events'")" = 1 ] ;;
+	*) [ -e "$1" ] && [ "$(sq "$1" "SELECT count(*) FROM sqlite_master
+		WHERE name = 'events'")" = 1 ] ;;
+	esac
+}
+
+# SQLite's own check of the file; a server checks its own pages.
 integrity() {
 	local out
+	[ "$CRASH_BACKEND" = sqlite ] || return 0
 	out=$(sq "$1" 'PRAGMA integrity_check' 2>&1) ||
 		die "sqlite3 cannot check $1: $out"
 	[ "$out" = ok ] || die "integrity_check: $out"

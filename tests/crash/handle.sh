@@ -19,7 +19,7 @@
 LOOP='handle'
 . "$(dirname "$0")/common.sh"
 DIR=$(crash_dir handle) || exit 1
-DB=$DIR/crash.db
+DB=$(store "$DIR")
 HANDLED=$DIR/handled
 export HANDLED
 : >"$HANDLED"

@@ -15,7 +15,7 @@
 LOOP='key'
 . "$(dirname "$0")/common.sh"
 DIR=$(crash_dir key) || exit 1
-DB=$DIR/crash.db
+DB=$(store "$DIR")
 
 kills=0 runs=0 keys=0 total=0 after_commit=0
 while [ $kills -lt "$KILLS" ]; do
@@ -29,7 +29,7 @@ while [ $kills -lt "$KILLS" ]; do
 		tries=$((tries + 1))
 		[ $runs -le "$MAX_RUNS" ] || die "only $kills kills landed in $runs runs"
 		before=$(sq "$DB" "SELECT count(*) FROM events WHERE
-			json_extract(event, '\$.b') = $keys" 2>/dev/null || echo 0)
+			$(jnum b) = $keys" 2>/dev/null || echo 0)
 		t0=$(now_us)
 		evt-append --key "k$keys" -d "$DB" s "$agg" <"$DIR/in" \
 			>"$DIR/out" 2>"$DIR/err" &
@@ -47,15 +47,15 @@ while [ $kills -lt "$KILLS" ]; do
 		0)	learn $((t1 - t0))
 			break ;;
 		137)	[ "$landed" = 1 ] && kills=$((kills + 1))
-			[ "$before" = 0 ] && [ -e "$DB" ] &&
+			[ "$before" = 0 ] && has_events "$DB" &&
 				[ "$(sq "$DB" "SELECT count(*) FROM events WHERE
-					json_extract(event, '\$.b') = $keys" 2>/dev/null)" = "$n" ] &&
+					$(jnum b) = $keys" 2>/dev/null)" = "$n" ] &&
 				after_commit=$((after_commit + 1)) ;;
 		*)	die "key k$keys: evt-append exited $st: $(cat "$DIR/err")" ;;
 		esac
 	done
 	integrity "$DB"
-	c=$(sq "$DB" "SELECT count(*) FROM events WHERE json_extract(event, '\$.b') = $keys")
+	c=$(sq "$DB" "SELECT count(*) FROM events WHERE $(jnum b) = $keys")
 	[ "$c" = "$n" ] || die "key k$keys: $c events of its batch of $n in the store"
 	total=$((total + n))
 	c=$(sq "$DB" "SELECT count(*) FROM events")
