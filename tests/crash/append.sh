@@ -148,6 +148,6 @@ done
 echo "append: $kills kills landed in $runs runs; $acked batches acknowledged," \
 	"all there; $committed_killed killed after their commit, whole;" \
 	"0 half there; $other concurrent appends never blocked;" \
-	"integrity ok after every run, every batch recounted $full times;" \
+	"$INTEGRITY after every run, every batch recounted $full times;" \
 	"$((total + other)) events"
 [ -n "${CRASH_KEEP:-}" ] || [ -n "${CRASH_DIR:-}" ] || rm -rf "$DIR"

@@ -113,5 +113,5 @@ echo "command: $kills kills landed in $runs runs ($in_retry of them after" \
 	"$killed_committed killed after their append, whole; $conflicts" \
 	"gave up (exit 3), absent; $retried commands retried, $reruns reruns" \
 	"in all, against $bumps concurrent appends; every command's events" \
-	"follow the version it saw; integrity ok after every run"
+	"follow the version it saw; $INTEGRITY after every run"
 [ -n "${CRASH_KEEP:-}" ] || [ -n "${CRASH_DIR:-}" ] || rm -rf "$DIR"

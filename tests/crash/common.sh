@@ -190,7 +190,10 @@ has_events() {
 	esac
 }
 
-# SQLite's own check of the file; a server checks its own pages.
+# SQLite's own check of the file; a server checks its own pages.  What
+# the summary lines say of it:
+INTEGRITY='integrity ok'
+[ "$CRASH_BACKEND" = sqlite ] || INTEGRITY="checks on $CRASH_BACKEND"
 integrity() {
 	local out
 	[ "$CRASH_BACKEND" = sqlite ] || return 0

@@ -117,5 +117,5 @@ unique=$(sort -u "$HANDLED" | wc -l)
 echo "handle: $kills kills landed in $runs runs ($caught_up caught up" \
 	"first); bookmark never past an unhandled event; $unique events" \
 	"handled, $((lines - unique)) re-delivered after a kill;" \
-	"integrity ok after every run"
+	"$INTEGRITY after every run"
 [ -n "${CRASH_KEEP:-}" ] || [ -n "${CRASH_DIR:-}" ] || rm -rf "$DIR"

@@ -71,5 +71,5 @@ done
 versions_contiguous "$DB"
 echo "key: $kills kills landed in $runs runs over $keys keys; every key's" \
 	"batch there exactly once ($after_commit kills after the commit," \
-	"retried without a second append); integrity ok; $total events"
+	"retried without a second append); $INTEGRITY; $total events"
 [ -n "${CRASH_KEEP:-}" ] || [ -n "${CRASH_DIR:-}" ] || rm -rf "$DIR"
