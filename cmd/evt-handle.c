@@ -336,7 +336,9 @@ static int look(struct cmdline *cl)
 static int check_on_streams(const struct cmdline *cl)
 {
 	const struct evt_handler *h = &cl->h;
-	size_t k, j;
+	size_t k, j, len = 1;
+	char *all;
+	int rc;
 
 	for (k = 0; k < h->non; k++) {
 		if (!cl->on[k].stream)
@@ -344,10 +346,22 @@ static int check_on_streams(const struct cmdline *cl)
 		for (j = 0; j < h->nstreams; j++)
 			if (strcmp(cl->on[k].stream, cl->streams[j]) == 0)
 				break;
-		if (j == h->nstreams)
-			return evt_usage_error("invalid --on: stream '%s' is "
-					       "not among the STREAMs '%s'",
-					       cl->on[k].stream, cl->args[1]);
+		if (j < h->nstreams)
+			continue;
+		/* the STREAMs as one list, whether from STREAM or --stream */
+		for (j = 0; j < h->nstreams; j++)
+			len += strlen(cl->streams[j]) + 1;
+		all = evt_xmalloc(len);
+		all[0] = '\0';
+		for (j = 0; j < h->nstreams; j++) {
+			if (j)
+				strcat(all, ",");
+			strcat(all, cl->streams[j]);
+		}
+		rc = evt_usage_error("invalid --on: stream '%s' is not among "
+				     "the STREAMs '%s'", cl->on[k].stream, all);
+		free(all);
+		return rc;
 	}
 	return 0;
 }

@@ -233,16 +233,20 @@ static char **handler_env(const struct evt_handler *h, struct chunk *c,
 
 /* How a run failed, for the message and for parking: the exit status,
  * 124 for a timeout, 128+N for signal N (as timeout(1) and sh(1)). */
-static void run_failed(struct run *out, const char *prog, int status,
-		       int timed_out, int timeout_ms)
+static void run_failed(struct run *out, const char *prog, int shell,
+		       int status, int timed_out, int timeout_ms)
 {
-	char how[128];
+	char how[160];
 
 	out->status = timed_out ? 124 : WIFEXITED(status) ?
 		      WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	snprintf(out->why, sizeof(out->why), "'%s' %s", prog,
-		 evt_status_str(status, timed_out, timeout_ms, how,
-				sizeof(how)));
+	if (shell)
+		evt_shell_status_str(status, timed_out, timeout_ms, prog, how,
+				     sizeof(how));
+	else
+		evt_status_str(status, timed_out, timeout_ms, how,
+			       sizeof(how));
+	snprintf(out->why, sizeof(out->why), "'%s' %s", prog, how);
 }
 
 /* Run the program once for records first..first+n-1 of c: --on's COMMAND
@@ -288,7 +292,7 @@ static int run_once(const struct evt_handler *h, int which,
 	if (!timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	run_failed(out, which >= 0 ? h->on[which].command : h->argv[0],
-		   status, timed_out, h->timeout_ms);
+		   which >= 0, status, timed_out, h->timeout_ms);
 	return EVT_EPROG;
 }
 

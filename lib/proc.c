@@ -50,12 +50,37 @@ static char **make_env(char *const *add)
 	return env;
 }
 
+int evt_crlf_script(const char *path)
+{
+	char line[256];
+	ssize_t n;
+	char *nl;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, line, sizeof(line) - 1);
+	close(fd);
+	if (n < 3 || line[0] != '#' || line[1] != '!')
+		return 0;
+	line[n] = '\0';
+	nl = memchr(line, '\n', (size_t)n);
+	return nl && nl[-1] == '\r';
+}
+
+/* A file that is there but whose exec says ENOENT names an interpreter
+ * that is not: with CRLF line ends, "/bin/sh\r". */
 static int spawn_failed(struct evt_child *c, const char *name, int rc,
 			struct evt_buf *path, struct evt_err *e)
 {
+	int crlf = rc == ENOENT && path->len && evt_crlf_script(path->p);
+
 	evt_buf_release(path);
 	c->pid = -1;
 	c->err = rc;
+	if (crlf)
+		return evt_errf(e, EVT_EPROG, "cannot run '%s': its #! line "
+				"ends in CR (CRLF line ends)", name);
 	return evt_errf(e, EVT_EPROG, "cannot run '%s': %s", name,
 			rc == ENOENT ? "not found" :
 			rc == EACCES ? "not executable" : strerror(rc));
@@ -457,5 +482,35 @@ const char *evt_status_str(int status, int timed_out, int timeout_ms,
 			 WTERMSIG(status), strsignal(WTERMSIG(status)));
 	else
 		snprintf(buf, size, "ended with status %d", status);
+	return buf;
+}
+
+/* 1 if the first word of the shell command names a script (by a path, or
+ * found in PATH) whose #! line ends in CR. */
+static int crlf_command(const char *command)
+{
+	struct evt_buf word = EVT_BUF_INIT, path = EVT_BUF_INIT;
+	size_t n = strcspn(command, " \t\n;&|<>()");
+	int crlf;
+
+	evt_buf_add(&word, command, n);
+	evt_buf_addstr(&word, "");
+	crlf = n && find_program(word.p, &path) == 0 &&
+	       evt_crlf_script(path.p);
+	evt_buf_release(&word);
+	evt_buf_release(&path);
+	return crlf;
+}
+
+const char *evt_shell_status_str(int status, int timed_out, int timeout_ms,
+				 const char *command, char *buf, size_t size)
+{
+	size_t n;
+
+	evt_status_str(status, timed_out, timeout_ms, buf, size);
+	if (!timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 127 &&
+	    crlf_command(command) && (n = strlen(buf)) < size)
+		snprintf(buf + n, size - n, " (its #! line ends in CR: "
+			 "CRLF line ends)");
 	return buf;
 }

@@ -41,6 +41,9 @@ struct evt_spawn {
  * its own would not get it, so evt_child_wait passes it on. */
 extern volatile sig_atomic_t evt_child_forward;
 
+/* 1 if the file at path is a script whose #! line ends in CR. */
+int evt_crlf_script(const char *path);
+
 /* Start a child.  A program that is not found or not executable is
  * EVT_EPROG with "cannot run 'x': not found" / "...: Permission denied". */
 int evt_spawn(const struct evt_spawn *sp, struct evt_child *c,
@@ -89,6 +92,11 @@ int evt_child_wait(struct evt_child *c, int timeout_ms, int kill_ms,
  * "timed out after 5 s" into buf; returns buf. */
 const char *evt_status_str(int status, int timed_out, int timeout_ms,
 			   char *buf, size_t size);
+
+/* The same for a shell command (sh -c): a script it names whose #! line
+ * ends in CR, which sh reports as not found (127), is said so. */
+const char *evt_shell_status_str(int status, int timed_out, int timeout_ms,
+				 const char *command, char *buf, size_t size);
 
 /* A program past its --timeout gets SIGTERM, and SIGKILL this much later. */
 #define EVT_KILL_MS 5000

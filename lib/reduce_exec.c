@@ -117,7 +117,8 @@ static int ended(struct execr *x, struct evt_err *e)
 				 EVT_KILL_MS, &status, &timed_out, e)))
 		return rc;
 	x->started = 0;
-	evt_status_str(status, timed_out, x->timeout_ms, how, sizeof(how));
+	evt_shell_status_str(status, timed_out, x->timeout_ms, x->command,
+			     how, sizeof(how));
 	if (timed_out)
 		return evt_errf(e, EVT_EPROG, "%s %s", x->who, how);
 	return evt_errf(e, EVT_EPROG, "%s %s%s", x->who, how,
@@ -195,8 +196,8 @@ static int exec_finish(struct evt_reducer *r, struct evt_err *e)
 					       sizeof(how)));
 	if (status != 0)
 		return evt_errf(e, EVT_EPROG, "%s %s", x->who,
-				evt_status_str(status, 0, 0, how,
-					       sizeof(how)));
+				evt_shell_status_str(status, 0, 0, x->command,
+						     how, sizeof(how)));
 	if (extra)
 		return evt_errf(e, EVT_EINPUT, "%s answered more lines than "
 				"it was given", x->who);

@@ -122,6 +122,10 @@ evt-command: './user.sh' exited with status 1"
 	[ "$stderr" = "evt-command: 'sh' was killed by signal 9 (Killed)" ]
 	run -5 --separate-stderr evt-command users u1 go -- ./nope.sh
 	[ "$stderr" = "evt-command: cannot run './nope.sh': not found" ]
+	printf '#!/bin/sh\r\necho {}\r\n' >crlf.sh
+	chmod +x crlf.sh
+	run -5 --separate-stderr evt-command users u1 go -- ./crlf.sh
+	[ "$stderr" = "evt-command: cannot run './crlf.sh': its #! line ends in CR (CRLF line ends)" ]
 	run -0 --separate-stderr evt-read --head
 	[ "$output" = 1 ]
 }

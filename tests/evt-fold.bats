@@ -330,6 +330,11 @@ evt-fold: position 4: reducer 'read -r line; echo \"{}\"; read -r line; echo oop
 	run -5 --separate-stderr evt-fold --exec 'nosuchcommand' users u1
 	[ "$stderr" = "/bin/sh: 1: nosuchcommand: not found
 evt-fold: position 1: reducer 'nosuchcommand' exited with status 127" ]
+	printf '#!/bin/sh\r\ncat\r\n' >crlf.sh
+	chmod +x crlf.sh
+	run -5 --separate-stderr evt-fold --exec ./crlf.sh users u1
+	[ "$stderr" = "/bin/sh: 1: ./crlf.sh: not found
+evt-fold: position 1: reducer './crlf.sh' exited with status 127 (its #! line ends in CR: CRLF line ends)" ]
 }
 
 @test "--exec --timeout SECONDS: a reducer that does not answer is stopped, exit 5 naming the timeout" {

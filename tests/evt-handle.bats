@@ -421,6 +421,14 @@ evt-handle: h: 'echo no >&2; exit 7' exited with status 7 at position 3 (users/u
 	printf '#!/bin/sh\n' >noexec
 	run -5 --separate-stderr evt-handle h s -- ./noexec
 	[ "$stderr" = "evt-handle: h: cannot run './noexec': not executable at position 1 (s/a v1 x)" ]
+	# a script saved with CRLF line ends names the interpreter "/bin/sh\r"
+	printf '#!/bin/sh\r\ncat\r\n' >crlf.sh
+	chmod +x crlf.sh
+	run -5 --separate-stderr evt-handle h s -- ./crlf.sh
+	[ "$stderr" = "evt-handle: h: cannot run './crlf.sh': its #! line ends in CR (CRLF line ends) at position 1 (s/a v1 x)" ]
+	run -5 --separate-stderr evt-handle h s --on 's:x=./crlf.sh --flag'
+	same "$stderr" "/bin/sh: 1: ./crlf.sh: not found
+evt-handle: h: './crlf.sh --flag' exited with status 127 (its #! line ends in CR: CRLF line ends) at position 1 (s/a v1 x)"
 	run -0 --separate-stderr evt-handle --status
 	same "$output" "$(status h '["s"]' 0 1 1 0 false)"
 }
@@ -1503,6 +1511,8 @@ $R5"
 	[ "$stderr" = "evt-handle: invalid --on: stream 'users' is not among the STREAMs 'posts'" ]
 	run -2 --separate-stderr evt-handle h posts,users --on 'users:created=true' --on 'user:x=true' -- true
 	[ "$stderr" = "evt-handle: invalid --on: stream 'user' is not among the STREAMs 'posts,users'" ]
+	run -2 --separate-stderr evt-handle h --stream users --on 'posts:x=true' -- true
+	[ "$stderr" = "evt-handle: invalid --on: stream 'posts' is not among the STREAMs 'users'" ]
 	[ ! -e events.db ]
 }
 
