@@ -2280,10 +2280,14 @@ static int my_count(struct evt_store *st, const struct evt_query *q,
 struct summary {
 	evt_summary_fn fn;
 	void *ctx;
-	int aggregates;		/* rows of aggregates, else of streams */
+	const char *stream;	/* --aggregates STREAM, else NULL */
+	struct evt_buf id;	/* the aggregate being walked */
+	int64_t version, position;
+	int any;
 };
 
-static int summary_row(void *ctx, struct col *c)
+/* A row of --streams: one stream. */
+static int stream_row(void *ctx, struct col *c)
 {
 	struct summary *x = ctx;
 	struct evt_summary s;
@@ -2291,50 +2295,93 @@ static int summary_row(void *ctx, struct col *c)
 	memset(&s, 0, sizeof(s));
 	s.stream = c[0].b->p;
 	s.stream_len = c[0].b->len;
-	if (x->aggregates) {
-		s.id = c[1].b->p;
-		s.id_len = c[1].b->len;
-		s.version = c[2].i;
-	} else {
-		s.events = c[4].i;
-		s.aggregates = c[2].i;
-	}
-	s.position = c[3].i;
+	s.aggregates = c[1].i;
+	s.position = c[2].i;
+	s.events = c[3].i;
 	return x->fn(x->ctx, &s);
 }
 
+/* The aggregate walked so far, to the caller. */
+static int aggregate_done(struct summary *x)
+{
+	struct evt_summary s;
+
+	memset(&s, 0, sizeof(s));
+	s.stream = x->stream;
+	s.stream_len = strlen(x->stream);
+	s.id = x->id.p;
+	s.id_len = x->id.len;
+	s.version = x->version;
+	s.position = x->position;
+	return x->fn(x->ctx, &s);
+}
+
+/* A row of --aggregates: one event of the stream, in order of the
+ * aggregate's bytes; a new id ends the one before. */
+static int aggregate_row(void *ctx, struct col *c)
+{
+	struct summary *x = ctx;
+	int rc;
+
+	if (x->any && (c[0].b->len != x->id.len ||
+		       memcmp(c[0].b->p, x->id.p, x->id.len) != 0)) {
+		if ((rc = aggregate_done(x)))
+			return rc;
+		x->any = 0;
+	}
+	if (!x->any) {
+		evt_buf_reset(&x->id);
+		evt_buf_add(&x->id, c[0].b->p, c[0].b->len);
+		evt_buf_addstr(&x->id, "");
+		x->version = x->position = 0;
+		x->any = 1;
+	}
+	if (c[1].i > x->version)
+		x->version = c[1].i;
+	if (c[2].i > x->position)
+		x->position = c[2].i;
+	return 0;
+}
+
+/* --streams: grouped by the server, one row a stream (in the table's
+ * collation: fast, and streams differing only in case are made by nobody
+ * but a foreign writer on a table evtstore made).  --aggregates: the
+ * server grouping a stream of many aggregates builds a temporary table of
+ * a row per aggregate (on disk past tmp_table_size: seconds for 100,000
+ * aggregates); the stream's rows in order, grouped here, stream instead.
+ * Names compare as bytes (a table made by evtstore may compare them
+ * without case), its index finds the candidates. */
 static int my_summary(struct evt_store *st, const char *stream,
 		      evt_summary_fn fn, void *ctx, struct evt_err *e)
 {
 	struct my *m = MY(st);
-	struct summary x = { fn, ctx, stream != NULL };
-	struct evt_buf sql = EVT_BUF_INIT, b0 = EVT_BUF_INIT, b1 = EVT_BUF_INIT;
-	struct col c[5] = { { 's', &b0, 0, { 0 }, 0, 0, 0 },
-			    { 's', &b1, 0, { 0 }, 0, 0, 0 },
+	struct summary x = { fn, ctx, stream, EVT_BUF_INIT, 0, 0, 0 };
+	struct evt_buf sql = EVT_BUF_INIT, b0 = EVT_BUF_INIT;
+	struct col c[4] = { { 's', &b0, 0, { 0 }, 0, 0, 0 },
 			    { 'i', NULL, 0, { 0 }, 0, 0, 0 },
 			    { 'i', NULL, 0, { 0 }, 0, 0, 0 },
 			    { 'i', NULL, 0, { 0 }, 0, 0, 0 } };
-	struct prm p[1] = { pstr(stream) };
+	struct prm p[2] = { pstr(stream), pstr(stream) };
 	int rc;
 
-	/* grouped on the (stream, aggregate_id, version) index; the groups
-	 * (not the table) sorted in byte order */
 	if (stream)
-		evt_buf_addf(&sql, "SELECT `stream`, `aggregate_id`, "
-			     "MAX(`version`), MAX(`position`), 0 FROM %s WHERE "
-			     "`stream` = ? AND `aggregate_id` IS NOT NULL GROUP "
-			     "BY `stream`, `aggregate_id` ORDER BY "
-			     "CAST(`aggregate_id` AS BINARY)", m->ev);
+		evt_buf_addf(&sql, "SELECT `aggregate_id`, `version`, "
+			     "`position` FROM %s WHERE `stream` = ? AND "
+			     "CAST(`stream` AS BINARY) = ? AND `aggregate_id` IS "
+			     "NOT NULL ORDER BY CAST(`aggregate_id` AS BINARY)",
+			     m->ev);
 	else
-		evt_buf_addf(&sql, "SELECT `stream`, '', COUNT(DISTINCT "
+		evt_buf_addf(&sql, "SELECT `stream`, COUNT(DISTINCT "
 			     "`aggregate_id`), MAX(`position`), COUNT(*) FROM %s "
 			     "WHERE `stream` IS NOT NULL GROUP BY `stream` ORDER "
 			     "BY CAST(`stream` AS BINARY)", m->ev);
-	rc = adhoc(st, sql.p, p, stream ? 1 : 0, c, 5, summary_row, &x, "read",
-		   e);
+	rc = adhoc(st, sql.p, p, stream ? 2 : 0, c, stream ? 3 : 4,
+		   stream ? aggregate_row : stream_row, &x, "read", e);
+	if (!rc && x.any)
+		rc = aggregate_done(&x);
 	evt_buf_release(&sql);
 	evt_buf_release(&b0);
-	evt_buf_release(&b1);
+	evt_buf_release(&x.id);
 	return rc;
 }
 
