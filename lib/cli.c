@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "json.h"
 #include "reduce.h"
 
 /* The length of "--name" in "--name=value". */
@@ -175,6 +176,10 @@ int evt_cli_key(const char *arg, const char **key)
 	if (!*arg || strlen(arg) > EVT_NAME_MAX)
 		return evt_usage_error("invalid key '%s': use 1 to %d bytes",
 				       arg, EVT_NAME_MAX);
+	/* the servers refuse it at the append, again on every retry */
+	if (!evt_utf8_valid(arg, strlen(arg)))
+		return evt_usage_error("invalid key '%s': is not valid UTF-8",
+				       arg);
 	*key = arg;
 	return 0;
 }

@@ -783,13 +783,22 @@ $(rec 2 users u1 2 '{"type":"b"}')"
 	[ "$stderr" = "evt-append: invalid key '': use 1 to 255 bytes" ]
 	run -2 --separate-stderr evt-append --key "$(printf '%0256d' 0)" s a '{"type":"a"}'
 	[ "$stderr" = "evt-append: invalid key '$(printf '%0256d' 0)': use 1 to 255 bytes" ]
+	# a server would refuse it at every retry: refused before anything
+	run -2 --separate-stderr evt-append --key "$(printf 'k\377')" s a '{"type":"a"}'
+	[ "$stderr" = "evt-append: invalid key '$(printf 'k\377')': is not valid UTF-8" ]
+	run -0 --separate-stderr evt-read --head
+	[ "$output" = 3 ]
 }
 
 @test "--key under 8 processes at once: exactly one append, each prints it" {
+	local pids=
 	for i in 1 2 3 4 5 6 7 8; do
 		evt-append --key once s a "{\"type\":\"p$i\"}" >"out$i" 2>"err$i" &
+		pids="$pids $!"
 	done
-	wait
+	for p in $pids; do
+		wait "$p"	# each exit status 0
+	done
 	run -0 --separate-stderr evt-read s a
 	[ "${#lines[@]}" = 1 ]
 	for i in 1 2 3 4 5 6 7 8; do
