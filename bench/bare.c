@@ -12,6 +12,12 @@
  *                      "a1" at its next version, as one evt-append invocation
  *                      does: open, schema if missing, BEGIN IMMEDIATE, read
  *                      the version, insert, COMMIT
+ *   bare streams DB    print one line per stream as `evt-read --streams` does
+ *                      (SPEC §4), from the plain GROUP BY stream query
+ *   bare aggregates DB STREAM
+ *                      print one line per aggregate of STREAM as
+ *                      `evt-read --aggregates STREAM` does, from the plain
+ *                      GROUP BY aggregate_id query
  *
  * It prints nothing else; bench/run.sh does the timing.
  */
@@ -303,6 +309,63 @@ readall(const char *path)
 	return 0;
 }
 
+/* --streams and --aggregates STREAM: the grouped query, one line a group */
+static int
+summary(const char *path, const char *stream)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+	    NULL) != SQLITE_OK)
+		die(db, path);
+	if (sqlite3_prepare_v2(db, stream ?
+	    "SELECT stream, aggregate_id, max(version), max(position) FROM events"
+	    " WHERE stream = ?1 GROUP BY aggregate_id ORDER BY aggregate_id" :
+	    "SELECT stream, count(*), count(DISTINCT aggregate_id), max(position)"
+	    " FROM events GROUP BY stream ORDER BY stream", -1, &st, NULL) != SQLITE_OK)
+		die(db, "prepare");
+	if (stream)
+		sqlite3_bind_text(st, 1, stream, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *s = sqlite3_column_text(st, 0);
+		size_t slen = (size_t)sqlite3_column_bytes(st, 0);
+		const unsigned char *id = sqlite3_column_text(st, 1);
+		size_t ilen = (size_t)sqlite3_column_bytes(st, 1);
+		char *p;
+
+		if (s == NULL || (stream && id == NULL))
+			continue;
+		if (olen + 128 + 6 * (slen + ilen) > sizeof obuf)
+			oflush();
+		p = obuf + olen;
+		p = LIT(p, "{\"stream\":");
+		p = pstr(p, s, slen);
+		if (stream) {
+			p = LIT(p, ",\"aggregateId\":");
+			p = pstr(p, id, ilen);
+			p = LIT(p, ",\"version\":");
+			p = pint(p, sqlite3_column_int64(st, 2));
+		} else {
+			p = LIT(p, ",\"events\":");
+			p = pint(p, sqlite3_column_int64(st, 1));
+			p = LIT(p, ",\"aggregates\":");
+			p = pint(p, sqlite3_column_int64(st, 2));
+		}
+		p = LIT(p, ",\"position\":");
+		p = pint(p, sqlite3_column_int64(st, 3));
+		p = LIT(p, "}\n");
+		olen = (size_t)(p - obuf);
+	}
+	if (rc != SQLITE_DONE)
+		die(db, "select");
+	oflush();
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -320,6 +383,11 @@ main(int argc, char **argv)
 		return readall(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "one") == 0)
 		return one(argv[2]);
-	fprintf(stderr, "usage: bare insert DB N\n       bare read DB\n       bare one DB\n");
+	if (argc == 3 && strcmp(argv[1], "streams") == 0)
+		return summary(argv[2], NULL);
+	if (argc == 4 && strcmp(argv[1], "aggregates") == 0)
+		return summary(argv[2], argv[3]);
+	fprintf(stderr, "usage: bare insert DB N\n       bare read DB\n       bare one DB\n"
+	    "       bare streams DB\n       bare aggregates DB STREAM\n");
 	return 2;
 }

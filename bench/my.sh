@@ -44,6 +44,9 @@
 #                   + one INSERT of an event row in its own transaction
 #                   (autocommit, durable): the floor of a one-event append
 # Rates are events divided by the wall-clock time of the whole process.
+# Then bench/ops.sh my, on the same server: evt-append --key against the
+# same append without a key, evt-read --streams and --aggregates against the
+# server's grouped query (issue 12; BENCH_PAIRS, see there).
 set -eu
 LC_ALL=C
 export LC_ALL
@@ -424,3 +427,6 @@ echo "seq_1_to_N) and scanning the read query's rows into text (no rows sent): n
 echo "client.  my_start exec: process start, dlopen(libmariadb), connect (option"
 echo "files, utf8mb4), one INSERT committed, close; timed alternately with the"
 echo "evt-append runs."
+
+# issue 12: --key, --streams and --aggregates, on this server
+sh bench/ops.sh my

@@ -33,6 +33,9 @@
 #                   (and, third in those rounds, the statements of evt's
 #                   append sent by it in one round trip)
 # Rates are events divided by the wall-clock time of the whole process.
+# Then bench/ops.sh pg, on the same cluster: evt-append --key against the
+# same append without a key, evt-read --streams and --aggregates against the
+# server's grouped query (issue 12; BENCH_PAIRS, see there).
 set -eu
 LC_ALL=C
 export LC_ALL
@@ -333,3 +336,6 @@ row "  p99" "$gap_p99 ms" "<= 100 ms $(ok "$gap_p99" 100 '<=')" ""
 echo
 echo "server floor: the server making the same rows itself (INSERT ... SELECT"
 echo "FROM generate_series; COPY of the read query to /dev/null): no client."
+
+# issue 12: --key, --streams and --aggregates, on this cluster
+sh bench/ops.sh pg

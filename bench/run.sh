@@ -16,6 +16,8 @@
 # are timed one by one by bench/spawn.c (CLOCK_MONOTONIC around posix_spawn
 # and waitpid: process start included) against a store that already exists.
 # evtstore's figures are timed inside node, after its modules are loaded.
+# Then bench/ops.sh sqlite: evt-append --key against the same append without
+# a key, evt-read --streams and --aggregates against bench/bare.c (issue 12).
 set -eu
 LC_ALL=C
 export LC_ALL
@@ -411,3 +413,6 @@ echo "'bare one' (open, BEGIN IMMEDIATE, max(version), insert, COMMIT, close). R
 echo "bare time / evt time. Process start alone (/bin/true): $true_ms ms median."
 echo "evtstore: evtstore 12.0.1 knex provider on better-sqlite3, WAL, synchronous=FULL; it appends"
 echo "at most $ES_BATCH events at a time and one aggregate per append, so records go one per append."
+
+# issue 12: --key, --streams and --aggregates, beside their floors
+sh bench/ops.sh sqlite
