@@ -63,8 +63,9 @@ static int read_option(int c, int argc, char **argv, struct evt_store_opts *so,
 	switch (c) {
 	case OPT_RETRIES:
 		if (evt_parse_i64(optarg, 0, 1000000, &retries) < 0)
-			return evt_usage_error("invalid --retries '%s'",
-					       optarg);
+			return evt_usage_error("invalid --retries '%s': "
+					       "expected a whole number from 0 "
+					       "to 1000000", optarg);
 		cmd->retries = (int)retries;
 		return EVT_CLI_NEXT;
 	case OPT_KEY:

@@ -183,7 +183,8 @@ static int reset(struct evt_store_opts *so, char **argv, int argc)
 	if (argc < 1 || argc > 2)
 		return evt_usage_error("--reset takes NAME [POSITION]");
 	if (argc == 2 && evt_parse_i64(argv[1], 0, INT64_MAX, &pos) < 0)
-		return evt_usage_error("invalid position '%s'", argv[1]);
+		return evt_usage_error("invalid position '%s'%s", argv[1],
+				       EVT_WHOLE_0);
 	return change(so, argv[0], pos);
 }
 
@@ -233,6 +234,7 @@ struct cmdline {
 	int looks[NLOOK];		/* --status, --reset, ... given */
 	int wait;			/* --wait */
 	int named;			/* STREAMs given by --stream */
+	int run_opt;			/* an option only a run takes, or 0 */
 	char **args;			/* the operands */
 	int nargs;
 };
@@ -243,7 +245,12 @@ static int bad_value(int c, const char *arg)
 
 	for (k = 0; options[k].name && options[k].val != c; k++)
 		;
-	return evt_usage_error("invalid --%s '%s'", options[k].name, arg);
+	return evt_usage_error("invalid --%s '%s'%s", options[k].name, arg,
+			       c == OPT_TIMEOUT ? EVT_SECONDS :
+			       c == OPT_BATCH ? EVT_INT_1 :
+			       c == OPT_GROUP ? ": expected I/N, 0 <= I < N "
+						"<= 1024, such as 0/3" :
+			       EVT_INT_0);
 }
 
 /* The option c (getopt_long's answer) into cl: EVT_CLI_NEXT to go on,
@@ -254,6 +261,14 @@ static int read_option(struct cmdline *cl, int c, int argc, char **argv)
 	const char *why;
 	int rc;
 
+	switch (c) {
+	case OPT_RETRIES: case OPT_RETRY_DELAY: case OPT_TIMEOUT:
+	case OPT_BATCH: case OPT_STREAM: case OPT_CONTINUE: case OPT_TAIL:
+	case OPT_ALWAYS_TAIL: case OPT_FOLLOW: case OPT_RETRY_PARKED:
+		if (!cl->run_opt)
+			cl->run_opt = c;
+		break;
+	}
 	switch (c) {
 	case OPT_ON:
 		cl->on = evt_xrealloc(cl->on, (h->non + 1) * sizeof(*cl->on));
@@ -320,6 +335,15 @@ static int look(struct cmdline *cl)
 	if (cl->group)
 		return evt_usage_error("--%s takes no --group (name a member "
 				       "as NAME[I/N])", look_name[first]);
+	if (cl->run_opt) {
+		/* "--reset --follow 5" would reset a bookmark named 5 */
+		for (k = 0; options[k].name &&
+			    options[k].val != cl->run_opt; k++)
+			;
+		return evt_usage_error("--%s takes no --%s (an option of a "
+				       "run)", look_name[first],
+				       options[k].name);
+	}
 	switch (first) {
 	case LOOK_STATUS:
 		return status(&cl->so, cl->args, cl->nargs);

@@ -239,7 +239,8 @@ int evt_cli_fold_opt(struct evt_fold_opts *fo, int c, const char *arg)
 		return 1;
 	case EVT_OPT_TIMEOUT:
 		if (evt_parse_seconds(arg, &fo->timeout_ms) < 0)
-			return evt_usage_error("invalid --timeout '%s'", arg);
+			return evt_usage_error("invalid --timeout '%s'%s", arg,
+					       EVT_SECONDS);
 		return 1;
 	default:
 		return 0;

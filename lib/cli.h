@@ -76,6 +76,9 @@ struct evt_reducer;
 /* What a number option takes, after "invalid limit '-1'". */
 #define EVT_WHOLE_0 ": expected a whole number from 0 to 9223372036854775807"
 #define EVT_WHOLE_1 ": expected a whole number from 1 to 9223372036854775807"
+#define EVT_INT_0 ": expected a whole number from 0 to 2147483647"
+#define EVT_INT_1 ": expected a whole number from 1 to 2147483647"
+#define EVT_SECONDS ": expected seconds above 0 and at most 2147483, such as 2.5"
 
 /* Take option c with its value arg into fo: 1 if it is a fold option, 0
  * if not, EVT_EUSAGE after a message for a bad value. */

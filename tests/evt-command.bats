@@ -298,7 +298,7 @@ evt-command: './post.sh' exited with status 1"
 	run -0 --separate-stderr evt-command --timeout 10 --exec 'while read -r l; do echo null; done' users u1 go -- echo '{"type":"b"}'
 	[ "$output" = '{"aggregateId":"u1","version":2}' ]
 	run -2 --separate-stderr evt-command --timeout 0 users u1 go -- true
-	[ "$stderr" = "evt-command: invalid --timeout '0'" ]
+	[ "$stderr" = "evt-command: invalid --timeout '0': expected seconds above 0 and at most 2147483, such as 2.5" ]
 }
 
 @test "on a terminal, a program silent for 3 s is noted on stderr" {
@@ -328,7 +328,7 @@ evt-command: 'sleep' timed out after 3.5 s"$'\r'
 	run -2 --separate-stderr evt-command users u1 go '{}' x -- true
 	[ "$stderr" = "evt-command: too many arguments before '--' (see evt-command --help)" ]
 	run -2 --separate-stderr evt-command --retries -1 users u1 go -- true
-	[ "$stderr" = "evt-command: invalid --retries '-1'" ]
+	[ "$stderr" = "evt-command: invalid --retries '-1': expected a whole number from 0 to 1000000" ]
 	run -2 --separate-stderr evt-command --nope users u1 go -- true
 	[ "$stderr" = "evt-command: unknown option '--nope'" ]
 	run -2 --separate-stderr evt-command --jq . --exec cat users u1 go -- true

@@ -369,7 +369,7 @@ evt-fold: position 1: reducer './crlf.sh' exited with status 127 (its #! line en
 	[ "$stderr" = "evt-fold: --timeout works with --exec only" ]
 	for v in x 0 -1 ''; do
 		run -2 --separate-stderr evt-fold --timeout "$v" --exec cat users u1
-		[ "$stderr" = "evt-fold: invalid --timeout '$v'" ]
+		[ "$stderr" = "evt-fold: invalid --timeout '$v': expected seconds above 0 and at most 2147483, such as 2.5" ]
 	done
 }
 

@@ -676,7 +676,7 @@ evt-handle: h: 4 events parked"
 	run -2 --separate-stderr evt-handle --batch 2 h s --on 'x=true' -- true
 	[ "$stderr" = "evt-handle: --batch works with -- PROGRAM only" ]
 	run -2 --separate-stderr evt-handle --batch 0 h s -- true
-	[ "$stderr" = "evt-handle: invalid --batch '0'" ]
+	[ "$stderr" = "evt-handle: invalid --batch '0': expected a whole number from 1 to 2147483647" ]
 	run -0 --separate-stderr evt-handle --batch 1 h s --on 'x=echo one'
 	same "$output" "one"
 }
@@ -1330,6 +1330,16 @@ tail_on_empty_store() {
 	[ "$stderr" = "evt-handle: --drop takes no programs" ]
 	run -2 --separate-stderr evt-handle --parked h --on x=y
 	[ "$stderr" = "evt-handle: --parked takes no programs" ]
+	# an option of a run is a mistake here, not a name: --reset --follow 5
+	# would reset a bookmark named 5
+	run -2 --separate-stderr evt-handle --reset --follow 5
+	[ "$stderr" = "evt-handle: --reset takes no --follow (an option of a run)" ]
+	run -2 --separate-stderr evt-handle --retry-parked --drop h
+	[ "$stderr" = "evt-handle: --drop takes no --retry-parked (an option of a run)" ]
+	run -2 --separate-stderr evt-handle --status --batch 10
+	[ "$stderr" = "evt-handle: --status takes no --batch (an option of a run)" ]
+	run -2 --separate-stderr evt-handle --parked h --stream s --continue-on-error
+	[ "$stderr" = "evt-handle: --parked takes no --stream (an option of a run)" ]
 	if server_backend; then
 		# no missing store on a server: the test's schema or database
 		# is a store without tables
@@ -1399,9 +1409,9 @@ $R5"
 	run -2 --separate-stderr evt-handle --reset h 1 2
 	[ "$stderr" = "evt-handle: --reset takes NAME [POSITION]" ]
 	run -2 --separate-stderr evt-handle --reset h x
-	[ "$stderr" = "evt-handle: invalid position 'x'" ]
+	[ "$stderr" = "evt-handle: invalid position 'x': expected a whole number from 0 to 9223372036854775807" ]
 	run -2 --separate-stderr evt-handle --reset h 1.5
-	[ "$stderr" = "evt-handle: invalid position '1.5'" ]
+	[ "$stderr" = "evt-handle: invalid position '1.5': expected a whole number from 0 to 9223372036854775807" ]
 	# past the head of the store: nothing changes
 	put s a '{"type":"x"}' '{"type":"y"}'
 	evt-handle --reset h 1
@@ -1480,19 +1490,19 @@ $R5"
 	for o in retries retry-delay; do
 		for v in x -1 1.5 ''; do
 			run -2 --separate-stderr evt-handle --$o "$v" h s -- true
-			[ "$stderr" = "evt-handle: invalid --$o '$v'" ]
+			[ "$stderr" = "evt-handle: invalid --$o '$v': expected a whole number from 0 to 2147483647" ]
 		done
 	done
 	for v in x 0 -1 ''; do
 		run -2 --separate-stderr evt-handle --timeout "$v" h s -- true
-		[ "$stderr" = "evt-handle: invalid --timeout '$v'" ]
+		[ "$stderr" = "evt-handle: invalid --timeout '$v': expected seconds above 0 and at most 2147483, such as 2.5" ]
 		run -2 --separate-stderr evt-handle --batch "$v" h s -- true
-		[ "$stderr" = "evt-handle: invalid --batch '$v'" ]
+		[ "$stderr" = "evt-handle: invalid --batch '$v': expected a whole number from 1 to 2147483647" ]
 	done
 	run -2 --separate-stderr evt-handle --batch 1.5 h s -- true
-	[ "$stderr" = "evt-handle: invalid --batch '1.5'" ]
+	[ "$stderr" = "evt-handle: invalid --batch '1.5': expected a whole number from 1 to 2147483647" ]
 	run -2 --separate-stderr evt-handle --retries 99999999999999999999 h s -- true
-	[ "$stderr" = "evt-handle: invalid --retries '99999999999999999999'" ]
+	[ "$stderr" = "evt-handle: invalid --retries '99999999999999999999': expected a whole number from 0 to 2147483647" ]
 }
 
 @test "bad --on is exit 2 with a message" {

@@ -202,7 +202,7 @@ evt-handle: h[4/7]: 1 event parked"
 @test "--group: usage errors" {
 	for g in 3/3 -1/2 1/0 a/2 1/ 01/3 0/1025; do
 		run -2 --separate-stderr evt-handle --group "$g" h s -- /bin/true
-		same "$stderr" "evt-handle: invalid --group '$g'"
+		same "$stderr" "evt-handle: invalid --group '$g': expected I/N, 0 <= I < N <= 1024, such as 0/3"
 	done
 	run -2 --separate-stderr evt-handle --group 0/2 --status h
 	same "$stderr" "evt-handle: --status takes no --group (name a member as NAME[I/N])"
