@@ -20,6 +20,7 @@ static const char usage[] =
 	"      --key KEY             idempotency: a KEY already used appends\n"
 	"                            nothing and prints what it appended\n"
 	"  -q, --quiet               print nothing\n"
+	EVT_DASHDASH_USAGE
 	EVT_COMMON_USAGE
 	EVT_EXIT_USAGE
 	EVT_EXIT_CONFLICT

@@ -31,6 +31,7 @@ static const char usage[] =
 	"                            (SIGTERM, then SIGKILL 5 s later): exit 5\n"
 	"      --all STREAM          every aggregate of STREAM\n"
 	"      --scan                print the aggregate after every event\n"
+	EVT_DASHDASH_USAGE
 	EVT_STORE_USAGE
 	EVT_EXIT_USAGE
 	"  4  invalid input: a record, a stored event or a reducer answer\n"

@@ -19,7 +19,10 @@ static const char usage[] =
 	"STREAM/ID in version order.\n"
 	"\n"
 	"  -n, --limit LIMIT         print at most LIMIT records\n"
-	"      --after POSITION      only positions greater than POSITION\n"
+	"      --after POSITION      only positions greater than POSITION, the\n"
+	"                            resumable form: on a server it stops before\n"
+	"                            a position a running transaction may still\n"
+	"                            commit (evt(7), Ordering and gaps)\n"
 	"      --type TYPE           only events of TYPE (repeatable)\n"
 	"      --stream NAME         the stream NAME exactly, even with a ',' in it\n"
 	"                            (repeatable; in place of STREAM)\n"
@@ -29,6 +32,7 @@ static const char usage[] =
 	"                            its newest position\n"
 	"      --aggregates STREAM   one line per aggregate of STREAM: its version\n"
 	"                            and newest position\n"
+	EVT_DASHDASH_USAGE
 	EVT_STORE_USAGE
 	EVT_EXIT_USAGE;
 

@@ -12,6 +12,7 @@ static const char usage[] =
 	"\n"
 	"Print events as they are committed, forever: those committed after\n"
 	"evt-tail started, or first the history after POSITION or the last N.\n"
+	"A SQLite store that does not exist yet is waited for, not created.\n"
 	"\n"
 	"      --after POSITION      first print the events after POSITION\n"
 	"  -n, --lines N             first print the last N events\n"
@@ -19,6 +20,7 @@ static const char usage[] =
 	"      --count N             exit after printing N records\n"
 	"      --stream NAME         the stream NAME exactly, even with a ',' in it\n"
 	"                            (repeatable)\n"
+	EVT_DASHDASH_USAGE
 	EVT_STORE_USAGE
 	EVT_EXIT_USAGE;
 

@@ -38,6 +38,9 @@ enum {
 #define EVT_DB_USAGE \
 	"  -d, --db URL              the store (default: $EVT_DB, else events.db)\n" \
 	"      --events-table NAME   events table (default: events)\n"
+#define EVT_DASHDASH_USAGE \
+	"      --                    end of the options: the words after it are\n" \
+	"                            names, even when they begin with '-'\n"
 #define EVT_HELP_USAGE \
 	"  -h, --help                show this help\n" \
 	"      --version             show the version\n"
