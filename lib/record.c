@@ -136,6 +136,20 @@ static int evt_form(const char *s, size_t n)
 	return 1;
 }
 
+/* SQLite's own form of a time, "YYYY-MM-DD HH:MM:SS[.SSS]", UTC (that of
+ * CURRENT_TIMESTAMP and datetime()): 1 with *ms, or 0 when s is not. */
+static int sqlite_utc(const char *s, size_t n, int64_t *ms)
+{
+	char t[32];
+
+	if (n < 16 || n > 29 || s[10] != ' ')
+		return 0;
+	memcpy(t, s, n);
+	t[10] = 'T';
+	t[n] = 'Z';
+	return evt_ts_parse(t, n + 1, ms) == NULL;
+}
+
 const char *evt_ts_normalize(const char *s, size_t n, char *tmp, size_t *len)
 {
 	size_t i = (n && s[0] == '-') ? 1 : 0;
@@ -151,8 +165,10 @@ const char *evt_ts_normalize(const char *s, size_t n, char *tmp, size_t *len)
 	if (number) {
 		v = s[0] == '-' ? -v : v;
 	} else if (evt_form(s, n) || evt_ts_parse(s, n, &v)) {
-		*len = n;
-		return s;
+		if (!sqlite_utc(s, n, &v)) {
+			*len = n;
+			return s;
+		}
 	}
 	evt_ts_format(v, tmp);
 	*len = EVT_TS_LEN;

@@ -46,7 +46,8 @@ void evt_ts_format(int64_t ms, char *out);
 /* A timestamp as a store may hold it, normalized to ISO-8601 UTC with
  * milliseconds: text made only of digits (with an optional '-') is taken as
  * milliseconds (evtstore's SQLite providers write those), a time that
- * evt_ts_parse takes is given in UTC; other text is kept.  Returns the text
+ * evt_ts_parse takes, or SQLite's "YYYY-MM-DD HH:MM:SS" (UTC), is given in
+ * UTC; other text is kept.  Returns the text
  * to print, which may be tmp (EVT_TS_LEN + 1 bytes). */
 const char *evt_ts_normalize(const char *s, size_t n, char *tmp, size_t *len);
 

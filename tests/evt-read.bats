@@ -284,7 +284,7 @@ join_lines() {
 		'{"position":4,"stream":"s","aggregateId":"a","version":4,"timestamp":"2000-02-29T00:00:00.005Z","event":{"type":"d"}}')"
 }
 
-@test "ISO text with an offset stored by others prints in UTC; text that is no time as it is" {
+@test "ISO text with an offset, or SQLite's UTC text, stored by others prints in UTC; text that is no time as it is" {
 	sqlite_only "a timestamptz column holds instants"
 	evt-append -q s a '{"type":"a"}'
 	sqlite3 events.db "INSERT INTO events (version, stream, aggregate_id, timestamp, event) VALUES
@@ -295,7 +295,7 @@ join_lines() {
 	run -0 --separate-stderr evt-read --after 1
 	same "$output" "$(join_lines '{"position":2,"stream":"s","aggregateId":"a","version":2,"timestamp":"2020-01-02T02:04:05.000Z","event":{"type":"b"}}' \
 		'{"position":3,"stream":"s","aggregateId":"a","version":3,"timestamp":"2020-01-02T03:04:05.123Z","event":{"type":"c"}}' \
-		'{"position":4,"stream":"s","aggregateId":"a","version":4,"timestamp":"2020-01-02 03:04:05","event":{"type":"d"}}' \
+		'{"position":4,"stream":"s","aggregateId":"a","version":4,"timestamp":"2020-01-02T03:04:05.000Z","event":{"type":"d"}}' \
 		'{"position":5,"stream":"s","aggregateId":"a","version":5,"timestamp":"2020-13-45T99:99:99.999Z","event":{"type":"e"}}')"
 }
 
