@@ -102,7 +102,7 @@ static int runnable(const char *path)
  * there is none, EACCES when the only ones are not executable.  Checked
  * here rather than learnt from posix_spawn, whose report of a failed exec
  * goes through memory shared with the child (not kept under valgrind). */
-static int find_program(const char *name, struct evt_buf *path)
+int evt_find_program(const char *name, struct evt_buf *path)
 {
 	const char *dirs = getenv("PATH"), *p, *end;
 	int why = ENOENT, rc;
@@ -152,7 +152,7 @@ int evt_spawn(const struct evt_spawn *sp, struct evt_child *c,
 	c->name = sp->argv[0];
 	c->err = 0;
 	c->group = sp->group;
-	if ((rc = find_program(sp->argv[0], &path)))
+	if ((rc = evt_find_program(sp->argv[0], &path)))
 		return spawn_failed(c, sp->argv[0], rc, &path, e);
 	if (sp->pipe_in && pipe2(inp, O_CLOEXEC) < 0)
 		return evt_errf(e, EVT_EFAIL, "cannot make a pipe: %s",
@@ -495,7 +495,7 @@ static int crlf_command(const char *command)
 
 	evt_buf_add(&word, command, n);
 	evt_buf_addstr(&word, "");
-	crlf = n && find_program(word.p, &path) == 0 &&
+	crlf = n && evt_find_program(word.p, &path) == 0 &&
 	       evt_crlf_script(path.p);
 	evt_buf_release(&word);
 	evt_buf_release(&path);

@@ -41,6 +41,10 @@ struct evt_spawn {
  * its own would not get it, so evt_child_wait passes it on. */
 extern volatile sig_atomic_t evt_child_forward;
 
+/* The file that execvp(3) would run for name into path: 0, or ENOENT when
+ * there is none, EACCES when the only ones are not executable. */
+int evt_find_program(const char *name, struct evt_buf *path);
+
 /* 1 if the file at path is a script whose #! line ends in CR. */
 int evt_crlf_script(const char *path);
 

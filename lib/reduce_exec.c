@@ -259,14 +259,16 @@ static uint64_t hash_file(uint64_t h, const char *path, const struct stat *sb)
 
 /* What the reducer is, for snapshots: the command and the contents of
  * every word of it (split at blanks, one pair of quotes removed) that
- * names an existing file, such as the script of "python3 fold.py": an
- * edited script does not resume from the snapshots of the old one.  A
- * command that names no file hashes as the command alone. */
+ * names an existing file, such as the script of "python3 fold.py", and of
+ * the program the first word finds in PATH ("myfold"): an edited script
+ * does not resume from the snapshots of the old one.  A command that
+ * names no file hashes as the command alone. */
 static void name_exec(struct evt_reducer *r, const char *command)
 {
 	uint64_t h = evt_fnv(EVT_FNV0, command, strlen(command));
 	const char *p = command;
 	char word[4096];
+	int first = 1;
 
 	for (;;) {
 		const char *start;
@@ -288,6 +290,18 @@ static void name_exec(struct evt_reducer *r, const char *command)
 			continue;
 		memcpy(word, start, n);
 		word[n] = '\0';
+		if (first && !memchr(word, '/', n)) {
+			struct evt_buf path = EVT_BUF_INIT;
+
+			if (evt_find_program(word, &path) == 0 &&
+			    stat(path.p, &sb) == 0) {
+				h = evt_fnv(h, "", 1);
+				h = evt_fnv(h, path.p, path.len + 1);
+				h = hash_file(h, path.p, &sb);
+			}
+			evt_buf_release(&path);
+		}
+		first = 0;
 		if (stat(word, &sb) == 0 && S_ISREG(sb.st_mode)) {
 			h = evt_fnv(h, "", 1);
 			h = evt_fnv(h, word, n + 1);

@@ -474,6 +474,14 @@ EOF
 	sed -i 's/"{\\"w/"{\\"x/' run.sh
 	run -0 --separate-stderr evt-fold --persist k2 --exec "'./run.sh'" users u1
 	[ "$output" = '{"x1":1,"x2":1,"x3":1,"aggregateId":"u1","version":3}' ]
+	# a script found in PATH
+	mkdir bin
+	cp run.sh bin/myfold
+	run -0 --separate-stderr env PATH="$PWD/bin:$PATH" evt-fold --persist k3 --exec myfold users u1
+	[ "$output" = '{"x1":1,"x2":1,"x3":1,"aggregateId":"u1","version":3}' ]
+	sed -i 's/"{\\"x/"{\\"y/' bin/myfold
+	run -0 --separate-stderr env PATH="$PWD/bin:$PATH" evt-fold --persist k3 --exec myfold users u1
+	[ "$output" = '{"y1":1,"y2":1,"y3":1,"aggregateId":"u1","version":3}' ]
 }
 
 @test "--persist: a snapshot that does not match the store is not used" {
