@@ -21,7 +21,10 @@ static const char usage[] =
 	"      --stream NAME         the stream NAME exactly, even with a ',' in it\n"
 	"                            (repeatable)\n"
 	EVT_DASHDASH_USAGE
-	EVT_STORE_USAGE
+	EVT_DB_USAGE
+	"      --bookmarks-table NAME  the bookmarks table it makes in a store\n"
+	"                            without tables (it reads none)\n"
+	EVT_HELP_USAGE
 	EVT_EXIT_USAGE;
 
 enum { OPT_AFTER = EVT_OPT_LOCAL, OPT_TYPE, OPT_COUNT, OPT_STREAM };
