@@ -247,8 +247,17 @@ $r2"
 	run -0 --separate-stderr evt-handle --continue-on-error -- -p -x -- false
 	run -0 --separate-stderr evt-handle --parked -- -p
 	[[ "$output" == '{"position":1,"stream":"-x","aggregateId":"--","version":1,'*',"parked":{"status":1,'* ]]
+	# --retry-parked, through the front: the first parked event handled now
+	run -0 --separate-stderr evt handle --retry-parked -- -p -x -- sh -c 'read -r l; [ "$EVT_POSITION" = 1 ]'
+	same "$stderr" "evt-handle: -p: 'sh' exited with status 1 at position 2 (-x/-- v2 -); still parked
+evt-handle: -p: 2 parked events retried: 1 handled, 1 still parked"
+	run -0 --separate-stderr evt handle --status -- -p
+	[ "$output" = '{"name":"-p","streams":["-x"],"position":2,"head":2,"lag":0,"parked":1,"running":false}' ]
 	run -0 --separate-stderr evt-handle --drop -- -p
-	[ "$output" = '{"name":"-p","streams":["-x"],"position":2,"parked":2}' ]
+	[ "$output" = '{"name":"-p","streams":["-x"],"position":2,"parked":1}' ]
+	# evt command through the front
+	run -0 --separate-stderr evt command -- -x -- - -- sh -c 'cat >/dev/null; echo "{\"type\":\"-\"}"'
+	[ "$output" = '{"aggregateId":"--","version":3}' ]
 	run -2 --separate-stderr evt-handle -- -y -x --
 	[ "$stderr" = "evt-handle: '--' needs a PROGRAM after it" ]
 	run -2 --separate-stderr evt-command -- -x -- -
