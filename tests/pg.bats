@@ -546,6 +546,21 @@ read_loop() {
 	done
 }
 
+# now_us: the time in microseconds.
+now_us() {
+	echo "${EPOCHREALTIME/./}"
+}
+
+# within S T0: less than S seconds (times EVT_TEST_SLOW) passed since T0,
+# a time as now_us prints it.
+within() {
+	local us=$(( $(now_us) - $2 ))
+	if [ "$us" -ge $(( $1 * EVT_TEST_SLOW * 1000000 )) ]; then
+		echo "took $((us / 1000)) ms, not under $1 s (x$EVT_TEST_SLOW)" >&2
+		return 1
+	fi
+}
+
 @test "a slow foreign writer: followers and evt-read --after wait for its position" {
 	evt-append -q s a '{"type":"a"}'
 	bg tail.out evt-tail --after 0
@@ -559,6 +574,7 @@ read_loop() {
 	wait_until 20 has_position tail.out 1
 	wait_until 20 has_lines handled 1
 	wait_until 20 has_lines batched 1
+	wait_until 20 has_position read.out 1
 	# evtstore's provider: BEGIN, INSERT (position 2), ... COMMIT later
 	foreign_open
 	foreign "BEGIN;"
@@ -574,6 +590,7 @@ read_loop() {
 	[ "$(positions tail.out)" = "1 " ]
 	[ "$(cat handled | wc -l)" = 1 ]
 	[ "$(cat batched | wc -l)" = 1 ]
+	[ "$(positions read.out)" = "1 " ]
 	# a cron run of a handler stops before the gap too
 	EVT_BUSY_TIMEOUT=300 run -0 --separate-stderr evt-handle cron s -- sh -c 'cat >>cron'
 	same "$(cat cron)" "$(evt-read -n 1)"
@@ -598,7 +615,7 @@ read_loop() {
 	ends "$tail" 0
 	ends "$handle" 0
 	ends "$batch" 0
-	[ "$(cat tail.out.err h.out.err hb.out.err)" = "" ]
+	[ "$(cat tail.out.err h.out.err hb.out.err loop.out loop.out.err)" = "" ]
 }
 
 @test "a rolled-back foreign insert: followers pass its gap once it ended" {
@@ -616,8 +633,12 @@ read_loop() {
 	EVT_BUSY_TIMEOUT=300 run -0 --separate-stderr evt-read --after 1
 	[ "$output" = "" ]
 	[ "$(positions tail.out)" = "1 " ]
+	# the hold after the rollback: at most 100 ms by design; 1 s catches
+	# a fall-back to the slow (1 s) poll
+	t0=$(now_us)
 	foreign "ROLLBACK;"
 	wait_until 20 has_position tail.out 3
+	within 1 "$t0"
 	wait_until 20 has_lines handled 2
 	foreign_close
 	[ "$(positions tail.out)" = "1 3 " ]
@@ -653,6 +674,51 @@ read_loop() {
 	foreign_close
 }
 
+@test "100 old gaps and an open foreign insert: readers wait once for the insert, not once per gap" {
+	evt-append -q s a '{"type":"a"}'
+	# 100 rolled-back inserts (positions 2, 4 ... 200), each followed by a
+	# committed one (3, 5 ... 201)
+	for i in $(seq 100); do
+		echo "BEGIN; INSERT INTO events (stream, aggregate_id, version, timestamp, event) VALUES ('s', 'r$i', 1, now(), '{\"type\":\"r\"}'); ROLLBACK;"
+		echo "INSERT INTO events (stream, aggregate_id, version, timestamp, event) VALUES ('s', 'c$i', 1, now(), '{\"type\":\"c\"}');"
+	done | PGOPTIONS="-c search_path=$EVT_TEST_SCHEMA" pg_psql
+	# 202 inserted and not committed, 203 committed after it
+	foreign_open
+	foreign "BEGIN;"
+	foreign_insert open o
+	wait_until 20 idle_in_transaction
+	evt-append -q s b '{"type":"b"}'
+	bg read.out env EVT_BUSY_TIMEOUT=60000 evt-read --after 0
+	read=$pid
+	bg tail.out evt-tail --after 0 --count 103
+	tail=$pid
+	wait_until 20 has_position tail.out 1
+	# the writer stays in its transaction a second; both wait for it
+	sleep 1
+	kill -0 "$read" "$tail"
+	[ "$(grep -c '^{"position":20[23],' tail.out)" = 0 ]
+	# Both must end within 1 s of the COMMIT.  This design waits once, for
+	# the writers running when the gap was seen: one 20 ms poll, then the
+	# reads (~50 ms in all on an idle machine).  A design that waited once
+	# per old gap, were it only one 20 ms poll each, would take at least
+	# 100 x 20 ms = 2 s after the COMMIT (100 ms each: 10 s) and fail.
+	t0=$(now_us)
+	foreign "COMMIT;"
+	ends "$read" 0
+	ends "$tail" 0
+	within 1 "$t0"
+	foreign_close
+	[ "$(positions <(evt-read))" = "1 $(seq -s ' ' 3 2 201) 202 203 " ]
+	same "$(cat read.out)" "$(evt-read)"
+	same "$(cat tail.out)" "$(evt-read)"
+	[ "$(cat read.out.err tail.out.err)" = "" ]
+	# with no writer, a new reader from 0 does not wait for them either
+	t0=$(now_us)
+	EVT_BUSY_TIMEOUT=60000 run -0 --separate-stderr evt-read --after 0
+	within 1 "$t0"
+	same "$output" "$(evt-read)"
+}
+
 # waiting_for_writers PROGRAM: PROGRAM waits for the writers that were in
 # a transaction when it started.
 waiting_for_writers() {
@@ -684,28 +750,50 @@ waiting_for_writers() {
 	ends "$handle" 0
 }
 
-# the foreign writers of the soak test
+# The writers of the soak test, each until the time END (now_us); each
+# writes the number of events it committed to the file committed.NAME.
+
+# soak_psql END: a psql session, one insert per transaction, every tenth
+# rolled back.
 soak_psql() {
-	local i
-	for i in $(seq 1 "$1"); do
-		if [ $((i % 10)) = 0 ]; then
-			echo "BEGIN; INSERT INTO events (stream, aggregate_id, version, timestamp, event) VALUES ('s', 'q$i', 1, now(), '{\"type\":\"q\"}'); SELECT pg_sleep(0.005) \\g /dev/null"
-			echo "ROLLBACK;"
-		else
-			echo "BEGIN; INSERT INTO events (stream, aggregate_id, version, timestamp, event) VALUES ('s', 'p$i', 1, now(), '{\"type\":\"p\"}'); SELECT pg_sleep(0.002) \\g /dev/null"
-			echo "COMMIT;"
-		fi
-	done | PGOPTIONS="-c search_path=$EVT_TEST_SCHEMA" pg_psql
+	local i=0
+	{
+		while [ "${EPOCHREALTIME/./}" -lt "$1" ]; do
+			i=$((i + 1))
+			if [ $((i % 10)) = 0 ]; then
+				echo "BEGIN; INSERT INTO events (stream, aggregate_id, version, timestamp, event) VALUES ('s', 'q$i', 1, now(), '{\"type\":\"q\"}'); SELECT pg_sleep(0.005) \\g /dev/null"
+				echo "ROLLBACK;"
+			else
+				echo "BEGIN; INSERT INTO events (stream, aggregate_id, version, timestamp, event) VALUES ('s', 'p$i', 1, now(), '{\"type\":\"p\"}'); SELECT pg_sleep(0.002) \\g /dev/null"
+				echo "COMMIT;"
+			fi
+		done
+		echo $((i - i / 10)) >committed.psql
+	} | PGOPTIONS="-c search_path=$EVT_TEST_SCHEMA" pg_psql
 }
 
+# soak_evt ID END: evt-append, one event at a time, on s/ID.
 soak_evt() {
-	local i
-	for i in $(seq 1 "$2"); do
+	local i=0
+	while [ "${EPOCHREALTIME/./}" -lt "$2" ]; do
+		i=$((i + 1))
 		evt-append -q s "$1" "{\"type\":\"e\",\"i\":$i}" || return 1
 	done
+	echo "$i" >"committed.$1"
 }
 
-@test "soak: evtstore, evt-append and psql writers; every event once, in order" {
+# soak_evtstore ID END: evtstore's provider, 100 appends on s/ID-1, then
+# on s/ID-2 ...
+soak_evtstore() {
+	local j=0
+	while [ "${EPOCHREALTIME/./}" -lt "$2" ]; do
+		j=$((j + 1))
+		evtstore appends s "$1-$j" 100 >/dev/null || return 1
+	done
+	echo $((j * 100)) >"committed.$1"
+}
+
+@test "soak: evtstore, evt-append and psql writers for 20 s; every event once, in order" {
 	evtstore migrate >/dev/null
 	evt-append -q s start '{"type":"start"}'
 	bg tail.out evt-tail --after 0
@@ -713,22 +801,24 @@ soak_evt() {
 	bg h.out evt-handle --follow h s -- sh -c 'cat >>handled'
 	handle=$pid
 	wait_until 20 has_position tail.out 1
+	end=$(( $(now_us) + 20000000 ))
 	w=
 	for k in 1 2 3 4; do
-		evtstore appends s "n$k" 300 >/dev/null &
+		soak_evtstore "n$k" "$end" &
 		w="$w $!"
-		soak_evt "e$k" 150 &
+		soak_evt "e$k" "$end" &
 		w="$w $!"
 	done
-	soak_psql 400 &
+	soak_psql "$end" &
 	w="$w $!"
 	for p in $w; do
 		wait "$p"
 	done
 	evt-append -q s end '{"type":"end"}'
-	wait_until 60 has_position tail.out "$(evt-read --head)"
-	wait_until 60 grep -q '"aggregateId":"end"' handled
-	[ "$(evt-read | wc -l)" = $((2 + 4 * 300 + 4 * 150 + 360)) ]
+	wait_until 120 has_position tail.out "$(evt-read --head)"
+	wait_until 120 grep -q '"aggregateId":"end"' handled
+	[ "$(evt-read | wc -l)" = $(( 2 + $(cat committed.* | paste -sd+) )) ]
+	[ "$(evt-read | grep -c '"aggregateId":"q')" = 0 ]
 	same "$(cat tail.out)" "$(evt-read)"
 	same "$(cat handled)" "$(evt-read)"
 	kill -TERM "$tail" "$handle"
